@@ -1,0 +1,112 @@
+"""HTML building blocks of a slide, shared by every deck.
+
+A notebook cell displays one :class:`Html` (one slide's content). Every text
+that comes from data is escaped (Jinja autoescape); links keep only the
+``http``, ``https``, ``mailto`` and ``tel`` schemes. Charts become inline SVG
+(vector in the PDF, selectable text) wrapped with an alt text written from the
+data and, in the HTML deck, the data table behind them.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import jinja2
+from markupsafe import Markup, escape
+from matplotlib.figure import Figure
+
+from .paths import templates_dir
+
+__all__ = ["Html", "render", "figure", "table", "safe_url", "svg"]
+
+_SAFE_SCHEMES = ("http://", "https://", "mailto:", "tel:")
+_svg_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Html:
+    """HTML that Jupyter displays as ``text/html`` (one slide's content)."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+    def __html__(self) -> str:  # lets Jinja embed it unescaped
+        return self.html
+
+
+def safe_url(url: Any) -> str | None:
+    """The URL if its scheme is http, https, mailto or tel; None otherwise."""
+    if not isinstance(url, str):
+        return None
+    cleaned = url.strip()
+    return cleaned if cleaned.lower().startswith(_SAFE_SCHEMES) else None
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "components")),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["safe_url"] = safe_url
+    env.filters["tel"] = lambda phone: "tel:" + re.sub(r"[^\d+]", "", str(phone))
+    return env
+
+
+_ENV: jinja2.Environment | None = None
+
+
+def render(template: str, **context: Any) -> Html:
+    """Render ``templates/components/<template>`` with autoescaping."""
+    global _ENV
+    if _ENV is None:
+        _ENV = _env()
+    return Html(_ENV.get_template(template).render(**context))
+
+
+def svg(fig: Figure) -> Markup:
+    """The figure as inline SVG markup, sized by CSS, with ids unique in the deck."""
+    import matplotlib
+
+    from .style import house_style
+
+    buffer = io.StringIO()
+    with house_style(), matplotlib.rc_context({"svg.hashsalt": f"esr{next(_svg_ids)}", "svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, transparent=True)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    # intrinsic size in CSS px (96 per inch); CSS scales it down to the column, keeping the ratio
+    width, height = (round(v * 96) for v in fig.get_size_inches())
+    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', rf'<svg\1 width="{width}" height="{height}"',
+                  text, count=1)
+    text = text.replace("<svg", '<svg aria-hidden="true" focusable="false" preserveAspectRatio="xMidYMid meet"', 1)
+    return Markup(text)
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
+          numeric: Sequence[bool] | None = None, footer: Iterable[Sequence[Any]] = (),
+          row_header: bool = True, css_class: str = "") -> Markup:
+    """An accessible HTML table (header cells with scope, optional footer rows)."""
+    return Markup(render("table.html.j2", columns=list(columns), rows=[list(r) for r in rows],
+                         footer=[list(r) for r in footer], caption=caption,
+                         numeric=list(numeric) if numeric else [False] * len(columns),
+                         row_header=row_header, css_class=css_class).html)
+
+
+def figure(fig: Figure, *, alt: str, caption: str | None = None, data_table: Markup | None = None,
+           credit: str | None = None, css_class: str = "") -> Markup:
+    """A chart: inline SVG with ``role=img`` and alt text, caption, credit, data table."""
+    return Markup(render("figure.html.j2", svg=svg(fig), alt=alt, caption=caption, data_table=data_table,
+                         credit=credit, css_class=css_class).html)
+
+
+def escape_text(text: Any) -> Markup:
+    return escape(text)

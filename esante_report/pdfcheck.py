@@ -1,0 +1,58 @@
+"""Checks a rendered PDF deck the way a reader would notice problems.
+
+- one page per slide;
+- no blank slide (nothing between the header and the footer);
+- nothing drawn outside the page, and no slide content running into the footer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ExportError
+
+__all__ = ["check_pdf", "SLIDE_WIDTH_PX", "SLIDE_HEIGHT_PX"]
+
+SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX = 1280, 720
+HEADER_PX, FOOTER_PX = 44, 34
+_PT_PER_PX = 0.75
+_TOLERANCE_PT = 1.0
+
+
+def _objects(page) -> list[dict]:
+    return [*page.chars, *page.rects, *page.lines, *page.curves, *page.images]
+
+
+def check_pdf(path: Path, slides: int) -> None:
+    """Raise :class:`ExportError` naming the slide at fault, or return quietly."""
+    import pdfplumber
+
+    problems = []
+    with pdfplumber.open(str(path)) as pdf:
+        pages = pdf.pages
+        if len(pages) != slides:
+            problems.append(f"{len(pages)} pages for {slides} slides (a slide overflowed onto another page, "
+                            "or a slide is missing)")
+        for n, page in enumerate(pages, start=1):
+            width, height = float(page.width), float(page.height)
+            body_top = HEADER_PX * _PT_PER_PX
+            footer_top = (SLIDE_HEIGHT_PX - FOOTER_PX) * _PT_PER_PX
+            outside = [o for o in _objects(page)
+                       if o["x0"] < -_TOLERANCE_PT or o["top"] < -_TOLERANCE_PT
+                       or o["x1"] > width + _TOLERANCE_PT or o["bottom"] > height + _TOLERANCE_PT]
+            if outside:
+                sample = "".join(o.get("text", "") for o in outside[:30]).strip()
+                problems.append(f"slide {n}: {len(outside)} objects drawn outside the page"
+                                + (f" ({sample[:40]!r})" if sample else ""))
+            body = [o for o in _objects(page) if o["bottom"] > body_top + 2 and o["top"] < footer_top - 2]
+            if not any(o.get("text", "").strip() for o in body) and not any("text" not in o for o in body):
+                problems.append(f"slide {n}: blank (nothing between the header and the footer)")
+            footer_chars = [c for c in page.chars if c["top"] >= footer_top - _TOLERANCE_PT]
+            if footer_chars:
+                footer_size = min(c["size"] for c in footer_chars)
+                intruders = [c for c in footer_chars if abs(c["size"] - footer_size) > 0.5 and c["text"].strip()]
+                if intruders:
+                    text = "".join(c["text"] for c in intruders[:40])
+                    problems.append(f"slide {n}: content runs into the footer ({text!r})")
+    if problems:
+        raise ExportError(f"{Path(path).name} failed its checks: " + "; ".join(problems))

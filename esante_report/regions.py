@@ -1,0 +1,48 @@
+"""The 18 regions (``data/regions.csv``): INSEE code, abbreviation, name."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ._io import Column, check_unique, read_csv
+from .errors import DataError, Problem
+
+__all__ = ["load_regions", "REGIONS_FILE"]
+
+REGIONS_FILE = "regions.csv"
+
+
+def _parse_code(text: str) -> str:
+    if not re.fullmatch(r"\d{2}", text):
+        raise ValueError(f"expected a two-digit INSEE region code as text (e.g. '84', '01'), got {text!r}")
+    return text
+
+
+def _parse_abbr(text: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2,4}", text):
+        raise ValueError(f"expected an abbreviation of 2 to 4 capital letters (e.g. 'ARA'), got {text!r}")
+    return text
+
+
+_COLUMNS = [Column("code", _parse_code), Column("abbr", _parse_abbr), Column("name")]
+
+
+def read_regions(data_dir: Path, problems: list[Problem]) -> pd.DataFrame:
+    """Regions as a frame (code, abbr, name), in file order; problems are appended."""
+    path = Path(data_dir) / REGIONS_FILE
+    rows = read_csv(path, _COLUMNS, problems)
+    check_unique(rows, ("code",), path, problems)
+    check_unique(rows, ("abbr",), path, problems)
+    return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in _COLUMNS], dtype=object)
+
+
+def load_regions(data_dir: Path) -> pd.DataFrame:
+    """Regions as a frame; raises :class:`DataError` listing every problem."""
+    problems: list[Problem] = []
+    frame = read_regions(data_dir, problems)
+    if problems:
+        raise DataError(problems)
+    return frame

@@ -1,0 +1,103 @@
+"""One house style for every chart and slide: DSFR-inspired palette, Inter, sizes.
+
+Colours are chosen for WCAG AA contrast of the text drawn on them
+(:func:`text_colour_on` picks black or white by contrast ratio).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import matplotlib
+
+from .fonts import FAMILY, register_matplotlib_fonts
+
+__all__ = ["BLEU_FRANCE", "ROUGE_MARIANNE", "GREY_TEXT", "GREY_LINE", "GREY_BG", "STATUS_COLOURS",
+           "STATUS_LABELS", "STATUS_HATCHES", "CATEGORY_COLOURS", "CATEGORY_HATCHES", "CATEGORY_LABELS",
+           "SERIES", "house_style", "text_colour_on", "contrast_ratio"]
+
+BLEU_FRANCE = "#000091"
+BLEU_FRANCE_LIGHT = "#6A6AF4"
+BLEU_FRANCE_PALE = "#E3E3FD"
+ROUGE_MARIANNE = "#E1000F"
+GREY_TEXT = "#3A3A3A"
+GREY_MUTED = "#666666"
+GREY_LINE = "#929292"
+GREY_BG = "#F6F6F6"
+GREEN = "#18753C"
+ORANGE = "#B34000"
+
+#: status of a region in the survey map: same colours in map, legend, table and everywhere else
+STATUS_COLOURS = {
+    "confirmees": BLEU_FRANCE,
+    "en_cours": BLEU_FRANCE_LIGHT,
+    "non_mise_en_place": ROUGE_MARIANNE,
+    "en_attente": "#DDDDDD",
+}
+STATUS_HATCHES = {"confirmees": "", "en_cours": "//", "non_mise_en_place": "xx", "en_attente": ".."}
+STATUS_LABELS = {
+    "confirmees": "Région avec cellules confirmées",
+    "en_cours": "Région en cours de remontée",
+    "non_mise_en_place": "Région ne mettant pas en place les cellules",
+    "en_attente": "Région en attente de réponse",
+}
+CATEGORY_LABELS = {"mineurs": "Mineurs", "hommes": "Hommes", "femmes": "Femmes"}
+CATEGORY_COLOURS = {"mineurs": GREEN, "hommes": BLEU_FRANCE, "femmes": BLEU_FRANCE_LIGHT}
+CATEGORY_HATCHES = {"mineurs": "..", "hommes": "", "femmes": "//"}
+#: generic series colours, in order
+SERIES = [BLEU_FRANCE, BLEU_FRANCE_LIGHT, ROUGE_MARIANNE, GREEN, ORANGE, GREY_LINE]
+
+_RC = {
+    "font.family": [FAMILY, "DejaVu Sans"],
+    "font.size": 13,
+    "axes.titlesize": 14,
+    "axes.titleweight": "semibold",
+    "axes.labelsize": 13,
+    "axes.labelcolor": GREY_TEXT,
+    "axes.edgecolor": GREY_LINE,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(color=SERIES),
+    "xtick.color": GREY_TEXT,
+    "ytick.color": GREY_TEXT,
+    "xtick.labelsize": 12,
+    "ytick.labelsize": 12,
+    "legend.fontsize": 12,
+    "legend.frameon": False,
+    "text.color": GREY_TEXT,
+    "figure.dpi": 96,
+    "savefig.dpi": 96,
+    "svg.fonttype": "none",
+    "hatch.linewidth": 0.8,
+    "hatch.color": "white",
+    "axes.unicode_minus": True,
+}
+
+
+@contextlib.contextmanager
+def house_style() -> Iterator[None]:
+    """Context in which figures get the house palette, font and sizes."""
+    register_matplotlib_fonts()
+    with matplotlib.rc_context(_RC):
+        yield
+
+
+def _luminance(colour: str) -> float:
+    r, g, b = matplotlib.colors.to_rgb(colour)
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio between two colours (1 to 21)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_colour_on(background: str) -> str:
+    """Black or white, whichever contrasts more with ``background``."""
+    return "white" if contrast_ratio("white", background) >= contrast_ratio("#161616", background) else "#161616"
