@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from .paths import templates_dir
 
-__all__ = ["Html", "render", "figure", "table", "safe_url", "svg"]
+__all__ = ["Html", "render", "figure", "table", "safe_url", "svg", "show_slides", "NEW_SLIDE_KEY"]
+
+#: output metadata key marking a display output that starts a new slide (see export.prepare_notebook)
+NEW_SLIDE_KEY = "esante_report"
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "tel:")
 _svg_ids = itertools.count(1)
@@ -54,7 +57,7 @@ def safe_url(url: Any) -> str | None:
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / "components")),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+        autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_url"] = safe_url
     env.filters["tel"] = lambda phone: "tel:" + re.sub(r"[^\d+]", "", str(phone))
     return env
@@ -108,5 +111,13 @@ def figure(fig: Figure, *, alt: str, caption: str | None = None, data_table: Mar
                          credit=credit, css_class=css_class).html)
 
 
-def escape_text(text: Any) -> Markup:
-    return escape(text)
+def show_slides(slides: Iterable[Html]) -> None:
+    """Display several slides from one notebook cell (e.g. one per service).
+
+    Each output is marked so that the export starts a new slide at it: the
+    number of slides follows the data, the notebook keeps one cell.
+    """
+    from IPython.display import HTML, display
+
+    for slide in slides:
+        display(HTML(slide.html), metadata={NEW_SLIDE_KEY: {"new_slide": True}})

@@ -18,6 +18,7 @@ import nbformat
 from nbconvert import SlidesExporter
 
 from . import fonts
+from .components import NEW_SLIDE_KEY
 from .errors import ExportError
 from .paths import node_modules_dir, templates_dir
 
@@ -44,12 +45,18 @@ class DeckMeta:
 def prepare_notebook(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
     """A copy of ``nb`` ready for the slide templates, and its number of slides.
 
-    Drops hidden cells, turns sub-slides into slides and fragments into plain
+    Drops hidden cells and code cells without output, splits cells that display
+    several slides (:func:`components.show_slides`), turns sub-slides into slides and fragments into plain
     cells (a PDF page cannot reveal fragments), and numbers every cell with the
     slide it belongs to (``metadata.esr_slide_number``).
     """
     nb = copy.deepcopy(nb)
-    nb.cells = [c for c in nb.cells if not HIDDEN_TAGS & set(c.get("metadata", {}).get("tags", []))]
+    for cell in nb.cells:  # warnings and prints are for the analyst, never for the reader
+        if cell.get("cell_type") == "code":
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
+    nb.cells = [c for c in nb.cells if not HIDDEN_TAGS & set(c.get("metadata", {}).get("tags", []))
+                and not (c.get("cell_type") == "code" and not c.get("outputs"))]  # nothing to show
+    nb.cells = [part for cell in nb.cells for part in _split_slides(cell)]
     number = 0
     for cell in nb.cells:
         slideshow = cell.setdefault("metadata", {}).setdefault("slideshow", {})
@@ -67,6 +74,32 @@ def prepare_notebook(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, 
     if number == 0:
         raise ExportError("the notebook has no visible cell: nothing to put on a slide")
     return nb, number
+
+
+def _starts_slide(output: dict) -> bool:
+    return bool(output.get("metadata", {}).get(NEW_SLIDE_KEY, {}).get("new_slide"))
+
+
+def _split_slides(cell: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """A code cell whose outputs are marked by :func:`components.show_slides` becomes one cell a slide."""
+    outputs = cell.get("outputs", [])
+    if cell.get("cell_type") != "code" or not any(_starts_slide(o) for o in outputs):
+        return [cell]
+    chunks: list[list] = [[]]
+    for output in outputs:
+        if _starts_slide(output) and chunks[-1]:
+            chunks.append([])
+        chunks[-1].append(output)
+    parts = []
+    for i, chunk in enumerate(chunks):
+        part = copy.deepcopy(cell)
+        part.outputs = chunk
+        if i > 0:
+            part.metadata.setdefault("slideshow", {})["slide_type"] = "slide"
+            if "id" in part:
+                part.id = f"{cell.id}-{i}"
+        parts.append(part)
+    return parts
 
 
 def count_slides(nb: nbformat.NotebookNode) -> int:

@@ -44,7 +44,9 @@ def check_pdf(path: Path, slides: int) -> None:
                 sample = "".join(o.get("text", "") for o in outside[:30]).strip()
                 problems.append(f"slide {n}: {len(outside)} objects drawn outside the page"
                                 + (f" ({sample[:40]!r})" if sample else ""))
-            body = [o for o in _objects(page) if o["bottom"] > body_top + 2 and o["top"] < footer_top - 2]
+            # what lies in the body band, less the slide's own background (a box spanning header to footer)
+            body = [o for o in _objects(page) if o["bottom"] > body_top + 2 and o["top"] < footer_top - 2
+                    and not (o["top"] <= body_top and o["bottom"] >= footer_top)]
             if not any(o.get("text", "").strip() for o in body) and not any("text" not in o for o in body):
                 problems.append(f"slide {n}: blank (nothing between the header and the footer)")
             footer_chars = [c for c in page.chars if c["top"] >= footer_top - _TOLERANCE_PT]

@@ -215,23 +215,30 @@ def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: 
     return fig
 
 
-def bars_figure(labels: Sequence[str], values: Sequence[float], unit: str, *, value_labels: Sequence[str] | None = None,
-                width: float = 5.6, height: float = 3.0, colours: Sequence[str] | None = None) -> Figure:
-    """Horizontal bars, each with its value written at its end (French format)."""
+def bars_figure(labels: Sequence[str], values: Sequence[float], title: str, *,
+                value_labels: Sequence[str] | None = None, width: float = 5.6, height: float = 3.0,
+                colours: Sequence[str] | None = None, legend: Mapping[str, str] | None = None) -> Figure:
+    """Horizontal bars, each with its value written at its end (French format).
+
+    ``legend`` maps a series name (e.g. a period) to its colour when colours carry one.
+    """
     colours = list(colours or [style.BLEU_FRANCE] * len(values))
     value_labels = list(value_labels or [fmt_int(v) if float(v).is_integer() else str(v) for v in values])
+    wrapped = ["\n".join(textwrap.wrap(lab, 24)) for lab in labels]
     with style.house_style():
         fig = _new_figure(width, height)
-        ax = fig.add_axes((0.36, 0.16, 0.56, 0.8))
+        ax = fig.add_axes((0.44, 0.1 if not legend else 0.2, 0.46, 0.86 if not legend else 0.76))
         ys = list(range(len(values)))[::-1]
-        ax.barh(ys, values, color=colours, height=0.62)
+        ax.barh(ys, values, color=colours, height=0.66)
         for y, v, text in zip(ys, values, value_labels):
-            ax.text(v, y, f" {text}", va="center", ha="left", fontsize=11.5, fontweight="semibold")
-        ax.set_yticks(ys, ["\n".join(textwrap.wrap(lab, 26)) for lab in labels], fontsize=11)
-        ax.set_xlabel(unit, fontsize=11)
-        ax.set_xlim(0, max(values) * 1.3 if values else 1)
-        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt_int(v)))
-        ax.tick_params(axis="x", labelsize=10)
+            ax.text(v, y, f" {text}", va="center", ha="left", fontsize=12, fontweight="semibold")
+        ax.set_yticks(ys, wrapped, fontsize=11)
+        ax.set_xlim(0, max(values) * 1.38 if values else 1)
+        ax.set_xticks([])
+        ax.spines["bottom"].set_visible(False)
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", length=0)
+        if legend:
+            handles = [Patch(facecolor=c, label=name) for name, c in legend.items()]
+            fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 0.0), ncols=1, fontsize=10.5)
     return fig

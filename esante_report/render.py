@@ -123,8 +123,9 @@ def _render_one(run: DeckRun, date: str, data_dir: Path, out_dir: Path, notebook
         try:
             pdfcheck.check_pdf(pdf, slides)
         except ExportError as exc:
+            _keep_failed(executed, final_dir, run.deck)
             kept = _keep_failed(pdf, final_dir, run.deck, suffix=".pdf")
-            raise ExportError(f"{exc} (rejected PDF kept in {kept})") from exc
+            raise ExportError(f"{exc} (rejected PDF and executed notebook kept in {kept.parent})") from exc
         final_dir.mkdir(parents=True, exist_ok=True)
         for path in (executed, html, pdf):
             os.replace(path, final_dir / path.name)

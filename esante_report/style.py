@@ -7,6 +7,7 @@ Colours are chosen for WCAG AA contrast of the text drawn on them
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Iterator
 
 import matplotlib
@@ -79,6 +80,8 @@ _RC = {
 def house_style() -> Iterator[None]:
     """Context in which figures get the house palette, font and sizes."""
     register_matplotlib_fonts()
+    # the DejaVu fallback has no semibold: matplotlib's notice about it is noise for the analyst
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     with matplotlib.rc_context(_RC):
         yield
 

@@ -1,0 +1,280 @@
+"""Data of the e-santé service catalogue deck (``data/catalogue/``).
+
+Contract (``docs/data.md``): ``services.yaml`` (one mapping per service),
+``support.yaml`` (support desks), ``principles.yaml``, ``indicators.csv`` and
+``deployments.csv``. :func:`load_catalogue` checks everything and raises one
+:class:`DataError` listing every problem with file, line and field.
+:meth:`CatalogueData.as_of` applies the date rules of a reporting date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ._io import (Column, LocDict, LocList, check_keys, check_unique, choice, parse_date, parse_number, read_csv,
+                  read_yaml, string_list, yaml_value)
+from .errors import DataError, Problem
+from .regions import read_regions
+
+__all__ = ["CatalogueData", "Service", "load_catalogue", "SECTIONS", "STATUSES", "SUBDIR"]
+
+SUBDIR = "catalogue"
+SECTIONS = {
+    "cadre_national": "Le cadre national",
+    "usage_direct": "Services à usage direct et exclusif par les professionnels terrain et les patients",
+    "usage_mixte": "Services à usage mixte : professionnels et autorités sanitaires",
+}
+STATUSES = {
+    "production": "Service en production",
+    "stand_by": "Service en stand by, à relancer si demande",
+    "non_precise": "Statut non précisé",
+}
+_SERVICE_KEYS = ("id", "name", "section", "status")
+_SERVICE_OPTIONAL = ("since", "until", "audience", "purpose", "contacts", "links", "support", "name_source",
+                     "tagline", "details")
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    section: str
+    status: str
+    line: int
+    since: dt.date | None = None
+    until: dt.date | None = None
+    audience: tuple[str, ...] = ()
+    purpose: tuple[str, ...] = ()
+    contacts: tuple[dict, ...] = ()
+    links: tuple[dict, ...] = ()
+    support: str | None = None
+    name_source: str | None = None
+    tagline: str | None = None
+    details: tuple[dict, ...] = ()
+
+    def visible_on(self, date: dt.date) -> bool:
+        """In the catalogue on ``date``: entered on or before it, not left before it."""
+        return (self.since is None or self.since <= date) and (self.until is None or self.until >= date)
+
+
+@dataclass(frozen=True)
+class CatalogueData:
+    regions: pd.DataFrame
+    services: tuple[Service, ...]
+    support: dict[str, dict]
+    principles: dict
+    indicators: pd.DataFrame     # service, as_of, period_start, period_end, indicator, value, unit, label,
+                                 # chart, text, line
+    deployments: pd.DataFrame    # service, as_of, departement, status
+    deck: dict = field(default_factory=dict)   # title, subtitle, source (deck.yaml)
+    files: tuple[Path, ...] = field(default=())
+
+    def as_of(self, date: dt.date) -> "CatalogueData":
+        """The catalogue a reader sees on ``date``.
+
+        Services with ``since`` ≤ date (or none) and no ``until`` before it;
+        indicators and deployments known on that date (``as_of`` ≤ date), newest
+        first; a figure known at several dates keeps only its newest value.
+        """
+        services = tuple(s for s in self.services if s.visible_on(date))
+        ids = {s.id for s in services}
+        ind = self.indicators[(self.indicators["as_of"] <= date) & self.indicators["service"].isin(ids)]
+        ind = ind.sort_values(["as_of", "line"], ascending=[False, True], kind="stable")
+        ind = ind.drop_duplicates(["service", "indicator", "period_start", "period_end"], keep="first")
+        dep = self.deployments[(self.deployments["as_of"] <= date) & self.deployments["service"].isin(ids)]
+        dep = dep.sort_values("as_of", ascending=False, kind="stable").drop_duplicates(["service", "departement"])
+        return CatalogueData(self.regions, services, self.support, self.principles, ind.reset_index(drop=True),
+                             dep.reset_index(drop=True), self.deck, self.files)
+
+    def service(self, service_id: str) -> Service:
+        return next(s for s in self.services if s.id == service_id)
+
+
+def _files(data_dir: Path) -> dict[str, Path]:
+    base = Path(data_dir) / SUBDIR
+    return {"services": base / "services.yaml", "support": base / "support.yaml",
+            "principles": base / "principles.yaml", "indicators": base / "indicators.csv",
+            "deployments": base / "deployments.csv", "deck": base / "deck.yaml"}
+
+
+def load_catalogue(data_dir: Path | str) -> CatalogueData:
+    """Read and check ``<data_dir>/regions.csv`` and ``<data_dir>/catalogue/*``."""
+    data_dir = Path(data_dir)
+    files = _files(data_dir)
+    problems: list[Problem] = []
+    regions = read_regions(data_dir, problems)
+    support = _read_support(files["support"], problems)
+    services = _read_services(files["services"], set(support), problems)
+    principles = _read_principles(files["principles"], problems)
+    deck = read_yaml(files["deck"], problems, what="a YAML mapping with title, subtitle, source")
+    if deck is not None and (not isinstance(deck, LocDict) or not check_keys(
+            deck, files["deck"], problems, required=("title", "source"), optional=("subtitle",), what="deck file")):
+        deck = None
+    ids = {s.id for s in services}
+    hint = ", ".join(sorted(ids)) if len(ids) <= 20 else "an id of services.yaml"
+
+    def service_id(text: str) -> str:
+        if text not in ids:
+            raise ValueError(f"unknown service {text!r} (expected an id of services.yaml: {hint})")
+        return text
+
+    def departement(text: str) -> str:
+        if not re.fullmatch(r"\d{2}|2[AB]|97\d", text):
+            raise ValueError(f"expected a department code such as '09', '31' or '2A', got {text!r}")
+        return text
+
+    ind_rows = read_csv(files["indicators"], [
+        Column("service", service_id), Column("as_of", parse_date),
+        Column("period_start", parse_date, blank_ok=True), Column("period_end", parse_date, blank_ok=True),
+        Column("indicator"), Column("value", parse_number, blank_ok=True), Column("unit", blank_ok=True),
+        Column("label", blank_ok=True, required=False), Column("chart", blank_ok=True, required=False),
+        Column("text", blank_ok=True),
+    ], problems)
+    for row in ind_rows:
+        if row["period_start"] and row["period_end"] and row["period_end"] < row["period_start"]:
+            problems.append(Problem(files["indicators"], row.line, "period_end",
+                                    f"{row['period_end']} is before period_start {row['period_start']} "
+                                    "(expected period_end ≥ period_start)"))
+        if row["value"] is None and not row["text"]:
+            problems.append(Problem(files["indicators"], row.line, "value",
+                                    "empty, and so is text (expected a value, a text, or both)"))
+        if row["value"] is not None and not row["unit"]:
+            problems.append(Problem(files["indicators"], row.line, "unit", "empty (a value needs its unit)"))
+        if row["chart"] and row["value"] is None:
+            problems.append(Problem(files["indicators"], row.line, "chart",
+                                    f"{row['chart']!r} names a chart but value is empty (expected a value to plot)"))
+    check_unique(ind_rows, ("service", "as_of", "period_start", "period_end", "indicator"), files["indicators"],
+                 problems)
+    dep_rows = read_csv(files["deployments"], [
+        Column("service", service_id), Column("as_of", parse_date), Column("departement", departement),
+        Column("status", choice("deploye")),
+    ], problems)
+    check_unique(dep_rows, ("service", "as_of", "departement"), files["deployments"], problems)
+    if problems:
+        raise DataError(problems)
+    indicators = pd.DataFrame([{**r, "line": r.line} for r in ind_rows],
+                              columns=["service", "as_of", "period_start", "period_end", "indicator", "value",
+                                       "unit", "label", "chart", "text", "line"])
+    deployments = pd.DataFrame([dict(r) for r in dep_rows], columns=["service", "as_of", "departement", "status"])
+    return CatalogueData(regions, tuple(services), support, principles, indicators, deployments,
+                         {k: str(v) for k, v in deck.items()}, (data_dir / "regions.csv", *files.values()))
+
+
+def _entries(path: Path, data, problems: list[Problem], what: str) -> list[tuple[int, LocDict]]:
+    if data is None:
+        return []
+    if not isinstance(data, LocList):
+        problems.append(Problem(path, getattr(data, "line", 1), None, f"expected a list of {what}"))
+        return []
+    out = []
+    for i, entry in enumerate(data):
+        if not isinstance(entry, LocDict):
+            problems.append(Problem(path, data.line_of(i), None, f"expected a mapping (one {what[:-1]})"))
+        else:
+            out.append((data.line_of(i), entry))
+    return out
+
+
+def _read_support(path: Path, problems: list[Problem]) -> dict[str, dict]:
+    if not path.exists():
+        return {}
+    desks = {}
+    for _, entry in _entries(path, read_yaml(path, problems, what="a YAML list of support desks"), problems,
+                             "support desks"):
+        if not check_keys(entry, path, problems, required=("id", "name"),
+                          optional=("email", "url", "phone", "phone_note", "description"), what="support desk"):
+            continue
+        if entry["id"] in desks:
+            problems.append(Problem(path, entry.line_of("id"), "id", f"duplicate id {entry['id']!r} (expected unique ids)"))
+        desks[str(entry["id"])] = {k: (str(v) if v is not None else None) for k, v in entry.items()}
+    return desks
+
+
+def _mapping_list(entry: LocDict, key: str, path: Path, problems: list[Problem], required: tuple[str, ...],
+                  optional: tuple[str, ...]) -> tuple[dict, ...]:
+    value = entry.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, LocList):
+        problems.append(Problem(path, entry.line_of(key), key, f"expected a list of mappings with {', '.join(required)}"))
+        return ()
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, LocDict):
+            problems.append(Problem(path, value.line_of(i), key, f"expected a mapping with {', '.join(required + optional)}"))
+            continue
+        if check_keys(item, path, problems, required=required, optional=optional, what=f"{key} item"):
+            out.append({k: (v if isinstance(v, (list, LocList)) else str(v)) for k, v in item.items()
+                        if v is not None})
+    return tuple(out)
+
+
+def _read_services(path: Path, desks: set[str], problems: list[Problem]) -> list[Service]:
+    services: list[Service] = []
+    seen: dict[str, int] = {}
+    data = read_yaml(path, problems, what="a YAML list of services")
+    for line, entry in _entries(path, data, problems, "services"):
+        ok = check_keys(entry, path, problems, required=_SERVICE_KEYS, optional=_SERVICE_OPTIONAL, what="service")
+        sid = str(entry.get("id") or "")
+        if sid and not _SLUG.match(sid):
+            problems.append(Problem(path, entry.line_of("id"), "id",
+                                    f"expected a slug of lowercase letters, digits and hyphens, got {sid!r}"))
+            ok = False
+        if sid in seen:
+            problems.append(Problem(path, entry.line_of("id"), "id",
+                                    f"duplicate id {sid!r}, already on line {seen[sid]} (expected unique ids)"))
+            ok = False
+        elif sid:
+            seen[sid] = entry.line_of("id")
+        section = yaml_value(entry, "section", choice(*SECTIONS), path, problems)
+        status = yaml_value(entry, "status", choice(*STATUSES), path, problems)
+        since = yaml_value(entry, "since", parse_date, path, problems)
+        until = yaml_value(entry, "until", parse_date, path, problems)
+        if since and until and until < since:
+            problems.append(Problem(path, entry.line_of("until"), "until",
+                                    f"{until} is before since {since} (expected until ≥ since)"))
+            ok = False
+        support = entry.get("support")
+        if support is not None and str(support) not in desks:
+            problems.append(Problem(path, entry.line_of("support"), "support",
+                                    f"unknown support desk {support!r} (expected an id of support.yaml: "
+                                    f"{', '.join(sorted(desks)) or 'none defined'})"))
+            ok = False
+        details = _mapping_list(entry, "details", path, problems, ("title",), ("items",))
+        for d in details:
+            d["items"] = [str(x) for x in d.get("items") or []]
+        service_fields = dict(
+            audience=tuple(string_list(entry, "audience", path, problems)),
+            purpose=tuple(string_list(entry, "purpose", path, problems)),
+            contacts=_mapping_list(entry, "contacts", path, problems, ("label",), ("email", "phone", "url")),
+            links=_mapping_list(entry, "links", path, problems, ("label", "url"), ()),
+            details=details,
+        )
+        if not ok or section is None or status is None:
+            continue
+        services.append(Service(id=sid, name=str(entry["name"]), section=section, status=status, line=line,
+                                since=since, until=until, support=str(support) if support is not None else None,
+                                name_source=entry.get("name_source"), tagline=entry.get("tagline"), **service_fields))
+    return services
+
+
+def _read_principles(path: Path, problems: list[Problem]) -> dict:
+    data = read_yaml(path, problems, what="a YAML mapping with title and principles")
+    if data is None:
+        return {"title": "", "principles": []}
+    if not isinstance(data, LocDict) or not check_keys(data, path, problems, required=("title", "principles"),
+                                                       what="principles file"):
+        return {"title": "", "principles": []}
+    out = []
+    for _, item in _entries(path, data["principles"], problems, "principles"):
+        if check_keys(item, path, problems, required=("number", "title"), optional=("items", "commitment"),
+                      what="principle"):
+            out.append({"number": item["number"], "title": str(item["title"]),
+                        "items": string_list(item, "items", path, problems), "commitment": item.get("commitment")})
+    return {"title": str(data["title"]), "principles": out}

@@ -1,0 +1,213 @@
+"""Slides of the regional e-santé service catalogue deck ("Point e-santé").
+
+``CatalogueDeck`` applies the date rules of the reporting date (services in the
+catalogue on that date, indicators known on that date) and returns one
+:class:`~esante_report.components.Html` per slide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import components, plots, style
+from .catalogue import SECTIONS, STATUSES, CatalogueData, Service, load_catalogue
+from .fmt import fmt_date, fmt_int, fmt_month, fmt_number
+from .geo import CREDIT, load_boundaries
+from .provenance import provenance
+
+__all__ = ["CatalogueDeck", "period_label", "indicator_label"]
+
+_DENSE_CHARS = 900
+
+
+def period_label(start, end) -> str:
+    """French label of an indicator's period: 'avril 2020', '24/03/2020', '01/04/2020 – 31/08/2020'."""
+    if start is None or pd.isna(start):
+        return "" if end is None or pd.isna(end) else f"jusqu'au {fmt_date(end)}"
+    if end is None or pd.isna(end):
+        return f"depuis le {fmt_date(start)}"
+    if start == end:
+        return fmt_date(start)
+    next_month = (end.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    if start.day == 1 and (next_month - dt.timedelta(days=1)) == end and (start.year, start.month) == (end.year, end.month):
+        return fmt_month(f"{start.year}-{start.month:02d}")
+    return f"{fmt_date(start)} – {fmt_date(end)}"
+
+
+def indicator_label(slug: str) -> str:
+    """'demandes_plan_blanc_et_covid_plus' → 'demandes plan blanc et covid +'."""
+    text = slug.replace("_", " ")
+    text = re.sub(r"\bplus\b", "+", text)
+    text = re.sub(r"\b(min|max|part|environ)\b", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass
+class CatalogueDeck:
+    data: CatalogueData      # already restricted to the reporting date
+    data_dir: Path
+    report_date: dt.date
+    region: str
+    issuer: str
+
+    @classmethod
+    def load(cls, data_dir: str | Path, *, report_date: str | dt.date, region: str = "OCC",
+             issuer: str = "ARS Occitanie") -> "CatalogueDeck":
+        if isinstance(report_date, str):
+            report_date = dt.date.fromisoformat(report_date)
+        data = load_catalogue(data_dir)
+        return cls(data.as_of(report_date), Path(data_dir), report_date, region, issuer)
+
+    # ------------------------------------------------------------------ helpers
+    def _services(self, section: str) -> list[Service]:
+        return [s for s in self.data.services if s.section == section]
+
+    def sections(self) -> list[str]:
+        """Sections that have at least one service on the reporting date, in contract order."""
+        return [key for key in SECTIONS if self._services(key)]
+
+    def _region_name(self) -> str:
+        regions = self.data.regions
+        match = regions[regions["abbr"] == self.region]
+        return match["name"].iloc[0] if len(match) else self.region
+
+    def _indicators(self, service_id: str) -> pd.DataFrame:
+        return self.data.indicators[self.data.indicators["service"] == service_id]
+
+    def _chart(self, service: Service):
+        """The service's first chart group (indicators sharing a ``chart`` name), or None."""
+        ind = self._indicators(service.id)
+        charted = ind[ind["chart"].notna() & (ind["chart"] != "") & ind["value"].notna()]
+        if charted.empty:
+            return None
+        title = charted["chart"].iloc[0]
+        rows = charted[charted["chart"] == title].sort_values(["period_start", "line"], na_position="last",
+                                                               kind="stable")
+        periods = list(dict.fromkeys(period_label(r.period_start, r.period_end) for r in rows.itertuples()))
+        colours = {p: style.SERIES[i % len(style.SERIES)] for i, p in enumerate(periods)}
+        labels = [self._label(r) for r in rows.itertuples()]
+        row_periods = [period_label(r.period_start, r.period_end) for r in rows.itertuples()]
+        if len(periods) == 1:  # one period: it goes in the caption, not on every bar
+            legend = None
+        else:
+            legend = {p or "période non précisée": colours[p] for p in periods}
+        values = [float(v) for v in rows["value"]]
+        value_labels = [fmt_number(v) for v in rows["value"]]
+        fig = plots.bars_figure(labels, values, title, value_labels=value_labels,
+                                colours=[colours[p] for p in row_periods], legend=legend,
+                                width=4.6, height=min(1.2 + 0.5 * len(values) + (0.5 if legend else 0), 4.7))
+        top = values.index(max(values))
+        alt = (f"Graphique en barres « {title} », {service.name} : "
+               + " ; ".join(f"{lab}{f' ({p})' if p else ''} {v}"
+                            for lab, p, v in zip(labels, row_periods, value_labels))
+               + f". Valeur la plus haute : {value_labels[top]} ({labels[top]}).")
+        table = components.table(["Indicateur", "Période", "Valeur", "Unité"],
+                                 [[lab, p, v, r.unit] for lab, p, v, r in
+                                  zip(labels, row_periods, value_labels, rows.itertuples())],
+                                 numeric=[False, False, True, False])
+        caption = f"{title}" + (f", {periods[0]}" if len(periods) == 1 and periods[0] else "")
+        return components.figure(fig, alt=alt, data_table=table,
+                                 caption=f"{caption} — chiffres connus au {fmt_date(self.report_date)}")
+
+    @staticmethod
+    def _label(row) -> str:
+        return row.label if isinstance(row.label, str) and row.label else indicator_label(row.indicator)
+
+    def _deployment_map(self, service: Service):
+        dep = self.data.deployments[self.data.deployments["service"] == service.id]
+        if dep.empty:
+            return None
+        regions = load_boundaries(self.data_dir / "geo" / "regions.geojson")
+        departments = load_boundaries(self.data_dir / "geo" / "departements.geojson")
+        code = self.data.regions.set_index("abbr")["code"].get(self.region)
+        if code not in regions:
+            return None
+        region_geom = regions[code][1]
+        inside = {c: v for c, v in departments.items() if region_geom.contains(v[1].representative_point())}
+        marked = sorted(set(dep["departement"]) & set(inside))
+        names = {c: n for c, (n, _) in inside.items()}
+        fig = plots.departments_map_figure(inside, marked, width=4.3, height=3.9)
+        alt = (f"Carte des {len(inside)} départements de la région {self._region_name()} : {len(marked)} "
+               f"départements déployés à 100 % ({', '.join(f'{names[c]} ({c})' for c in marked)}) ; "
+               f"non déployés : {', '.join(f'{names[c]} ({c})' for c in sorted(set(inside) - set(marked))) or 'aucun'}.")
+        table = components.table(["Département", "Code", "Déployé à 100 %"],
+                                 [[names[c], c, "oui" if c in marked else "non"] for c in sorted(inside)])
+        return components.figure(fig, alt=alt, credit=CREDIT, data_table=table,
+                                 caption=f"Départements déployés à 100 % (✓), connus au {fmt_date(self.report_date)}")
+
+    # ------------------------------------------------------------------ slides
+    def cover(self) -> components.Html:
+        return components.render("cover.html.j2", kicker=self.issuer, title=self.data.deck["title"],
+                                 subtitle=self.data.deck.get("subtitle", ""),
+                                 meta=[f"Version au {fmt_date(self.report_date)}"])
+
+    def principles(self) -> components.Html:
+        return components.render("catalogue_principles.html.j2", title=self.data.principles["title"],
+                                 principles=self.data.principles["principles"])
+
+    def divider(self, section: str) -> components.Html:
+        n = len(self._services(section))
+        return components.render("divider.html.j2", kicker="Le catalogue des services régionaux"
+                                 if section != "cadre_national" else "Cadre national", title=SECTIONS[section],
+                                 lede=f"{n} service{'s' if n > 1 else ''} au {fmt_date(self.report_date)}")
+
+    def services(self, section: str) -> list[Service]:
+        return self._services(section)
+
+    def card(self, service: Service | str) -> components.Html:
+        if isinstance(service, str):
+            service = self.data.service(service)
+        texts = [t for t in self._indicators(service.id)["text"] if isinstance(t, str) and t]
+        figure = self._deployment_map(service) or self._chart(service)
+        support = self.data.support.get(service.support) if service.support else None
+        size = sum(len(x) for x in (*service.audience, *service.purpose, *texts)) + sum(
+            len(d["title"]) + sum(len(i) for i in d["items"]) for d in service.details)
+        return components.render("catalogue_card.html.j2", s=service, section=SECTIONS[service.section],
+                                 status=STATUSES[service.status], texts=texts, figure=figure, support=support,
+                                 as_of=fmt_date(self.report_date), dense=size > _DENSE_CHARS or bool(figure) and size > 600)
+
+    def section_slides(self, section: str) -> list[components.Html]:
+        """The divider then one card per service of ``section`` (empty when the section has none)."""
+        services = self._services(section)
+        return [self.divider(section), *(self.card(s) for s in services)] if services else []
+
+    def summary(self) -> components.Html:
+        """Services by section and status (table), then the list of services with their status."""
+        statuses = list(STATUSES)
+        rows, totals = [], [0] * len(statuses)
+        for section in SECTIONS:
+            counts = [sum(1 for s in self._services(section) if s.status == st) for st in statuses]
+            totals = [a + b for a, b in zip(totals, counts)]
+            rows.append({"section": SECTIONS[section], "counts": [fmt_int(c) for c in counts],
+                         "total": fmt_int(sum(counts))})
+        return components.render(
+            "catalogue_summary.html.j2", title="Synthèse du catalogue",
+            lede=f"{fmt_int(sum(totals))} services au catalogue au {fmt_date(self.report_date)}, par section et par statut",
+            statuses=[STATUSES[s] for s in statuses], rows=rows, totals=[fmt_int(t) for t in totals],
+            grand_total=fmt_int(sum(totals)),
+            services=[{"name": s.name, "status": s.status, "status_label": STATUSES[s.status]}
+                      for s in self.data.services])
+
+    def support(self) -> components.Html:
+        desks = []
+        for desk_id, desk in self.data.support.items():
+            users = [s.name for s in self.data.services if s.support == desk_id]
+            desks.append({**desk, "services": ", ".join(users) or "aucun à cette date"})
+        return components.render("catalogue_support.html.j2", title="Assistance technique", desks=desks)
+
+    def closing(self) -> components.Html:
+        return components.render(
+            "closing.html.j2", title="Sources et notes",
+            sources=[self.data.deck["source"], CREDIT],
+            notes=["Indicateurs : chiffres connus à la date de la version (colonne as_of de indicators.csv) ; "
+                   "les plus récents d'abord.",
+                   "Contacts : boîtes fonctionnelles et guichets seulement ; les personnes nommées dans la "
+                   "source sont remplacées par leur fonction et leur organisme.",
+                   "Deux services n'avaient qu'un logo pour titre : leur nom est établi d'après la diapositive "
+                   "(voir la mention « Nom » sur leur fiche)."],
+            report_date=fmt_date(self.report_date), provenance=provenance(self.data.files, self.data_dir))
