@@ -246,6 +246,12 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocList:
     return out
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> str:
+    # dates stay text: the loaders parse them and report a bad one (2020-13-01) as a problem, not a crash
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 

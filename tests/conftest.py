@@ -1,0 +1,58 @@
+"""Shared fixtures: the repository's data, editable copies of it, and decks rendered once per session."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+PARAMS = ROOT / "params"
+
+
+def normalise(text: str) -> str:
+    """PDF/HTML text with French no-break spaces turned into plain spaces and runs of blanks folded."""
+    return re.sub(r"[ \t\u00a0\u202f]+", " ", text)
+
+
+def pdf_pages_text(path: Path) -> list[str]:
+    import pdfplumber
+
+    with pdfplumber.open(str(path)) as pdf:
+        return [normalise(page.extract_text() or "") for page in pdf.pages]
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A writable copy of data/ for tests that break or change it."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    return target
+
+
+@pytest.fixture
+def params_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "params"
+    shutil.copytree(PARAMS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> dict[str, object]:
+    """Both seed decks rendered once from the repository's data and params into a temporary folder.
+
+    Returns {"out": folder, "post_covid": RenderedDeck, "catalogue": RenderedDeck}.
+    """
+    from esante_report.index import write_index
+    from esante_report.render import render_date
+
+    out = tmp_path_factory.mktemp("outputs")
+    decks = {}
+    for date in ("2021-11-15", "2020-12-08"):
+        for deck in render_date(date, data_dir=DATA, params_dir=PARAMS, out_dir=out):
+            decks[deck.deck] = deck
+    write_index(out)
+    return {"out": out, **decks}
