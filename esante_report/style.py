@@ -19,7 +19,7 @@ __all__ = ["BLEU_FRANCE", "ROUGE_MARIANNE", "GREY_TEXT", "GREY_LINE", "GREY_BG",
            "SERIES", "house_style", "text_colour_on", "contrast_ratio"]
 
 BLEU_FRANCE = "#000091"
-BLEU_FRANCE_LIGHT = "#6A6AF4"
+BLEU_FRANCE_LIGHT = "#8585F6"
 BLEU_FRANCE_PALE = "#E3E3FD"
 ROUGE_MARIANNE = "#E1000F"
 GREY_TEXT = "#3A3A3A"

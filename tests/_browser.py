@@ -131,22 +131,38 @@ OVERFLOW_JS = """
   const section = document.querySelector('.reveal .slides > section.esr-slide.present');
   const body = section.querySelector('.esr-body');
   const name = el => el.tagName.toLowerCase() + Array.from(el.classList, c => '.' + c).join('');
+  const visible = Array.from(body.querySelectorAll('*')).filter(el => {
+    if (el.closest('aside.notes')) return false;
+    const details = el.closest('details.esr-data');
+    if (details && details !== el && !details.open && !el.closest('summary')) return false;
+    if (!el.checkVisibility({opacityProperty: true, visibilityProperty: true})) return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 || r.height > 0;
+  });
+  const b = body.getBoundingClientRect(), bs = getComputedStyle(body);
+  const px = v => Math.round(v * 10) / 10;
+  // the visible element whose margin edge lies furthest down (or right): what makes the body scroll
+  const furthest = (edge, margin, limit) => {
+    let best = null, at = -Infinity;
+    for (const el of visible) {
+      const e = el.getBoundingClientRect()[edge] + parseFloat(getComputedStyle(el)[margin]);
+      if (e > at) { at = e; best = el; }
+    }
+    return best ? `furthest: ${name(best)}, margin edge ${px(at - limit)} px past the body's content edge` : '';
+  };
   const found = [];
   if (body.scrollHeight > body.clientHeight + tolerance)
-    found.push({element: name(body), side: 'scroll height', px: body.scrollHeight - body.clientHeight});
+    found.push({element: name(body), side: 'scroll height', px: body.scrollHeight - body.clientHeight,
+                cause: furthest('bottom', 'marginBottom', b.bottom - parseFloat(bs.paddingBottom))});
   if (body.scrollWidth > body.clientWidth + tolerance)
-    found.push({element: name(body), side: 'scroll width', px: body.scrollWidth - body.clientWidth});
+    found.push({element: name(body), side: 'scroll width', px: body.scrollWidth - body.clientWidth,
+                cause: furthest('right', 'marginRight', b.right - parseFloat(bs.paddingRight))});
   const s = section.getBoundingClientRect();
-  for (const el of body.querySelectorAll('*')) {
-    if (el.closest('aside.notes')) continue;
-    const details = el.closest('details.esr-data');
-    if (details && details !== el && !details.open && !el.closest('summary')) continue;
-    if (!el.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
+  for (const el of visible) {
     const r = el.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;
     const sides = {left: s.left - r.left, right: r.right - s.right, top: s.top - r.top, bottom: r.bottom - s.bottom};
     for (const [side, px] of Object.entries(sides))
-      if (px > tolerance) found.push({element: name(el), side, px: Math.round(px * 10) / 10});
+      if (px > tolerance) found.push({element: name(el), side, px: Math.round(px * 10) / 10, cause: ''});
   }
   return found;
 }
@@ -159,14 +175,17 @@ class Overflow:
     element: str
     side: str
     px: float
+    cause: str = ""
 
     def __str__(self) -> str:
-        return f"slide {self.slide}: {self.element} overflows ({self.side}) by {self.px:g} px"
+        why = f" ({self.cause})" if self.cause else ""
+        return f"slide {self.slide}: {self.element} overflows ({self.side}) by {self.px:g} px{why}"
 
 
 def overflows(page: Page, slide: int, tolerance: float = 1.0) -> list[Overflow]:
     """Overflow offenders of the present slide (numbered ``slide``, 1-based, in reports)."""
-    return [Overflow(slide, o["element"], o["side"], float(o["px"])) for o in page.evaluate(OVERFLOW_JS, tolerance)]
+    return [Overflow(slide, o["element"], o["side"], float(o["px"]), o["cause"])
+            for o in page.evaluate(OVERFLOW_JS, tolerance)]
 
 
 # --------------------------------------------------------------------------- contrast

@@ -60,6 +60,7 @@ def browser() -> Iterator[Browser]:
 
 
 def _open(browser: Browser, url: str) -> tuple[Page, b.Recorder]:
+    """A new 1280×720 page, recorded and offline-routed, loading ``url``."""
     page = browser.new_page(viewport=b.VIEWPORT)
     recorder = b.Recorder()
     recorder.attach(page)
@@ -178,11 +179,15 @@ def test_chart_data_tables_open(deck_page: DeckPage) -> None:
         b.show_slide(page, i)
         for details in page.locator(f"{b.PRESENT} details.esr-data").all():
             table = details.locator("table")
-            assert table.bounding_box() is None, f"slide {i + 1}: data table visible before opening"
+            # a closed <details> still gives its table a (zero-size) box: visibility tells them apart
+            assert not table.is_visible(), f"{deck_page.name} slide {i + 1}: data table shown before opening"
             details.locator("summary").click()
             page.wait_for_function("d => d.open", arg=details.element_handle())
-            assert table.bounding_box() is not None, f"{deck_page.name} slide {i + 1}: table not shown once opened"
+            box = table.bounding_box()
+            assert box is not None and box["width"] > 0 and box["height"] > 0 and table.is_visible(), (
+                f"{deck_page.name} slide {i + 1}: data table not shown once its summary is clicked ({box})")
             details.locator("summary").click()
+            page.wait_for_function("d => !d.open", arg=details.element_handle())
 
 
 def test_speaker_notes_stay_out_of_the_pdf(rendered: dict[str, Any], browser: Browser,

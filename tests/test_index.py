@@ -1,0 +1,32 @@
+"""The distribution page lists every rendered date, newest first, with working links."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bs4 import BeautifulSoup
+
+from .conftest import DATA, pdf_pages_text
+
+
+def test_index_lists_both_decks_newest_first(rendered):
+    out = rendered["out"]
+    soup = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert soup.html["lang"] == "fr"
+    dates = [t["datetime"] for t in soup.select("section.idx-date time")]
+    assert dates == ["2021-11-15", "2020-12-08"]
+    hrefs = [a["href"] for a in soup.select("a")]
+    assert set(hrefs) == {"2021-11-15/post_covid.html", "2021-11-15/post_covid.pdf",
+                          "2020-12-08/catalogue.html", "2020-12-08/catalogue.pdf"}
+    assert all((out / h).exists() for h in hrefs)
+    rows = {row.th.get_text(strip=True): row for row in soup.select("tbody tr")}
+    post_covid_pages = rows["Cellules de coordination post-COVID"].select("td.num")[0].get_text()
+    assert post_covid_pages == str(len(pdf_pages_text(rendered["post_covid"].pdf)))
+    assert not soup.select("script[src], link[href]")
+
+
+def test_last_slide_carries_provenance(rendered):
+    last = pdf_pages_text(rendered["post_covid"].pdf)[-1]
+    digest = hashlib.sha256((DATA / "post_covid" / "patients.csv").read_bytes()).hexdigest()[:12]
+    assert f"post_covid/patients.csv {digest}" in last
+    assert "Date de référence : 15/11/2021" in last and "esante-report" in last
