@@ -165,6 +165,6 @@ def write_pdf(print_html: str, path: Path) -> None:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     try:
         weasyprint.HTML(string=print_html, base_url=str(templates_dir())).write_pdf(
-            str(path), pdf_variant=None, uncompressed_pdf=False, custom_metadata=False)
+            str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False)
     except Exception as exc:  # WeasyPrint raises many types; surface one error
         raise ExportError(f"PDF layout failed for {path.name}: {exc}") from exc
