@@ -61,6 +61,8 @@ def prepare_notebook(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, 
     for cell in nb.cells:
         slideshow = cell.setdefault("metadata", {}).setdefault("slideshow", {})
         kind = slideshow.get("slide_type", "-")
+        if "notes" in cell.metadata.get("tags", []):  # a cell tagged `notes` is speaker notes too
+            kind = "notes"
         if kind == "subslide":
             kind = "slide"
         elif kind == "fragment":

@@ -67,11 +67,13 @@ def test_a_cell_can_display_several_slides_and_stream_output_is_dropped():
     assert "bruit" not in soup.get_text()
 
 
-def test_notes_are_in_the_html_deck_only():
-    notes = nbformat.v4.new_markdown_cell("Note pour l'orateur", metadata={"slideshow": {"slide_type": "notes"}})
+@pytest.mark.parametrize("metadata", [{"slideshow": {"slide_type": "notes"}}, {"tags": ["notes"]}])
+def test_notes_are_in_the_html_deck_only(metadata):
+    notes = nbformat.v4.new_markdown_cell("Note pour l'orateur", metadata=metadata)
     nb = _notebook(_cell(_html_output("<p>A</p>")), notes)
-    assert "Note pour l'orateur" in BeautifulSoup(export.export_html(nb, META), "html.parser").select_one(
-        "aside.notes").get_text()
+    soup = BeautifulSoup(export.export_html(nb, META), "html.parser")
+    assert "Note pour l'orateur" in soup.select_one("aside.notes").get_text()
+    assert len(soup.select("section.esr-slide")) == 1
     assert "Note pour l'orateur" not in export.export_print_html(nb, META)
 
 
