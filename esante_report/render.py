@@ -8,13 +8,15 @@ fails while running leaves its partly executed copy in ``<out>/<date>/failed/``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import sys
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import nbformat
 
@@ -98,10 +100,12 @@ def _render_one(run: DeckRun, date: str, data_dir: Path, out_dir: Path, notebook
         tmp = Path(tmp)
         executed = tmp / f"{run.deck}.ipynb"
         progress(f"{date}/{run.deck}: running {source.name}")
+        kernel_log = tmp / "kernel.log"
         try:
-            pm.execute_notebook(str(source), str(executed), parameters=run.parameters, kernel_name=KERNEL_NAME,
-                                cwd=str(notebooks), progress_bar=False, log_output=False,
-                                report_mode=False, request_save_on_cell_execute=False)
+            with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
+                pm.execute_notebook(str(source), str(executed), parameters=run.parameters, kernel_name=KERNEL_NAME,
+                                    cwd=str(notebooks), progress_bar=False, log_output=False,
+                                    report_mode=False, request_save_on_cell_execute=False)
         except PapermillExecutionError as exc:
             kept = _keep_failed(executed, final_dir, run.deck)
             raise RenderError(f"{source.name} failed at cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
@@ -109,7 +113,9 @@ def _render_one(run: DeckRun, date: str, data_dir: Path, out_dir: Path, notebook
         except Exception as exc:  # kernel died, notebook unreadable, ...
             kept = _keep_failed(executed, final_dir, run.deck)
             where = f" (partly executed notebook kept in {kept})" if kept else ""
-            raise RenderError(f"{source.name} could not run: {type(exc).__name__}: {exc}{where}") from exc
+            log = kernel_log.read_text(errors="replace").strip().splitlines()[-1:] if kernel_log.exists() else []
+            detail = f"; kernel said: {log[0]}" if log else ""
+            raise RenderError(f"{source.name} could not run: {type(exc).__name__}: {exc}{where}{detail}") from exc
         nb = nbformat.read(executed, as_version=4)
         meta = _meta(run, deck.title, data_dir)
         progress(f"{date}/{run.deck}: writing HTML")
@@ -135,6 +141,23 @@ def _render_one(run: DeckRun, date: str, data_dir: Path, out_dir: Path, notebook
         (final_dir / "failed").rmdir()
     return RenderedDeck(run.deck, date, final_dir / f"{run.deck}.html", final_dir / f"{run.deck}.pdf",
                         final_dir / f"{run.deck}.ipynb", slides)
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Send file descriptor 2 (inherited by the kernel process) to ``path`` for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "ab") as log:
+            os.dup2(log.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def _keep_failed(path: Path, final_dir: Path, deck: str, suffix: str = ".ipynb") -> Path | None:
