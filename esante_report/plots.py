@@ -40,9 +40,9 @@ def timeline_figure(milestones: pd.DataFrame, width: float = 12.4, height: float
     """Milestones (date, date_label, actor, title) on a horizontal time axis."""
     with style.house_style():
         fig = _new_figure(width, height)
-        ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
+        ax = fig.add_axes((0.0, 0.02, 1.0, 0.96))
         n = len(milestones)
-        ax.set_xlim(-0.6, n - 0.4)
+        ax.set_xlim(-0.5, n - 0.5)  # one equal slot a milestone, aligned with the columns under the chart
         ax.set_ylim(-1.25, 1.25)
         ax.axis("off")
         # an evenly spaced axis, one slot a milestone in date order: readable whatever the gaps
