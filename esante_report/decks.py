@@ -54,6 +54,13 @@ def _data_problems(loader: Callable[[Path], Any], data_dir: Path, problems: list
         return None
 
 
+def _check_geo(data_dir: Path, names: tuple[str, ...], problems: list[Problem]) -> None:
+    from .geo import load_boundaries
+
+    for name in names:
+        _data_problems(lambda d: load_boundaries(d / "geo" / name), data_dir, problems)
+
+
 def _check_post_covid(params: LocDict, path: Path, data_dir: Path, problems: list[Problem]) -> dict | None:
     from .post_covid import load_post_covid
 
@@ -74,6 +81,7 @@ def _check_post_covid(params: LocDict, path: Path, data_dir: Path, problems: lis
         problems.append(Problem(path, params.line_of("months"), "months", "expected each month once"))
     issuer = _issuer(params, DECKS["post_covid"].default_issuer, path, problems)
     data = _data_problems(load_post_covid, data_dir, problems)
+    _check_geo(data_dir, ("regions.geojson",), problems)
     if data is not None and isinstance(wave, int):
         waves = sorted(data.waves["wave"])
         if wave not in waves:
@@ -96,6 +104,7 @@ def _check_catalogue(params: LocDict, path: Path, data_dir: Path, problems: list
     region = params.get("region")
     issuer = _issuer(params, DECKS["catalogue"].default_issuer, path, problems)
     data = _data_problems(load_catalogue, data_dir, problems)
+    _check_geo(data_dir, ("regions.geojson", "departements.geojson"), problems)
     if data is not None:
         known = list(data.regions["abbr"])
         if region not in known:

@@ -109,3 +109,21 @@ def test_a_failing_notebook_keeps_its_partial_copy_and_publishes_nothing(tmp_pat
     assert any(o.get("output_type") == "error" for c in partial.cells if c.cell_type == "code" for o in c.outputs)
     assert json.dumps(partial.cells[4].outputs)  # the cover slide ran before the failure
     _assert_untouched(out, "2021-11-15", before)
+
+
+def test_missing_boundaries_are_reported_before_anything_runs(tmp_path, data_copy, params_copy):
+    (data_copy / "geo" / "regions.geojson").unlink()
+    result = _cli("render", "--date", "2021-11-15", "--data", str(data_copy), "--params", str(params_copy),
+                  "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "regions.geojson: file not found (expected GeoJSON boundaries with properties code, nom)" in result.stderr
+
+
+def test_render_all_restricted_to_one_deck(tmp_path, params_copy):
+    result = _cli("render", "--all", "--deck", "post_covid", "--params", str(params_copy),
+                  "--out", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*"))
+    assert written == ["2021-11-15/post_covid.html", "2021-11-15/post_covid.ipynb", "2021-11-15/post_covid.pdf",
+                       "index.html"]
+    assert "wrote " in result.stdout and "post_covid.pdf" in result.stdout
