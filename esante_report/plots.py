@@ -224,7 +224,7 @@ def bars_figure(labels: Sequence[str], values: Sequence[float], title: str, *,
     """
     colours = list(colours or [style.BLEU_FRANCE] * len(values))
     value_labels = list(value_labels or [fmt_int(v) if float(v).is_integer() else str(v) for v in values])
-    wrapped = ["\n".join(textwrap.wrap(lab, 24)) for lab in labels]
+    wrapped = ["\n".join(textwrap.wrap(lab, 28)) for lab in labels]
     with style.house_style():
         fig = _new_figure(width, height)
         ax = fig.add_axes((0.44, 0.1 if not legend else 0.2, 0.46, 0.86 if not legend else 0.76))

@@ -22,7 +22,27 @@ from .provenance import provenance
 
 __all__ = ["CatalogueDeck", "period_label", "indicator_label"]
 
-_DENSE_CHARS = 900
+#: a card estimated to need more text lines than this at the normal size is set in the dense size
+_DENSE_LINES = 24
+#: ... and one needing fewer than this, in a larger size
+_ROOMY_LINES = 14
+
+
+def _lines(texts, chars_per_line: int) -> int:
+    return sum(-(-len(t) // chars_per_line) for t in texts)
+
+
+def _estimated_lines(service: Service, indicator_lines: list[str], with_figure: bool) -> float:
+    """Rough number of text lines a card needs at the normal size (the PDF check is the real judge)."""
+    width = 70 if with_figure else 110               # characters per line, full text width
+    lines = 1.5 * 3                                  # headings of the three fixed boxes
+    lines += max(_lines(service.audience, width // 2), _lines(service.purpose, width // 2))
+    lines += _lines(indicator_lines, width) or 1
+    for block in service.details:
+        items = _lines(block["items"], width)
+        lines += 1.5 + (items / 2 if len(block["items"]) > 4 else items)
+    lines += 1 + (2 if service.name_source else 0) + (1 if service.tagline else 0)
+    return lines
 
 
 def period_label(start, end) -> str:
@@ -114,6 +134,20 @@ class CatalogueDeck:
         return components.figure(fig, alt=alt, data_table=table,
                                  caption=f"{caption} — chiffres connus au {fmt_date(self.report_date)}")
 
+    def _indicator_lines(self, service_id: str) -> list[str]:
+        """The sentences of the source, newest first; a figure no sentence states is shown as 'label : value'."""
+        ind = self._indicators(service_id)
+        has_text = ind["text"].map(lambda t: isinstance(t, str) and bool(t))
+        stated = {(r.as_of, r.period_start, r.period_end) for r in ind[has_text].itertuples()}
+        lines = []
+        for r in ind.itertuples():
+            if isinstance(r.text, str) and r.text:
+                lines.append(r.text)
+            elif pd.notna(r.value) and (r.as_of, r.period_start, r.period_end) not in stated:
+                period = period_label(r.period_start, r.period_end)
+                lines.append(f"{self._label(r)} : {fmt_number(r.value)} {r.unit}" + (f" ({period})" if period else ""))
+        return lines
+
     @staticmethod
     def _label(row) -> str:
         return row.label if isinstance(row.label, str) and row.label else indicator_label(row.indicator)
@@ -162,14 +196,14 @@ class CatalogueDeck:
     def card(self, service: Service | str) -> components.Html:
         if isinstance(service, str):
             service = self.data.service(service)
-        texts = [t for t in self._indicators(service.id)["text"] if isinstance(t, str) and t]
+        texts = self._indicator_lines(service.id)
         figure = self._deployment_map(service) or self._chart(service)
         support = self.data.support.get(service.support) if service.support else None
-        size = sum(len(x) for x in (*service.audience, *service.purpose, *texts)) + sum(
-            len(d["title"]) + sum(len(i) for i in d["items"]) for d in service.details)
+        lines = _estimated_lines(service, texts, bool(figure))
+        density = "dense" if lines > _DENSE_LINES else "roomy" if lines < _ROOMY_LINES else ""
         return components.render("catalogue_card.html.j2", s=service, section=SECTIONS[service.section],
                                  status=STATUSES[service.status], texts=texts, figure=figure, support=support,
-                                 as_of=fmt_date(self.report_date), dense=size > _DENSE_CHARS or bool(figure) and size > 600)
+                                 as_of=fmt_date(self.report_date), density=density)
 
     def section_slides(self, section: str) -> list[components.Html]:
         """The divider then one card per service of ``section`` (empty when the section has none)."""
