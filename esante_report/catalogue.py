@@ -21,7 +21,7 @@ from ._io import (Column, LocDict, LocList, check_keys, check_unique, choice, pa
 from .errors import DataError, Problem
 from .regions import read_regions
 
-__all__ = ["CatalogueData", "Service", "load_catalogue", "SECTIONS", "STATUSES", "SUBDIR"]
+__all__ = ["CatalogueData", "Service", "load_catalogue", "data_files", "SECTIONS", "STATUSES", "SUBDIR"]
 
 SUBDIR = "catalogue"
 SECTIONS = {
@@ -103,6 +103,13 @@ def _files(data_dir: Path) -> dict[str, Path]:
             "deployments": base / "deployments.csv", "deck": base / "deck.yaml"}
 
 
+def data_files(data_dir: Path | str) -> tuple[Path, ...]:
+    """Every file the deck reads (for provenance): regions, the catalogue files, boundaries."""
+    data_dir = Path(data_dir)
+    return (data_dir / "regions.csv", *_files(data_dir).values(), data_dir / "geo" / "regions.geojson",
+            data_dir / "geo" / "departements.geojson")
+
+
 def load_catalogue(data_dir: Path | str) -> CatalogueData:
     """Read and check ``<data_dir>/regions.csv`` and ``<data_dir>/catalogue/*``."""
     data_dir = Path(data_dir)
@@ -163,7 +170,7 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
                                        "unit", "label", "chart", "text", "line"])
     deployments = pd.DataFrame([dict(r) for r in dep_rows], columns=["service", "as_of", "departement", "status"])
     return CatalogueData(regions, tuple(services), support, principles, indicators, deployments,
-                         {k: str(v) for k, v in deck.items()}, (data_dir / "regions.csv", *files.values()))
+                         {k: str(v) for k, v in deck.items()}, data_files(data_dir))
 
 
 def _entries(path: Path, data, problems: list[Problem], what: str) -> list[tuple[int, LocDict]]:

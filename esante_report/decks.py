@@ -28,6 +28,8 @@ class Deck:
     default_issuer: str
     #: (params mapping, params file, data dir, problems) -> parameters for papermill (None when invalid)
     check: Callable[[LocDict, Path, Path, list[Problem]], dict[str, Any] | None]
+    #: data dir -> every data file the deck reads (provenance)
+    files: Callable[[Path], tuple[Path, ...]]
 
 
 def _issuer(params: LocDict, default: str, path: Path, problems: list[Problem]) -> str:
@@ -115,11 +117,21 @@ def _check_catalogue(params: LocDict, path: Path, data_dir: Path, problems: list
     return {"region": region, "issuer": issuer}
 
 
+def _post_covid_files(data_dir: Path) -> tuple[Path, ...]:
+    from .post_covid import data_files
+    return data_files(data_dir)
+
+
+def _catalogue_files(data_dir: Path) -> tuple[Path, ...]:
+    from .catalogue import data_files
+    return data_files(data_dir)
+
+
 DECKS: dict[str, Deck] = {
     "post_covid": Deck("post_covid", "post_covid.ipynb", "Cellules de coordination post-COVID",
-                       "Ministère des Solidarités et de la Santé", _check_post_covid),
+                       "Ministère des Solidarités et de la Santé", _check_post_covid, _post_covid_files),
     "catalogue": Deck("catalogue", "catalogue.ipynb", "Point e-santé – catalogue des services",
-                      "ARS Occitanie", _check_catalogue),
+                      "ARS Occitanie", _check_catalogue, _catalogue_files),
 }
 
 

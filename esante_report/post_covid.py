@@ -19,7 +19,7 @@ from ._io import (Column, LocDict, LocList, check_keys, check_unique, choice, pa
 from .errors import DataError, Problem
 from .regions import read_regions
 
-__all__ = ["PostCovidData", "PatientsSummary", "load_post_covid", "summarise_patients", "month_start", "CATEGORIES", "STATUSES", "SUBDIR"]
+__all__ = ["PostCovidData", "PatientsSummary", "load_post_covid", "data_files", "summarise_patients", "month_start", "CATEGORIES", "STATUSES", "SUBDIR"]
 
 SUBDIR = "post_covid"
 CATEGORIES = ("mineurs", "hommes", "femmes")
@@ -58,6 +58,12 @@ def _files(data_dir: Path) -> dict[str, Path]:
         "milestones": base / "milestones.csv",
         "measures": base / "measures.yaml",
     }
+
+
+def data_files(data_dir: Path | str) -> tuple[Path, ...]:
+    """Every file the deck reads (for provenance): regions, the post_covid files, region boundaries."""
+    data_dir = Path(data_dir)
+    return (data_dir / "regions.csv", *_files(data_dir).values(), data_dir / "geo" / "regions.geojson")
 
 
 def load_post_covid(data_dir: Path | str) -> PostCovidData:
@@ -127,7 +133,7 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
                   .sort_values("date", kind="stable").reset_index(drop=True))
     return PostCovidData(regions=regions, waves=waves, patients=patients, cells=cells,
                          milestones=milestones, measures=measures,
-                         files=(data_dir / "regions.csv", *files.values()))
+                         files=data_files(data_dir))
 
 
 def _read_measures(path: Path, known_waves: set[int], known_regions: set[str], region_hint: str,

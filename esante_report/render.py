@@ -170,20 +170,13 @@ def _keep_failed(path: Path, final_dir: Path, deck: str, suffix: str = ".ipynb")
     return target
 
 
-def _data_files(run: DeckRun, data_dir: Path) -> list[Path]:
-    if run.deck == "post_covid":
-        from .post_covid import load_post_covid
-        return list(load_post_covid(data_dir).files)
-    from .catalogue import load_catalogue
-    return list(load_catalogue(data_dir).files)
-
-
 def _meta(run: DeckRun, title: str, data_dir: Path) -> export.DeckMeta:
-    prov = provenance(_data_files(run, data_dir), data_dir)
+    prov = provenance(DECKS[run.deck].files(data_dir), data_dir)
     date = fmt_date(run.report_date)
+    commit = git_commit()
     return export.DeckMeta(
         title=title, issuer=run.parameters["issuer"], date=date,
         subject=f"{title} — date de référence {date}",
         keywords=prov.text(),
         created=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-        generator=f"esante-report {package_version()}" + (f" ({git_commit()})" if git_commit() else ""))
+        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))

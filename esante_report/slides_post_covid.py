@@ -153,7 +153,7 @@ class PostCovidDeck:
     def patients_chart(self) -> components.Html:
         s = self._summary()
         data = self.data.patients[self.data.patients["wave"] == self.wave]
-        fig = plots.stacked_bars_figure(data, s.regions_shown, self.months, CATEGORIES, height=5.2)
+        fig = plots.stacked_bars_figure(data, s.regions_shown, self.months, CATEGORIES, height=4.95)
         totals = {m: int(s.totals.loc[m].sum()) for m in self.months}
         best = None
         for region in s.regions_shown:
