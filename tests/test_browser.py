@@ -208,6 +208,32 @@ def test_speaker_notes_stay_out_of_the_pdf(rendered: dict[str, Any], browser: Br
     assert not recorder.blocked_requests, b.report("post_covid: non-local requests", recorder.blocked_requests)
 
 
+def test_speaker_view_opens_offline_with_the_notes(rendered: dict[str, Any], browser: Browser) -> None:
+    """Pressing S opens reveal's speaker view (no network) and it shows the current slide's notes."""
+    deck: RenderedDeck = rendered["post_covid"]
+    context = browser.new_context(viewport=b.VIEWPORT)
+    recorder = b.Recorder()
+    context.route("**/*", recorder._route)
+    page = context.new_page()
+    recorder.attach(page)
+    try:
+        page.goto(deck.html.as_uri())
+        b.wait_until_ready(page)
+        expected = b.normalise_space(page.locator("section.esr-slide").first.locator("aside.notes").text_content() or "")
+        assert expected, "post_covid: the first slide has no speaker notes"
+        with context.expect_page() as popup_info:
+            page.keyboard.press("s")
+        popup = popup_info.value
+        notes = ".speaker-controls-notes .value"
+        popup.wait_for_function(f"() => ((document.querySelector('{notes}') || {{}}).textContent || '').trim()",
+                                timeout=15_000)
+        shown = b.normalise_space(popup.locator(notes).text_content() or "")
+        assert expected in shown, f"speaker view shows {shown!r}, expected the notes {expected!r}"
+    finally:
+        context.close()
+    assert not recorder.blocked_requests, b.report("speaker view: non-local requests", recorder.blocked_requests)
+
+
 # --------------------------------------------------------------------------- distribution page
 
 
