@@ -81,8 +81,11 @@ def _draw_regions(ax, boundaries: Mapping, codes: Sequence[str], fill: Mapping[s
     for code in codes:
         _, geom = boundaries[code]
         for ring in polygons(geom):
-            ax.add_patch(Polygon(ring, closed=True, facecolor=fill.get(code, "#EEEEEE"),
-                                 edgecolor=edge, linewidth=0.8, hatch=hatch.get(code, "")))
+            colour = fill.get(code, "#EEEEEE")
+            # hatches in white on dark fills, in grey on light ones, so that they show on every status
+            hatch_colour = "white" if style.text_colour_on(colour) == "white" else style.GREY_MUTED
+            ax.add_patch(Polygon(ring, closed=True, facecolor=colour, edgecolor=edge, linewidth=0.8,
+                                 hatch=hatch.get(code, ""), hatchcolor=hatch_colour))
     ax.autoscale_view()
     ax.set_aspect(ASPECT)
     ax.axis("off")
@@ -113,7 +116,7 @@ def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Ma
             labels[code] = abbr if is_missing(count) else f"{abbr}\n{fmt_int(count)}"
         else:
             labels[code] = abbr
-    with style.house_style(), matplotlib.rc_context({"hatch.color": "white"}):
+    with style.house_style():
         fig = _new_figure(width, height)
         metro = [c for c in code_to_abbr if c not in OVERSEAS and c in boundaries]
         ax = fig.add_axes((0.2, 0.0, 0.8, 1.0))
