@@ -57,9 +57,7 @@ def parse_date(text: str) -> dt.date:
 
 
 def parse_month(text: str) -> str:
-    if not _MONTH_RE.match(text):
-        raise ValueError(f"expected a month YYYY-MM, got {text!r}")
-    return text
+    return matching(_MONTH_RE.pattern, "a month YYYY-MM")(text)
 
 
 def parse_text(text: str) -> str:
@@ -73,6 +71,17 @@ def parse_bool(text: str) -> bool:
     if low in ("false", "no", "non", "0"):
         return False
     raise ValueError(f"expected true or false, got {text!r}")
+
+
+def matching(pattern: str, expected: str) -> Parser:
+    """A parser accepting text that fully matches ``pattern``; ``expected`` describes it in the message."""
+    regex = re.compile(pattern)
+
+    def parse(text: str) -> str:
+        if not regex.fullmatch(text):
+            raise ValueError(f"expected {expected}, got {text!r}")
+        return text
+    return parse
 
 
 def choice(*allowed: str) -> Parser:

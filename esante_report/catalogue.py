@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._io import (Column, LocDict, LocList, check_keys, check_unique, choice, parse_date, parse_number, read_csv,
-                  read_yaml, string_list, yaml_value)
+from ._io import (Column, LocDict, LocList, check_keys, check_unique, choice, matching, parse_date, parse_number,
+                  read_csv, read_yaml, string_list, yaml_value)
 from .errors import DataError, Problem
 from .regions import read_regions
 
@@ -131,11 +131,6 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
             raise ValueError(f"unknown service {text!r} (expected an id of services.yaml: {hint})")
         return text
 
-    def departement(text: str) -> str:
-        if not re.fullmatch(r"\d{2}|2[AB]|97\d", text):
-            raise ValueError(f"expected a department code such as '09', '31' or '2A', got {text!r}")
-        return text
-
     ind_rows = read_csv(files["indicators"], [
         Column("service", service_id), Column("as_of", parse_date),
         Column("period_start", parse_date, blank_ok=True), Column("period_end", parse_date, blank_ok=True),
@@ -159,7 +154,8 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
     check_unique(ind_rows, ("service", "as_of", "period_start", "period_end", "indicator"), files["indicators"],
                  problems)
     dep_rows = read_csv(files["deployments"], [
-        Column("service", service_id), Column("as_of", parse_date), Column("departement", departement),
+        Column("service", service_id), Column("as_of", parse_date),
+        Column("departement", matching(r"\d{2}|2[AB]|97\d", "a department code such as '09', '31' or '2A'")),
         Column("status", choice("deploye")),
     ], problems)
     check_unique(dep_rows, ("service", "as_of", "departement"), files["deployments"], problems)

@@ -60,7 +60,10 @@ def _check_geo(data_dir: Path, names: tuple[str, ...], problems: list[Problem]) 
     from .geo import load_boundaries
 
     for name in names:
-        _data_problems(lambda d: load_boundaries(d / "geo" / name), data_dir, problems)
+        try:
+            load_boundaries(data_dir / "geo" / name)
+        except DataError as exc:
+            problems.extend(exc.problems)
 
 
 def _check_post_covid(params: LocDict, path: Path, data_dir: Path, problems: list[Problem]) -> dict | None:

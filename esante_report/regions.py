@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
-from ._io import Column, check_unique, read_csv
+from ._io import Column, check_unique, matching, read_csv
 from .errors import DataError, Problem
 
 __all__ = ["load_regions", "REGIONS_FILE"]
@@ -15,19 +14,11 @@ __all__ = ["load_regions", "REGIONS_FILE"]
 REGIONS_FILE = "regions.csv"
 
 
-def _parse_code(text: str) -> str:
-    if not re.fullmatch(r"\d{2}", text):
-        raise ValueError(f"expected a two-digit INSEE region code as text (e.g. '84', '01'), got {text!r}")
-    return text
-
-
-def _parse_abbr(text: str) -> str:
-    if not re.fullmatch(r"[A-Z]{2,4}", text):
-        raise ValueError(f"expected an abbreviation of 2 to 4 capital letters (e.g. 'ARA'), got {text!r}")
-    return text
-
-
-_COLUMNS = [Column("code", _parse_code), Column("abbr", _parse_abbr), Column("name")]
+_COLUMNS = [
+    Column("code", matching(r"\d{2}", "a two-digit INSEE region code as text (e.g. '84', '01')")),
+    Column("abbr", matching(r"[A-Z]{2,4}", "an abbreviation of 2 to 4 capital letters (e.g. 'ARA')")),
+    Column("name"),
+]
 
 
 def read_regions(data_dir: Path, problems: list[Problem]) -> pd.DataFrame:

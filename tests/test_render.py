@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -12,7 +11,7 @@ from bs4 import BeautifulSoup
 
 from esante_report.render import render_date
 
-from .conftest import DATA, ROOT, normalise, pdf_pages_text
+from .conftest import ROOT, normalise, pdf_pages_text
 
 pytestmark = pytest.mark.e2e
 
