@@ -82,12 +82,15 @@ def svg(fig: Figure) -> Markup:
 
     buffer = io.StringIO()
     with house_style(), matplotlib.rc_context({"svg.hashsalt": f"esr{next(_svg_ids)}", "svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, transparent=True)
+        # bbox "tight": labels longer than planned widen the picture instead of being cut off
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, transparent=True,
+                    bbox_inches="tight", pad_inches=0.04)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
-    # intrinsic size in CSS px (96 per inch); CSS scales it down to the column, keeping the ratio
-    width, height = (round(v * 96) for v in fig.get_size_inches())
+    # intrinsic size in CSS px (matplotlib writes pt); CSS scales it down to the column, keeping the ratio
+    size = re.search(r'<svg[^>]*? width="([\d.]+)pt" height="([\d.]+)pt"', text)
+    width, height = (round(float(v) * 4 / 3) for v in size.groups())
     text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', rf'<svg\1 width="{width}" height="{height}"',
                   text, count=1)
     text = text.replace("<svg", '<svg aria-hidden="true" focusable="false" preserveAspectRatio="xMidYMid meet"', 1)

@@ -118,7 +118,9 @@ class CatalogueDeck:
             legend = {p or "période non précisée": colours[p] for p in periods}
         values = [float(v) for v in rows["value"]]
         value_labels = [fmt_number(v) for v in rows["value"]]
-        fig = plots.bars_figure(labels, values, title, value_labels=value_labels,
+        # several periods: each bar names its period too, so that colour is never the only key
+        bar_labels = [f"{lab} ({p})" if legend and p else lab for lab, p in zip(labels, row_periods)]
+        fig = plots.bars_figure(bar_labels, values, title, value_labels=value_labels,
                                 colours=[colours[p] for p in row_periods], legend=legend,
                                 width=4.6, height=min(1.2 + 0.5 * len(values) + (0.5 if legend else 0), 4.7))
         top = values.index(max(values))
