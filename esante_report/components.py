@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from .paths import templates_dir
 
-__all__ = ["Html", "render", "figure", "table", "safe_url", "svg", "show_slides", "NEW_SLIDE_KEY"]
+__all__ = ["Html", "render", "figure", "table", "safe_url", "svg", "show_slides", "preview_style", "NEW_SLIDE_KEY"]
 
 #: output metadata key marking a display output that starts a new slide (see export.prepare_notebook)
 NEW_SLIDE_KEY = "esante_report"
@@ -112,6 +112,19 @@ def figure(fig: Figure, *, alt: str, caption: str | None = None, data_table: Mar
     """A chart: inline SVG with ``role=img`` and alt text, caption, credit, data table."""
     return Markup(render("figure.html.j2", svg=svg(fig), alt=alt, caption=caption, data_table=data_table,
                          credit=credit, css_class=css_class).html)
+
+
+def preview_style() -> Html:
+    """The house CSS, for the notebook's own view of the slides in JupyterLab.
+
+    Display it from a cell of slide type *Skip*: decks embed their own styles, so
+    this output never reaches a slide.
+    """
+    css = (templates_dir() / "css" / "house.css").read_text(encoding="utf-8")
+    # in the notebook there is no slide box: give each output the slide's body width and padding
+    css += "\n.jp-OutputArea-output .esr-title { margin-top: 0; }\n" \
+           ".jp-RenderedHTMLCommon:has(> .esr-cover, > .esr-card, > .esr-title) { max-width: 1184px; }\n"
+    return Html(f"<style>{css}</style>")
 
 
 def show_slides(slides: Iterable[Html]) -> None:

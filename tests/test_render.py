@@ -73,6 +73,8 @@ def test_no_code_and_no_parameters_on_any_slide(rendered):
     text = "\n".join(pdf_pages_text(deck.pdf)) + _soup(deck.html).select_one(".slides").get_text()
     for leak in ("report_date", "data_dir", "PostCovidDeck", "import ", "Parameters", "wave = "):
         assert leak not in text, leak
+    # the notebook's preview style (a Skip cell) stays in the notebook: slides only carry the deck's own styles
+    assert all(style.parent.name in ("head", "defs") for style in _soup(deck.html).find_all("style"))
     # speaker notes are in the HTML deck, never in the PDF
     notes = _soup(deck.html).select("aside.notes")
     assert notes and normalise(notes[0].get_text().strip())[:40] not in "\n".join(pdf_pages_text(deck.pdf))
