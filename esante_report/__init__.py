@@ -1,1 +1,33 @@
-"""esante-report."""
+"""esante-report: parameterised notebooks rendered into offline reveal.js and 16:9 PDF slide decks.
+
+The public API (also what the CLI calls):
+
+- :func:`render_date`, :func:`render_all` — run the notebooks of a reporting date and write HTML, PDF, ipynb;
+- :func:`write_index` — the distribution page ``<out>/index.html``;
+- :func:`load_post_covid`, :func:`load_catalogue` — the checked data of each deck;
+- :class:`EsanteReportError` and its subclasses :class:`DataError`, :class:`ParamsError`,
+  :class:`RenderError`, :class:`ExportError`.
+
+Names are imported lazily, so that ``import esante_report`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["render_date", "render_all", "write_index", "load_post_covid", "load_catalogue",
+           "EsanteReportError", "DataError", "ParamsError", "RenderError", "ExportError"]
+
+_HOMES = {
+    "render_date": "render", "render_all": "render", "write_index": "index",
+    "load_post_covid": "post_covid", "load_catalogue": "catalogue",
+    "EsanteReportError": "errors", "DataError": "errors", "ParamsError": "errors", "RenderError": "errors",
+    "ExportError": "errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    raise AttributeError(f"module 'esante_report' has no attribute {name!r}")
