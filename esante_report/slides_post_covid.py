@@ -60,6 +60,12 @@ class PostCovidDeck:
         names = dict(zip(self.data.regions["abbr"], self.data.regions["name"]))
         return names.get(abbr, abbr)
 
+    def _boundaries(self):
+        """Region boundaries, read once per deck (two slides draw maps)."""
+        if not hasattr(self, "_regions_geo"):
+            self._regions_geo = load_boundaries(self.data_dir / "geo" / "regions.geojson")
+        return self._regions_geo
+
     # ------------------------------------------------------------------ slides
     def cover(self) -> components.Html:
         wave = self._wave
@@ -85,7 +91,7 @@ class PostCovidDeck:
     def cells_map(self) -> components.Html:
         wave = self._wave
         cells = self.data.cells[self.data.cells["wave"] == self.wave]
-        boundaries = load_boundaries(self.data_dir / "geo" / "regions.geojson")
+        boundaries = self._boundaries()
         legend, alt_parts = [], []
         for status in STATUSES:
             part = cells[cells["status"] == status]
@@ -96,8 +102,7 @@ class PostCovidDeck:
                            "regions": ", ".join(regions) or "aucune",
                            "cells": fmt_int(total) if total is not None else NA_TEXT})
             if regions:
-                detail = ", ".join(f"{r} {fmt_int(c)}" if c is not None and c == c else r
-                                   for r, c in zip(part["region"], part["cells"].astype(object).where(part["cells"].notna(), None)))
+                detail = ", ".join(f"{r} {fmt_int(c, na='')}".strip() for r, c in zip(part["region"], part["cells"]))
                 alt_parts.append(f"{len(regions)} {style.STATUS_LABELS[status].lower().replace('région', 'région(s)')} ({detail})")
         known = cells["cells"].sum(skipna=True)
         illustrative = bool(wave["cells_illustrative"])
@@ -126,7 +131,7 @@ class PostCovidDeck:
             raise DataError([Problem(self.data_dir / "post_covid" / "measures.yaml", None, "wave",
                                      f"no entry for wave {self.wave} (expected one entry per wave shown)")])
         m = self.data.measures[self.wave]
-        boundaries = load_boundaries(self.data_dir / "geo" / "regions.geojson")
+        boundaries = self._boundaries()
         names = [f"ARS {self._name(r)}" for r in m["ami"]["regions"]]
         fig = plots.highlight_map_figure(m["ami"]["regions"], self.data.regions, boundaries, width=3.4, height=3.0)
         alt = (f"Carte des {len(names)} régions dont l'ARS a lancé un appel à manifestation d'intérêt "
