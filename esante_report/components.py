@@ -121,7 +121,7 @@ def preview_style() -> Html:
     this output never reaches a slide.
     """
     css = (templates_dir() / "css" / "house.css").read_text(encoding="utf-8")
-    # in the notebook there is no slide box: give each output the slide's body width and padding
+    # in the notebook there is no slide box: cap each slide's output at the slide body's width
     css += "\n.jp-OutputArea-output .esr-title { margin-top: 0; }\n" \
            ".jp-RenderedHTMLCommon:has(> .esr-cover, > .esr-card, > .esr-title) { max-width: 1184px; }\n"
     return Html(f"<style>{css}</style>")

@@ -87,10 +87,6 @@ class CatalogueDeck:
     def _services(self, section: str) -> list[Service]:
         return [s for s in self.data.services if s.section == section]
 
-    def sections(self) -> list[str]:
-        """Sections that have at least one service on the reporting date, in contract order."""
-        return [key for key in SECTIONS if self._services(key)]
-
     def _region_name(self) -> str:
         regions = self.data.regions
         match = regions[regions["abbr"] == self.region]
@@ -191,9 +187,6 @@ class CatalogueDeck:
         return components.render("divider.html.j2", kicker="Le catalogue des services régionaux"
                                  if section != "cadre_national" else "Cadre national", title=SECTIONS[section],
                                  lede=f"{n} service{'s' if n > 1 else ''} au {fmt_date(self.report_date)}")
-
-    def services(self, section: str) -> list[Service]:
-        return self._services(section)
 
     def card(self, service: Service | str) -> components.Html:
         if isinstance(service, str):

@@ -21,7 +21,6 @@ from .provenance import provenance
 __all__ = ["PostCovidDeck", "TITLE"]
 
 TITLE = "Déploiement des cellules de coordination post-COVID et autres démarches post-COVID"
-SHORT_TITLE = "Cellules de coordination post-COVID"
 
 
 def _join(names: list[str]) -> str:
