@@ -10,7 +10,7 @@ data and, in the HTML deck, the data table behind them.
 from __future__ import annotations
 
 import io
-import itertools
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -20,14 +20,12 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from .paths import templates_dir
+from .slides import NEW_SLIDE_KEY
 
 __all__ = ["Html", "render", "figure", "table", "safe_url", "svg", "show_slides", "preview_style", "NEW_SLIDE_KEY"]
 
-#: output metadata key marking a display output that starts a new slide (see export.prepare_notebook)
-NEW_SLIDE_KEY = "esante_report"
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "tel:")
-_svg_ids = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def svg(fig: Figure) -> Markup:
     from .style import house_style
 
     buffer = io.StringIO()
-    with house_style(), matplotlib.rc_context({"svg.hashsalt": f"esr{next(_svg_ids)}", "svg.fonttype": "none"}):
+    with house_style(), matplotlib.rc_context({"svg.fonttype": "none"}):
         # bbox "tight": labels longer than planned widen the picture instead of being cut off
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, transparent=True,
                     bbox_inches="tight", pad_inches=0.04)
@@ -93,25 +91,30 @@ def svg(fig: Figure) -> Markup:
     width, height = (round(float(v) * 4 / 3) for v in size.groups())
     text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', rf'<svg\1 width="{width}" height="{height}"',
                   text, count=1)
+    # ids unique in the deck and the same from one run to the next: prefixed by a hash of the picture
+    prefix = "s" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8] + "-"
+    for old in sorted(set(re.findall(r'\bid="([^"]+)"', text)), key=len, reverse=True):
+        text = (text.replace(f'id="{old}"', f'id="{prefix}{old}"').replace(f"url(#{old})", f"url(#{prefix}{old})")
+                .replace(f'href="#{old}"', f'href="#{prefix}{old}"'))
     text = text.replace("<svg", '<svg aria-hidden="true" focusable="false" preserveAspectRatio="xMidYMid meet"', 1)
     return Markup(text)
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
           numeric: Sequence[bool] | None = None, footer: Iterable[Sequence[Any]] = (),
-          row_header: bool = True, css_class: str = "") -> Markup:
+          row_header: bool = True, css_class: str = "") -> Html:
     """An accessible HTML table (header cells with scope, optional footer rows)."""
-    return Markup(render("table.html.j2", columns=list(columns), rows=[list(r) for r in rows],
+    return (render("table.html.j2", columns=list(columns), rows=[list(r) for r in rows],
                          footer=[list(r) for r in footer], caption=caption,
                          numeric=list(numeric) if numeric else [False] * len(columns),
-                         row_header=row_header, css_class=css_class).html)
+                         row_header=row_header, css_class=css_class))
 
 
 def figure(fig: Figure, *, alt: str, caption: str | None = None, data_table: Markup | None = None,
-           credit: str | None = None, css_class: str = "") -> Markup:
+           credit: str | None = None, css_class: str = "") -> Html:
     """A chart: inline SVG with ``role=img`` and alt text, caption, credit, data table."""
-    return Markup(render("figure.html.j2", svg=svg(fig), alt=alt, caption=caption, data_table=data_table,
-                         credit=credit, css_class=css_class).html)
+    return render("figure.html.j2", svg=svg(fig), alt=alt, caption=caption, data_table=data_table,
+                  credit=credit, css_class=css_class)
 
 
 def preview_style() -> Html:

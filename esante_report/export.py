@@ -1,36 +1,45 @@
 """Executed notebook → offline reveal.js HTML deck and 16:9 PDF deck.
 
-Both outputs come from nbconvert's :class:`~nbconvert.SlidesExporter` with two
-templates that share the slide markup (``templates/esante_base``): the reveal.js
-deck (``esante_reveal``) and a print deck (``esante_print``) that WeasyPrint
-lays out as one 1280×720 page per slide. Code, papermill's parameters cells and
-stream output never reach a slide.
+:func:`esante_report.slides.build_deck` turns the notebook into slides (the
+authoring model); one autoescaped template (``templates/deck/deck.html.j2``)
+writes them as the reveal.js deck and as the print deck that WeasyPrint lays
+out as one 1280×720 px page per slide. Both show the same slides.
+
+Safety of what is distributed:
+
+- every text of the header, footer and metadata is escaped; slide content is
+  sanitised (:mod:`esante_report.sanitize`);
+- the HTML deck carries a Content-Security-Policy: no remote load of any kind,
+  no inline event handler, only its own scripts (by hash);
+- WeasyPrint fetches nothing but ``data:`` URIs (no network, no ``file:``) and
+  creates no attachment.
 """
 
 from __future__ import annotations
 
-import copy
+import base64
 import functools
+import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
 import nbformat
-from nbconvert import SlidesExporter
+from markupsafe import Markup
 
 from . import fonts
-from .components import NEW_SLIDE_KEY
 from .errors import ExportError
 from .paths import node_modules_dir, templates_dir
+from .slides import HIDDEN_TAGS, Deck, build_deck
 
-__all__ = ["DeckMeta", "prepare_notebook", "count_slides", "export_html", "export_print_html", "write_pdf"]
-
-#: cells with these tags never reach a slide (papermill's parameters cells among them)
-HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove_cell", "remove-cell"})
+__all__ = ["DeckMeta", "Rendered", "build", "count_slides", "export_html", "export_print_html", "write_pdf",
+           "HIDDEN_TAGS", "url_fetcher"]
 
 
 @dataclass(frozen=True)
 class DeckMeta:
-    """What the header, footer and document metadata of a deck say."""
+    """What the header, footer and document metadata of a deck say (plain text, escaped on output)."""
 
     title: str
     issuer: str
@@ -42,71 +51,12 @@ class DeckMeta:
     extra: dict = field(default_factory=dict)
 
 
-def prepare_notebook(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
-    """A copy of ``nb`` ready for the slide templates, and its number of slides.
-
-    Drops hidden cells and code cells without output, splits cells that display
-    several slides (:func:`components.show_slides`), turns sub-slides into slides and fragments into plain
-    cells (a PDF page cannot reveal fragments), and numbers every cell with the
-    slide it belongs to (``metadata.esr_slide_number``).
-    """
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:  # warnings and prints are for the analyst, never for the reader
-        if cell.get("cell_type") == "code":
-            cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
-    nb.cells = [c for c in nb.cells if not HIDDEN_TAGS & set(c.get("metadata", {}).get("tags", []))
-                and not (c.get("cell_type") == "code" and not c.get("outputs"))]  # nothing to show
-    nb.cells = [part for cell in nb.cells for part in _split_slides(cell)]
-    number = 0
-    for cell in nb.cells:
-        slideshow = cell.setdefault("metadata", {}).setdefault("slideshow", {})
-        kind = slideshow.get("slide_type", "-")
-        if "notes" in cell.metadata.get("tags", []):  # a cell tagged `notes` is speaker notes too
-            kind = "notes"
-        if kind == "subslide":
-            kind = "slide"
-        elif kind == "fragment":
-            kind = "-"
-        if kind not in ("slide", "-", "skip", "notes"):
-            kind = "-"
-        slideshow["slide_type"] = kind
-        if kind not in ("skip", "notes") and (kind == "slide" or number == 0):
-            number += 1
-        cell.metadata["esr_slide_number"] = max(number, 1)
-    if number == 0:
-        raise ExportError("the notebook has no visible cell: nothing to put on a slide")
-    return nb, number
-
-
-def _starts_slide(output: dict) -> bool:
-    return bool(output.get("metadata", {}).get(NEW_SLIDE_KEY, {}).get("new_slide"))
-
-
-def _split_slides(cell: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """A code cell whose outputs are marked by :func:`components.show_slides` becomes one cell a slide."""
-    outputs = cell.get("outputs", [])
-    if cell.get("cell_type") != "code" or not any(_starts_slide(o) for o in outputs):
-        return [cell]
-    chunks: list[list] = [[]]
-    for output in outputs:
-        if _starts_slide(output) and chunks[-1]:
-            chunks.append([])
-        chunks[-1].append(output)
-    parts = []
-    for i, chunk in enumerate(chunks):
-        part = copy.deepcopy(cell)
-        part.outputs = chunk
-        if i > 0:
-            part.metadata.setdefault("slideshow", {})["slide_type"] = "slide"
-            if "id" in part:
-                part.id = f"{cell.id}-{i}"
-        parts.append(part)
-    return parts
-
-
-def count_slides(nb: nbformat.NotebookNode) -> int:
-    """Number of slides the deck of ``nb`` has."""
-    return prepare_notebook(nb)[1]
+@dataclass(frozen=True)
+class Rendered:
+    html: str                 # the reveal.js deck
+    print_html: str           # the print deck, for write_pdf
+    slides: int
+    warnings: tuple[str, ...]
 
 
 def _read(path: Path, what: str) -> str:
@@ -127,34 +77,96 @@ def _assets() -> dict[str, str]:
         "house_css": _read(css / "house.css", "house CSS"),
         "screen_css": _read(css / "screen.css", "screen CSS"),
         "print_css": _read(css / "print.css", "print CSS"),
+        "init_js": _read(templates_dir() / "deck" / "init.js", "deck start-up script"),
     }
 
 
-def _export(nb: nbformat.NotebookNode, meta: DeckMeta, template: str, show_notes: bool) -> str:
-    prepared, total = prepare_notebook(nb)
-    exporter = SlidesExporter(template_name=template, extra_template_basedirs=[str(templates_dir())],
-                              exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    resources = {
-        "esr": {
-            **_assets(),
-            "font_css": fonts.font_face_css(),
-            "title": meta.title, "issuer": meta.issuer, "date": meta.date, "subject": meta.subject,
-            "keywords": meta.keywords, "created": meta.created, "generator": meta.generator, "total": total,
-            "show_notes": show_notes,
-        },
-    }
-    body, _ = exporter.from_notebook_node(prepared, resources=resources)
-    return body
+def _sha(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def _speaker_view_scripts(notes_js: str) -> list[str]:
+    """Inline scripts of reveal's speaker view, which the notes plugin writes into its pop-up.
+
+    The pop-up inherits the deck's policy, so its scripts must be allowed by hash too.
+    """
+    match = re.search(r'document\.write\(("(?:[^"\\]|\\.)*")\)', notes_js)
+    if not match:
+        return []
+    import json
+
+    try:
+        html = json.loads(re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: "\\u00" + m.group(1), match.group(1)))
+    except ValueError:
+        return []
+    return re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+
+
+@functools.lru_cache(maxsize=1)
+def _csp_and_scripts() -> tuple[str, tuple[str, ...]]:
+    assets = _assets()
+    scripts = (assets["reveal_js"], assets["notes_js"], assets["init_js"])
+    hashes = " ".join(_sha(s) for s in (*scripts, *_speaker_view_scripts(assets["notes_js"])))
+    csp = ("default-src 'none'; "
+           f"script-src {hashes}; "
+           "style-src 'unsafe-inline'; img-src data:; font-src data:; "
+           "frame-src 'self'; child-src 'self'; connect-src 'none'; media-src 'none'; object-src 'none'; "
+           "base-uri 'none'; form-action 'none'")
+    return csp, scripts
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "deck")), autoescape=True,
+                             trim_blocks=False, lstrip_blocks=False)
+    return env.get_template("deck.html.j2")
+
+
+def _context(deck: Deck, meta: DeckMeta) -> dict:
+    slides = [{"number": s.number, "layout": s.layout, "title": Markup(s.title) if s.title else None,
+               "items": [{"kind": i.kind, "html": Markup(i.html)} for i in s.items],
+               "notes": [Markup(n) for n in s.notes]} for s in deck.slides]
+    return {"slides": slides, "total": len(slides), "meta": meta}
+
+
+def _render(deck: Deck, meta: DeckMeta, mode: str) -> str:
+    assets = _assets()
+    css = {k: Markup(v) for k, v in assets.items() if k.endswith("_css")}
+    css["font_css"] = Markup(fonts.font_face_css())
+    csp, scripts = _csp_and_scripts() if mode == "reveal" else ("", ())
+    return _template().render(mode=mode, assets=css, csp=csp, scripts=[Markup(s) for s in scripts],
+                              **_context(deck, meta))
+
+
+def build(nb: nbformat.NotebookNode, meta: DeckMeta) -> Rendered:
+    """Both decks of ``nb`` from one pass over its cells."""
+    deck = build_deck(nb)
+    return Rendered(_render(deck, meta, "reveal"), _render(deck, meta, "print"), len(deck.slides),
+                    tuple(deck.warnings))
+
+
+def count_slides(nb: nbformat.NotebookNode) -> int:
+    """Number of slides the deck of ``nb`` has."""
+    return len(build_deck(nb).slides)
 
 
 def export_html(nb: nbformat.NotebookNode, meta: DeckMeta) -> str:
     """The self-contained reveal.js deck (works offline)."""
-    return _export(nb, meta, "esante_reveal", show_notes=True)
+    return _render(build_deck(nb), meta, "reveal")
 
 
 def export_print_html(nb: nbformat.NotebookNode, meta: DeckMeta) -> str:
     """The print version of the same slides, laid out for WeasyPrint."""
-    return _export(nb, meta, "esante_print", show_notes=False)
+    return _render(build_deck(nb), meta, "print")
+
+
+def url_fetcher(url: str, *args, **kwargs) -> dict:
+    """WeasyPrint's only way out: ``data:`` URIs of the deck itself; nothing from a host or a file."""
+    if not url.startswith("data:"):
+        raise ExportError(f"refused to fetch {url[:80]!r}: a deck embeds everything it shows")
+    from weasyprint.urls import default_url_fetcher
+
+    return default_url_fetcher(url, *args, **kwargs)
 
 
 def write_pdf(print_html: str, path: Path) -> None:
@@ -163,10 +175,10 @@ def write_pdf(print_html: str, path: Path) -> None:
 
     import weasyprint
 
-    # WeasyPrint logs unsupported CSS (reveal-only rules) at warning level: not the reader's concern
+    # WeasyPrint logs unsupported CSS and refused fetches at warning level: not the reader's concern
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     try:
-        weasyprint.HTML(string=print_html, base_url=str(templates_dir())).write_pdf(
-            str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False)
+        weasyprint.HTML(string=print_html, base_url=None, url_fetcher=url_fetcher).write_pdf(
+            str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[])
     except Exception as exc:  # WeasyPrint raises many types; surface one error
         raise ExportError(f"PDF layout failed for {path.name}: {exc}") from exc

@@ -119,12 +119,15 @@ def _render_one(run: DeckRun, date: str, data_dir: Path, out_dir: Path, notebook
         nb = nbformat.read(executed, as_version=4)
         meta = _meta(run, deck.title, data_dir)
         progress(f"{date}/{run.deck}: writing HTML")
+        decks = export.build(nb, meta)
+        for warning in decks.warnings:
+            progress(f"{date}/{run.deck}: warning: {source.name}: {warning}")
         html = tmp / f"{run.deck}.html"
-        html.write_text(export.export_html(nb, meta), encoding="utf-8")
+        html.write_text(decks.html, encoding="utf-8")
         progress(f"{date}/{run.deck}: writing PDF")
         pdf = tmp / f"{run.deck}.pdf"
-        export.write_pdf(export.export_print_html(nb, meta), pdf)
-        slides = export.count_slides(nb)
+        export.write_pdf(decks.print_html, pdf)
+        slides = decks.slides
         progress(f"{date}/{run.deck}: checking PDF ({slides} slides)")
         try:
             pdfcheck.check_pdf(pdf, slides)

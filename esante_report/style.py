@@ -16,7 +16,7 @@ from .fonts import FAMILY, register_matplotlib_fonts
 
 __all__ = ["BLEU_FRANCE", "ROUGE_MARIANNE", "GREY_TEXT", "GREY_LINE", "GREY_BG", "STATUS_COLOURS",
            "STATUS_LABELS", "STATUS_HATCHES", "CATEGORY_COLOURS", "CATEGORY_HATCHES", "CATEGORY_LABELS",
-           "SERIES", "house_style", "text_colour_on", "contrast_ratio"]
+           "SERIES", "house_style", "apply_house_style", "text_colour_on", "contrast_ratio"]
 
 BLEU_FRANCE = "#000091"
 BLEU_FRANCE_LIGHT = "#8585F6"
@@ -49,27 +49,35 @@ CATEGORY_HATCHES = {"mineurs": "..", "hommes": "", "femmes": "//"}
 #: generic series colours, in order
 SERIES = [BLEU_FRANCE, BLEU_FRANCE_LIGHT, ROUGE_MARIANNE, GREEN, ORANGE, GREY_LINE]
 
+#: sizes in points: a chart drawn at its slot size keeps them on the 960×540 pt page, where
+#: chart text must be ≥ 12 pt (docs/style.md)
 _RC = {
     "font.family": [FAMILY, "DejaVu Sans"],
-    "font.size": 13,
-    "axes.titlesize": 14,
+    "font.size": 14,
+    "axes.titlesize": 16,
     "axes.titleweight": "semibold",
-    "axes.labelsize": 13,
+    "axes.titlelocation": "left",
+    "axes.labelsize": 14,
     "axes.labelcolor": GREY_TEXT,
     "axes.edgecolor": GREY_LINE,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.prop_cycle": matplotlib.cycler(color=SERIES),
+    "axes.grid": False,
     "xtick.color": GREY_TEXT,
     "ytick.color": GREY_TEXT,
-    "xtick.labelsize": 12,
-    "ytick.labelsize": 12,
-    "legend.fontsize": 12,
+    "xtick.labelsize": 13,
+    "ytick.labelsize": 13,
+    "legend.fontsize": 13,
+    "legend.title_fontsize": 13,
     "legend.frameon": False,
     "text.color": GREY_TEXT,
+    "text.parse_math": False,      # a '$' from data is a dollar sign, never a formula
+    "figure.figsize": (12.3, 4.7),  # a full-width slot of the slide at scale 1
     "figure.dpi": 96,
     "savefig.dpi": 96,
-    "svg.fonttype": "none",
+    "svg.fonttype": "none",        # text stays text: selectable, and measured by the PDF check
+    "svg.hashsalt": "esante-report",  # ids do not depend on the run (reproducible decks)
     "hatch.linewidth": 0.8,
     "hatch.color": "white",
     "axes.unicode_minus": True,
@@ -84,6 +92,13 @@ def house_style() -> Iterator[None]:
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     with matplotlib.rc_context(_RC):
         yield
+
+
+def apply_house_style() -> None:
+    """Make the house style the default of this process (the notebook's kernel): every figure gets it."""
+    register_matplotlib_fonts()
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    matplotlib.rcParams.update(_RC)
 
 
 def _luminance(colour: str) -> float:
