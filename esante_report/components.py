@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import jinja2
+import markupsafe
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
@@ -42,6 +43,11 @@ class Html:
 
     def __html__(self) -> str:  # lets Jinja embed it unescaped
         return self.html
+
+
+def escape_text(text: Any) -> str:
+    """``text`` escaped for HTML (data values placed in hand-built markup)."""
+    return str(markupsafe.escape(str(text)))
 
 
 def safe_url(url: Any) -> str | None:

@@ -13,7 +13,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 __all__ = ["LOCALE", "NA_TEXT", "fmt_int", "fmt_number", "fmt_date", "fmt_long_date", "fmt_month",
-           "fmt_percent", "is_missing"]
+           "fmt_percent", "is_missing", "fmt_month_short"]
 
 LOCALE = "fr_FR"
 #: What a blank in the data shows as: never 0.
@@ -79,3 +79,9 @@ def fmt_month(value: Any, year: bool = True) -> str:
     text = str(value)
     date = dt.date(int(text[:4]), int(text[5:7]), 1)
     return format_date(date, "LLLL y" if year else "LLLL", locale=LOCALE)
+
+
+def fmt_month_short(value: Any) -> str:
+    """``'2021-10'`` → ``'oct.'``, ``'2021-08'`` → ``'août'`` (French abbreviations, as in a calendar)."""
+    text = str(value)
+    return format_date(dt.date(int(text[:4]), int(text[5:7]), 1), "LLL", locale=LOCALE)

@@ -82,3 +82,27 @@ def load_params(params_dir: Path, date: str, data_dir: Path, decks: list[str] | 
     if problems:
         raise ParamsError(problems)
     return runs
+
+
+def notebook_parameters(deck: str, report_date: str, *, params_dir: Path | str | None = None,
+                        data_dir: Path | str | None = None, **given: Any) -> dict[str, Any]:
+    """The checked parameters of ``deck`` for ``report_date``, for the notebook's set-up cell.
+
+    Read from ``params/<report_date>.yaml`` (folders found from the project, never from the current
+    directory); a ``given`` value that is not None must agree with the file.
+    """
+    from .paths import default_data_dir, default_params_dir
+
+    params_dir = Path(params_dir or default_params_dir())
+    data_dir = Path(data_dir or default_data_dir())
+    region = given.pop("region", None) if deck == "post_covid" else None
+    runs = load_params(params_dir, str(report_date), data_dir, [deck])
+    out = dict(runs[0].parameters)
+    path = params_path(params_dir, str(report_date))
+    problems = [Problem(path, None, key, f"parameter {key!r} = {value!r} disagrees with {path.name} ({out.get(key)!r})")
+                for key, value in given.items() if value is not None and key in out and value != out[key]]
+    if problems:
+        raise ParamsError(problems)
+    if deck == "post_covid":
+        out["region"] = region
+    return out

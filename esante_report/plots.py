@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch, Polygon  # noqa: E402
 
 from . import style  # noqa: E402
-from .fmt import fmt_int, fmt_long_date, fmt_month, is_missing  # noqa: E402
+from .fmt import fmt_int, fmt_long_date, fmt_month, fmt_month_short, is_missing  # noqa: E402
 from .geo import ASPECT, OVERSEAS, label_point, polygons  # noqa: E402
 
 __all__ = ["timeline_figure", "status_map_figure", "highlight_map_figure", "stacked_bars_figure",
@@ -33,7 +33,7 @@ def _new_figure(width: float, height: float) -> Figure:
 # --------------------------------------------------------------------------- timeline
 
 def timeline_figure(milestones: pd.DataFrame, width: float = 12.4, height: float = 4.6) -> Figure:
-    """Milestones (date, date_label, actor, title) on a horizontal time axis."""
+    """Milestones (date, date_label, title) on a horizontal time axis, one equal slot each."""
     with style.house_style():
         fig = _new_figure(width, height)
         ax = fig.add_axes((0.0, 0.02, 1.0, 0.96))
@@ -49,24 +49,19 @@ def timeline_figure(milestones: pd.DataFrame, width: float = 12.4, height: float
             ax.plot([i, i], [0, y * 1.0], color=style.BLEU_FRANCE, lw=1.5, zorder=2)
             ax.scatter([i], [0], s=120, color=style.BLEU_FRANCE, zorder=3, edgecolor="white", linewidth=2)
             when = row.date_label if isinstance(row.date_label, str) and row.date_label else fmt_long_date(row.date)
-            title = "\n".join(textwrap.wrap(row.title, 24))
-            actor = "\n".join(textwrap.wrap(row.actor, 30))
-            va = "bottom" if up else "top"
+            title = "\n".join(textwrap.wrap(row.title, 22))
             lines_y = y + (0.04 if up else -0.04)
             if up:
-                ax.text(i, lines_y, actor, ha="center", va="bottom", fontsize=10.5, color=style.GREY_MUTED)
-                ax.annotate(title, (i, lines_y), xytext=(0, 14 * (actor.count("\n") + 1) + 4),
-                            textcoords="offset points", ha="center", va="bottom", fontsize=13,
-                            fontweight="semibold", color=style.GREY_TEXT)
-                ax.annotate(when, (i, lines_y), xytext=(0, 14 * (actor.count("\n") + 1) + 4 + 17 * (title.count("\n") + 1) + 4),
-                            textcoords="offset points", ha="center", va="bottom", fontsize=12.5,
+                ax.annotate(title, (i, lines_y), xytext=(0, 2), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=14, fontweight="semibold", color=style.GREY_TEXT)
+                ax.annotate(when, (i, lines_y), xytext=(0, 2 + 18 * (title.count("\n") + 1) + 4),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=14,
                             fontweight="bold", color=style.BLEU_FRANCE)
             else:
-                ax.text(i, lines_y, when, ha="center", va=va, fontsize=12.5, fontweight="bold", color=style.BLEU_FRANCE)
+                ax.text(i, lines_y, when, ha="center", va="top", fontsize=14, fontweight="bold",
+                        color=style.BLEU_FRANCE)
                 ax.annotate(title, (i, lines_y), xytext=(0, -20), textcoords="offset points", ha="center",
-                            va="top", fontsize=13, fontweight="semibold", color=style.GREY_TEXT)
-                ax.annotate(actor, (i, lines_y), xytext=(0, -20 - 17 * (title.count("\n") + 1) - 4),
-                            textcoords="offset points", ha="center", va="top", fontsize=10.5, color=style.GREY_MUTED)
+                            va="top", fontsize=14, fontweight="semibold", color=style.GREY_TEXT)
     return fig
 
 
@@ -87,14 +82,21 @@ def _draw_regions(ax, boundaries: Mapping, codes: Sequence[str], fill: Mapping[s
     ax.axis("off")
 
 
-def _label(ax, x: float, y: float, text: str, background: str, size: float = 10.5) -> None:
+def _outline(ax, geom) -> None:
+    """A thick outline around a region (the region of a regional deck)."""
+    for ring in polygons(geom):
+        ax.add_patch(Polygon(ring, closed=True, facecolor="none", edgecolor=style.ROUGE_MARIANNE, linewidth=3.2,
+                             zorder=5))
+
+
+def _label(ax, x: float, y: float, text: str, background: str, size: float = 12.5) -> None:
     ax.text(x, y, text, ha="center", va="center", fontsize=size, fontweight="semibold",
             color=style.text_colour_on(background), linespacing=1.05,
             bbox={"boxstyle": "round,pad=0.18", "facecolor": background, "edgecolor": "none", "alpha": 0.9})
 
 
 def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Mapping,
-                      width: float = 7.6, height: float = 5.4) -> Figure:
+                      width: float = 7.6, height: float = 5.4, highlight: str | None = None) -> Figure:
     """Regions coloured by status (and hatched), labelled with abbreviation and cell count.
 
     ``cells``: region (abbreviation), status, cells; ``regions``: code, abbr, name.
@@ -117,6 +119,9 @@ def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Ma
         metro = [c for c in code_to_abbr if c not in OVERSEAS and c in boundaries]
         ax = fig.add_axes((0.2, 0.0, 0.8, 1.0))
         _draw_regions(ax, boundaries, metro, fill, hatch)
+        for code, abbr in code_to_abbr.items():
+            if abbr == highlight and code in boundaries and code not in OVERSEAS:
+                _outline(ax, boundaries[code][1])
         for code in metro:
             x, y = label_point(boundaries[code][1])
             _label(ax, x, y, labels[code], fill.get(code, "#EEEEEE"))
@@ -125,9 +130,11 @@ def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Ma
         for i, code in enumerate(overseas):
             inset = fig.add_axes((0.0, 1.0 - (i + 1) * slot + 0.02, 0.16, slot - 0.04))
             _draw_regions(inset, boundaries, [code], fill, hatch)
+            if code_to_abbr[code] == highlight:
+                _outline(inset, boundaries[code][1])
             inset.set_aspect(1 / math.cos(math.radians(abs(label_point(boundaries[code][1])[1]))))
             inset.text(1.04, 0.5, labels[code], transform=inset.transAxes, ha="left", va="center",
-                       fontsize=10.5, fontweight="semibold", color=style.GREY_TEXT)
+                       fontsize=12.5, fontweight="semibold", color=style.GREY_TEXT)
     return fig
 
 
@@ -146,7 +153,7 @@ def highlight_map_figure(highlight: Sequence[str], regions: pd.DataFrame, bounda
         for code in sorted(chosen):
             if code in boundaries and code not in OVERSEAS:
                 x, y = label_point(boundaries[code][1])
-                _label(ax, x, y, code_to_abbr[code], style.BLEU_FRANCE, size=10)
+                _label(ax, x, y, code_to_abbr[code], style.BLEU_FRANCE, size=12.5)
     return fig
 
 
@@ -160,7 +167,7 @@ def departments_map_figure(departments: Mapping, marked: Sequence[str], width: f
         _draw_regions(ax, departments, list(departments), fill, {}, edge="white")
         for code, (_, geom) in departments.items():
             x, y = label_point(geom)
-            _label(ax, x, y, f"{code} ✓" if code in marked else code, fill[code], size=10)
+            _label(ax, x, y, f"{code} ✓" if code in marked else code, fill[code], size=12.5)
     return fig
 
 
@@ -194,15 +201,17 @@ def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: 
                            hatch=style.CATEGORY_HATCHES[cat], edgecolor="white", linewidth=0.6)
                     bottom += value
                 label = fmt_int(sum(reported)) if reported else "n.r."
-                ax.text(x, bottom, label, ha="center", va="bottom", fontsize=9.5,
+                if reported and len(reported) < len(values):
+                    label += "*"  # partial: some categories not reported, the bar total is incomplete
+                ax.text(x, bottom, label, ha="center", va="bottom", fontsize=12.5,
                         color=style.GREY_TEXT if reported else style.GREY_MUTED,
                         fontstyle="normal" if reported else "italic")
                 xs.append(x)
-                xlabels.append(fmt_month(month, year=False)[:4] + ("." if len(fmt_month(month, year=False)) > 4 else ""))
-        ax.set_xticks(xs, xlabels, fontsize=9, rotation=0)
+                xlabels.append(fmt_month_short(month))
+        ax.set_xticks(xs, xlabels, fontsize=12.5, rotation=0)
         for r_i, region in enumerate(regions):
             ax.text(r_i * group + (len(months) - 1) / 2, -0.17, region, transform=ax.get_xaxis_transform(),
-                    ha="center", va="top", fontsize=11.5, fontweight="semibold")
+                    ha="center", va="top", fontsize=13.5, fontweight="semibold")
         ax.set_xlim(-0.7, (len(regions) - 1) * group + len(months) - 0.3)
         ax.set_ylabel("Patients pris en charge")
         ax.margins(y=0.12)
@@ -230,8 +239,8 @@ def bars_figure(labels: Sequence[str], values: Sequence[float], title: str, *,
         ys = list(range(len(values)))[::-1]
         ax.barh(ys, values, color=colours, height=0.66)
         for y, v, text in zip(ys, values, value_labels):
-            ax.text(v, y, f" {text}", va="center", ha="left", fontsize=12, fontweight="semibold")
-        ax.set_yticks(ys, wrapped, fontsize=11)
+            ax.text(v, y, f" {text}", va="center", ha="left", fontsize=14, fontweight="semibold")
+        ax.set_yticks(ys, wrapped, fontsize=13)
         ax.set_xlim(0, max(values) * 1.38 if values else 1)
         ax.set_xticks([])
         ax.spines["bottom"].set_visible(False)
@@ -239,5 +248,5 @@ def bars_figure(labels: Sequence[str], values: Sequence[float], title: str, *,
         ax.tick_params(axis="y", length=0)
         if legend:
             handles = [Patch(facecolor=c, label=name) for name, c in legend.items()]
-            fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 0.0), ncols=1, fontsize=10.5)
+            fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 0.0), ncols=1, fontsize=13)
     return fig

@@ -235,3 +235,17 @@ def summarise_patients(patients: pd.DataFrame, wave: int, months: list[str]) -> 
     regions_reporting = {m: [r for r in all_regions if table.loc[r, m].notna().any()] for m in months}
     return PatientsSummary(table=table, totals=totals, reporting=reporting,
                            regions_reporting=regions_reporting, regions_shown=all_regions)
+
+
+def measures_for(data: PostCovidData, wave: int) -> tuple[dict, int]:
+    """The measures of ``wave``, or of the latest earlier wave that has an entry, and that wave.
+
+    A wave without its own ``measures.yaml`` entry means nothing changed since; raises
+    :class:`DataError` when no wave up to ``wave`` has an entry.
+    """
+    earlier = [w for w in data.measures if w <= wave]
+    if not earlier:
+        raise DataError([Problem(data.files[5] if len(data.files) > 5 else "measures.yaml", None, "wave",
+                                 f"no entry for wave {wave} or an earlier wave (expected at least one)")])
+    source = max(earlier)
+    return data.measures[source], source

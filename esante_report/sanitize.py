@@ -35,7 +35,8 @@ _URL_ATTRS = frozenset({"href", "xlink:href", "src", "action", "data", "poster",
                         "longdesc", "usemap", "codebase", "manifest", "ping", "formaction", "lowsrc", "dynsrc"})
 _DROP_ATTRS = frozenset({"rel", "srcset", "imagesrcset", "formaction", "http-equiv", "target"})
 _LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:")
-_CSS_URL = re.compile(r"url\s*\(|@import|expression\s*\(|javascript:|behavior\s*:", re.I)
+# a CSS url() is allowed only to an in-page reference (SVG clip paths, hatch patterns: url(#id))
+_CSS_URL = re.compile(r"url\s*\(\s*['\"]?(?!#)|@import|expression\s*\(|javascript:|behavior\s*:", re.I)
 # control characters and spaces that browsers ignore inside a URL scheme ("jav\tascript:")
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
 

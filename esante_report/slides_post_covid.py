@@ -1,32 +1,66 @@
-"""Slides of the post-COVID coordination cells deck ("point d'étape").
+"""Building blocks of the post-COVID coordination cells deck ("point d'étape").
 
-``PostCovidDeck`` loads and checks the data once; each method returns one
-slide's content as :class:`~esante_report.components.Html`. All figures come
-from ``data/``; the reporting date, wave and months come from the parameters.
+``PostCovidDeck`` loads and checks the data once and gives the notebook the
+figures it quotes and the blocks it places on its slides. Titles and
+commentary are written in the notebook (``notebooks/post_covid.ipynb``): the
+blocks here carry data, charts, tables and the data notes that must travel
+with them (illustrative data, blanks never counted as zero), no slide title.
+
+With ``region`` set (an ARS abbreviation), the same blocks show that region
+next to the national picture: one deck per region from the same notebook.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from . import components, plots, style
+from .authoring import change, md
+from .components import Html
 from .errors import DataError, Problem
 from .fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
 from .geo import CREDIT, load_boundaries
 from .post_covid import CATEGORIES, STATUSES, PostCovidData, load_post_covid, summarise_patients
 from .provenance import provenance
 
-__all__ = ["PostCovidDeck", "TITLE"]
+__all__ = ["PostCovidDeck", "MonthTotal", "join_fr"]
 
-TITLE = "Déploiement des cellules de coordination post-COVID et autres démarches post-COVID"
+#: a blank in a dense table: "n.r.", explained in the table's caption
+NA_SHORT = "n.r."
+
+#: bars one chart can hold and keep every label ≥ 12 pt; more regions go on further slides
+_BARS_PER_CHART = 26
+#: rows of the patients table on one slide
+_ROWS_PER_TABLE = 13
+#: months side by side in one table
+_MONTHS_PER_TABLE = 3
 
 
-def _join(names: list[str]) -> str:
+def join_fr(names: list[str]) -> str:
+    """'a', 'a et b', 'a, b et c'."""
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " et " + names[-1]
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    """All categories of one month, over the regions that reported it."""
+
+    month: str
+    total: int | None            # None when no region reported anything that month
+    regions: list[str]           # regions with at least one value that month
+    partial: list[str]           # regions that reported some categories only
+    expected: list[str] = field(default_factory=list)   # regions of the wave
+
+    @property
+    def label(self) -> str:
+        return fmt_month(self.month)
 
 
 @dataclass
@@ -37,60 +71,95 @@ class PostCovidDeck:
     wave: int
     months: list[str]
     issuer: str
+    region: str | None = None
 
     @classmethod
     def load(cls, data_dir: str | Path, *, report_date: str | dt.date, wave: int, months: list[str],
-             issuer: str = "Ministère des Solidarités et de la Santé") -> "PostCovidDeck":
+             issuer: str = "Ministère des Solidarités et de la Santé", region: str | None = None,
+             **_: object) -> "PostCovidDeck":
         data_dir = Path(data_dir)
         data = load_post_covid(data_dir)
         if wave not in set(data.waves["wave"]):
             raise DataError([Problem(data_dir / "post_covid" / "waves.csv", None, "wave",
                                      f"no wave {wave} (expected one of {sorted(data.waves['wave'])})")])
+        if region is not None and region not in set(data.regions["abbr"]):
+            raise DataError([Problem(data_dir / "regions.csv", None, "region",
+                                     f"unknown region {region!r} (expected one of {', '.join(data.regions['abbr'])})")])
         if isinstance(report_date, str):
             report_date = dt.date.fromisoformat(report_date)
-        return cls(data, data_dir, report_date, int(wave), list(months), issuer)
+        return cls(data, data_dir, report_date, int(wave), list(months), issuer, region)
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ facts the notebook quotes
     @property
-    def _wave(self):
+    def wave_info(self) -> pd.Series:
         return self.data.wave(self.wave)
 
-    def _name(self, abbr: str) -> str:
+    @property
+    def wave_label(self) -> str:
+        return str(self.wave_info["label"])
+
+    @property
+    def wave_date(self) -> dt.date:
+        return self.wave_info["date"]
+
+    def region_name(self, abbr: str | None = None) -> str:
+        abbr = abbr or self.region
         names = dict(zip(self.data.regions["abbr"], self.data.regions["name"]))
-        return names.get(abbr, abbr)
+        return names.get(abbr, abbr or "")
 
     def _boundaries(self):
-        """Region boundaries, read once per deck (two slides draw maps)."""
+        """Region boundaries, read once per deck (several slides draw maps)."""
         if not hasattr(self, "_regions_geo"):
             self._regions_geo = load_boundaries(self.data_dir / "geo" / "regions.geojson")
         return self._regions_geo
 
-    # ------------------------------------------------------------------ slides
-    def cover(self) -> components.Html:
-        wave = self._wave
-        return components.render(
-            "cover.html.j2", kicker=self.issuer, title=TITLE,
-            subtitle=f"Point d'étape – {fmt_date(self.report_date)}",
-            meta=[f"Retour sur l'enquête auprès des ARS : {wave['label']} du {fmt_date(wave['date'])}"])
+    def _summary(self):
+        return summarise_patients(self.data.patients, self.wave, self.months)
 
-    def timeline(self) -> components.Html:
-        ms = self.data.milestones
+    def month_totals(self, region: str | None = None) -> list[MonthTotal]:
+        """Per month, the total of all categories (nationally, or of ``region``) and who is behind it."""
+        s = self._summary()
+        out = []
+        for m in self.months:
+            regions, partial, total = [], [], 0
+            for r in s.regions_shown:
+                if region is not None and r != region:
+                    continue
+                values = s.table.loc[r, m]
+                if values.notna().any():
+                    regions.append(r)
+                    total += int(values.sum(skipna=True))
+                    if values.isna().any():
+                        partial.append(r)
+            expected = [r for r in s.regions_shown if region is None or r == region]
+            out.append(MonthTotal(m, total if regions else None, regions, partial, expected))
+        return out
+
+    # ------------------------------------------------------------------ blocks
+    def cover(self) -> Html:
+        """The cover lines under the deck title: date, region, survey."""
+        lines = f"**Point d'étape – {fmt_date(self.report_date)}**"
+        if self.region:
+            lines += f"\n\nRégion {self.region_name()} ({self.region})"
+        lines += f"\n\nRetour sur l'enquête auprès des ARS : {self.wave_label} du {fmt_date(self.wave_date)}"
+        return md(lines.replace("{", "{{").replace("}", "}}"))
+
+    def timeline(self) -> Html:
+        """Milestones on a time axis; under each, who acted and the source's sentence."""
+        ms = self.data.milestones[self.data.milestones["date"] <= self.report_date]
         whens = [m.date_label if isinstance(m.date_label, str) and m.date_label else fmt_long_date(m.date)
                  for m in ms.itertuples()]
         alt = (f"Frise chronologique de {len(ms)} jalons, de {whens[0]} à {whens[-1]} : "
-               + " ; ".join(f"{w}, {m.title} ({m.actor})" for w, m in zip(whens, ms.itertuples())) + ".")
-        table = components.table(["Date", "Acteur", "Jalon", "Détail"],
-                                 [[w, m.actor, m.title, m.what] for w, m in zip(whens, ms.itertuples())])
-        fig = plots.timeline_figure(ms, height=3.3)
-        return components.render(
-            "post_covid_timeline.html.j2", title="Mobilisation sanitaire et en formation",
-            figure=components.figure(fig, alt=alt, data_table=table),
-            milestones=[{"when": w, "what": m.what} for w, m in zip(whens, ms.itertuples())])
+               + " ; ".join(f"{w}, {m.title} ({m.actor})" for w, m in zip(whens, ms.itertuples())) + "."
+               if len(ms) else "Frise chronologique sans jalon à cette date.")
+        fig = plots.timeline_figure(ms, height=2.6)
+        steps = "".join(f"<li><strong>{components.escape_text(m.actor)}</strong> — "
+                        f"{components.escape_text(m.what)}</li>" for m in ms.itertuples())
+        return Html(components.figure(fig, alt=alt).html + f'<ol class="esr-steps">{steps}</ol>')
 
-    def cells_map(self) -> components.Html:
-        wave = self._wave
+    def cells_map(self) -> Html:
+        """Map of the regions by status (the region highlighted in a regional deck), and its legend."""
         cells = self.data.cells[self.data.cells["wave"] == self.wave]
-        boundaries = self._boundaries()
         legend, alt_parts = [], []
         for status in STATUSES:
             part = cells[cells["status"] == status]
@@ -103,117 +172,213 @@ class PostCovidDeck:
             if regions:
                 detail = ", ".join(f"{r} {fmt_int(c, na='')}".strip() for r, c in zip(part["region"], part["cells"]))
                 alt_parts.append(f"{len(regions)} {style.STATUS_LABELS[status].lower().replace('région', 'région(s)')} ({detail})")
-        known = cells["cells"].sum(skipna=True)
-        illustrative = bool(wave["cells_illustrative"])
+        illustrative = bool(self.wave_info["cells_illustrative"])
         alt = ("Carte des régions selon l'état de déploiement des cellules de coordination post-COVID"
                + (" (données illustratives)" if illustrative else "") + " : " + " ; ".join(alt_parts)
-               + f". Total des cellules renseignées : {fmt_int(known)}.")
+               + f". Total des cellules renseignées : {fmt_int(cells['cells'].sum(skipna=True))}.")
         no_data = [r for r in self.data.regions["abbr"] if r not in set(cells["region"])]
         if no_data:
             alt += f" Régions absentes de l'enquête : {', '.join(no_data)}."
-        fig = plots.status_map_figure(cells, self.data.regions, boundaries, width=6.6, height=4.45)
+        if self.region:
+            alt += f" La région {self.region_name()} est entourée."
+        fig = plots.status_map_figure(cells, self.data.regions, self._boundaries(), width=6.2, height=3.75,
+                                      highlight=self.region)
         table = components.table(["Région", "Statut", "Cellules"],
-                                 [[self._name(r.region), style.STATUS_LABELS[r.status], fmt_int(r.cells)]
+                                 [[self.region_name(r.region), style.STATUS_LABELS[r.status], fmt_int(r.cells)]
                                   for r in cells.itertuples()], numeric=[False, False, True])
+        own = None
+        if self.region:
+            row = cells[cells["region"] == self.region]
+            own = ({"label": style.STATUS_LABELS[row["status"].iloc[0]], "cells": fmt_int(row["cells"].iloc[0])}
+                   if len(row) else None)
         return components.render(
-            "post_covid_map.html.j2", title="Retour sur l'enquête auprès des ARS",
-            lede=(f"Nombre de cellules de coordination post-COVID identifiées par l'ARS au "
-                  f"{fmt_date(wave['date'])} ({wave['label']})"),
+            "post_covid_map.html.j2",
             illustrative=("Données illustratives : la carte de l'enquête source ne portait pas de valeurs "
                           "par région ; statuts et nombres de cellules à remplacer par les remontées des ARS.")
             if illustrative else None,
             figure=components.figure(fig, alt=alt, credit=CREDIT, data_table=table),
-            legend=legend, na=NA_TEXT)
+            legend=legend, na=NA_TEXT, region=self.region_name() if self.region else None, own=own)
 
-    def measures(self) -> components.Html:
-        if self.wave not in self.data.measures:
-            raise DataError([Problem(self.data_dir / "post_covid" / "measures.yaml", None, "wave",
-                                     f"no entry for wave {self.wave} (expected one entry per wave shown)")])
-        m = self.data.measures[self.wave]
-        boundaries = self._boundaries()
-        names = [f"ARS {self._name(r)}" for r in m["ami"]["regions"]]
-        fig = plots.highlight_map_figure(m["ami"]["regions"], self.data.regions, boundaries, width=3.4, height=3.0)
+    def measures_entry(self) -> tuple[dict, int]:
+        """This wave's measures, or the latest earlier wave's when it has none (and that wave)."""
+        from .post_covid import measures_for
+
+        return measures_for(self.data, self.wave)
+
+    def measures(self) -> Html:
+        """The three columns of measures, the AMI map (a regional deck says whether its ARS is among them)."""
+        m, since = self.measures_entry()
+        names = [f"ARS {self.region_name(r)}" for r in m["ami"]["regions"]]
+        fig = plots.highlight_map_figure(m["ami"]["regions"], self.data.regions, self._boundaries(),
+                                         width=3.6, height=3.3)
         alt = (f"Carte des {len(names)} régions dont l'ARS a lancé un appel à manifestation d'intérêt "
-               f"post-COVID : {_join([self._name(r) for r in m['ami']['regions']])}.")
+               f"post-COVID : {join_fr([self.region_name(r) for r in m['ami']['regions']])}.")
+        unchanged = None
+        if since != self.wave:
+            label = self.data.wave(since)["label"]
+            unchanged = f"Mesures inchangées depuis l'{label[0].lower()}{label[1:]}" \
+                if label[:1] in "EÉAIOU" else f"Mesures inchangées depuis {label}"
+        own = None
+        if self.region:
+            own = (f"L'ARS {self.region_name()} a lancé un appel à manifestation d'intérêt post-COVID."
+                   if self.region in m["ami"]["regions"] else
+                   f"L'ARS {self.region_name()} ne figure pas parmi les ARS ayant lancé un appel à manifestation "
+                   "d'intérêt post-COVID.")
         return components.render(
-            "post_covid_measures.html.j2", title="Mesures d'accompagnement post-COVID",
+            "post_covid_measures.html.j2",
             ami={"title": m["ami"]["title"], "names": names,
                  "figure": components.figure(fig, alt=alt, credit=CREDIT)},
-            financing=m["financing"], actions=m["actions"])
+            financing=m["financing"], actions=m["actions"], unchanged=unchanged, own=own,
+            region=self.region)
 
-    def _summary(self):
-        return summarise_patients(self.data.patients, self.wave, self.months)
+    # -- patients
+    def patients_kpis(self) -> Html:
+        """Headline: all categories per month, with the number of regions behind each total."""
+        totals = self.month_totals(self.region)
+        items = []
+        for i, t in enumerate(totals):
+            if t.total is None:
+                label = f"patients en {t.label} : aucune remontée"
+                items.append((None, label))
+                continue
+            who = (f"{len(t.regions)} région{'s' if len(t.regions) > 1 else ''} sur {len(t.expected)}"
+                   if not self.region else self.region_name())
+            partial = f", dont {len(t.partial)} partielle{'s' if len(t.partial) > 1 else ''}" if t.partial else ""
+            label = f"patients en {t.label} ({who}{partial})"
+            items.append((t.total, label))
+            if i > 0 and totals[i - 1].total is not None:
+                items.append((change(t.total, totals[i - 1].total), f"sur {totals[i - 1].label}"))
+        from .authoring import kpis
 
-    def _months_text(self) -> str:
-        return _join([fmt_month(m) for m in self.months])
+        return kpis(items)
 
-    def _reporting_note(self, summary) -> str:
-        parts = [f"{len(summary.regions_reporting[m])} régions sur {len(summary.regions_shown)} en {fmt_month(m)}"
-                 for m in self.months]
-        return ("Régions ayant renseigné au moins une donnée : " + " ; ".join(parts) + ". "
-                f"Une case vide de l'enquête est « {NA_TEXT} » (n.r. sur le graphique), jamais comptée comme 0 : "
-                "les totaux ne portent que sur les régions ayant répondu.")
-
-    def patients_chart(self) -> components.Html:
+    def _chart_regions(self) -> list[list[str]]:
         s = self._summary()
+        regions = [self.region] if self.region else s.regions_shown
+        per = max(1, _BARS_PER_CHART // max(len(self.months), 1))
+        chunks = math.ceil(len(regions) / per) or 1
+        size = math.ceil(len(regions) / chunks) if regions else 0
+        return [regions[i * size:(i + 1) * size] for i in range(chunks)] if regions else [[]]
+
+    def patients_chart(self, part: int = 0) -> Html:
+        """Stacked bars per region and month (``part`` of them when all regions do not fit one chart)."""
+        s = self._summary()
+        regions = self._chart_regions()[part]
         data = self.data.patients[self.data.patients["wave"] == self.wave]
-        fig = plots.stacked_bars_figure(data, s.regions_shown, self.months, CATEGORIES, height=4.95)
-        totals = {m: int(s.totals.loc[m].sum()) for m in self.months}
-        best = None
-        for region in s.regions_shown:
-            for m in self.months:
-                values = s.table.loc[region, m]
-                if values.notna().any():
-                    total = int(values.sum(skipna=True))
-                    if best is None or total > best[0]:
-                        best = (total, region, m)
-        missing = {m: [r for r in s.regions_shown if r not in s.regions_reporting[m]] for m in self.months}
+        fig = plots.stacked_bars_figure(data, regions, self.months, CATEGORIES, height=4.0,
+                                        width=12.3 if not self.region else 7.0)
+        totals = self.month_totals(self.region)
+        missing = {m: [r for r in regions if r not in s.regions_reporting[m]] for m in self.months}
         alt = (f"Histogramme empilé des patients post-COVID en situation complexe pris en charge, par région et par "
-               f"mois ({self._months_text()}), réparti entre mineurs, hommes et femmes. "
-               + " ".join(f"Total {fmt_month(m)} : {fmt_int(totals[m])} patients dans "
-                          f"{len(s.regions_reporting[m])} régions ayant répondu"
-                          + (f" (sans réponse : {', '.join(missing[m])})" if missing[m] else "") + "."
-                          for m in self.months)
-               + (f" Valeur la plus haute : {best[1]} en {fmt_month(best[2])}, {fmt_int(best[0])} patients." if best else ""))
-        return components.render(
-            "post_covid_patients_chart.html.j2", title="Retour sur l'enquête auprès des ARS",
-            lede=f"Nombre de patients post-COVID en situation complexe pris en charge au cours des mois de {self._months_text()}",
-            figure=components.figure(fig, alt=alt, data_table=self._patients_table_markup(s)),
-            note=self._reporting_note(s))
+               f"mois ({join_fr([fmt_month(m) for m in self.months])}), réparti entre mineurs, hommes et femmes, "
+               f"pour {join_fr(regions)}. "
+               + " ".join(f"Total {t.label} : {fmt_int(t.total)} patients dans {len(t.regions)} régions ayant répondu"
+                          + (f" (sans réponse : {', '.join(missing[t.month])})" if missing[t.month] else "") + "."
+                          for t in totals))
+        note = self.reporting_note()
+        return Html(components.figure(fig, alt=alt, data_table=self._patients_table(regions)).html
+                    + f'<p class="esr-note">{components.escape_text(note)}</p>')
 
-    def _patients_rows(self, s):
-        rows = [{"region": r, "cells": [fmt_int(s.table.loc[r, (m, c)]) for m in self.months for c in CATEGORIES]}
-                for r in s.regions_shown]
-        totals = [fmt_int(s.totals.loc[m, c]) for m in self.months for c in CATEGORIES]
-        reporting = [fmt_int(s.reporting.loc[m, c]) for m in self.months for c in CATEGORIES]
-        return rows, totals, reporting
+    def patients_chart_parts(self) -> int:
+        return len(self._chart_regions())
 
-    def _patients_table_markup(self, s):
-        rows, totals, reporting = self._patients_rows(s)
-        return components.table(
-            ["Région"] + [f"{fmt_month(m)} – {style.CATEGORY_LABELS[c].lower()}" for m in self.months for c in CATEGORIES],
-            [[r["region"], *r["cells"]] for r in rows], numeric=[False] + [True] * (len(rows[0]["cells"]) if rows else 0),
-            footer=[["Total des régions ayant répondu", *totals], ["Régions ayant répondu", *reporting]])
-
-    def patients_table(self) -> components.Html:
+    def reporting_note(self) -> str:
         s = self._summary()
-        rows, totals, reporting = self._patients_rows(s)
-        return components.render(
-            "post_covid_patients_table.html.j2", title="Patients post-COVID en situation complexe pris en charge",
-            caption=f"Par région, mois et catégorie — {self._wave['label']}",
-            months=[fmt_month(m) for m in self.months], categories=[style.CATEGORY_LABELS[c] for c in CATEGORIES],
-            rows=rows, totals=totals, reporting=reporting, na=NA_TEXT, note=self._reporting_note(s))
+        partial = sorted({r for t in self.month_totals(self.region) for r in t.partial})
+        text = ("n.r. = non renseigné : une case vide de l'enquête n'est jamais comptée comme 0 ; "
+                "les totaux ne portent que sur les régions ayant répondu.")
+        if partial:
+            text += (f" * réponse partielle ({', '.join(partial)}) : certaines catégories non renseignées, "
+                     "le total de la barre est incomplet.")
+        if not self.region:
+            text = ("Régions ayant répondu : " + " ; ".join(
+                f"{len(s.regions_reporting[m])} sur {len(s.regions_shown)} en {fmt_month(m)}" for m in self.months)
+                + ". " + text)
+        return text
 
-    def closing(self) -> components.Html:
-        wave = self._wave
-        notes = [f"Patients : {NA_TEXT} = case laissée vide par la région dans l'enquête ; elle n'est jamais "
-                 "comptée comme 0.",
+    def _patients_table(self, regions: list[str], months: list[str] | None = None, footer: bool = True) -> Html:
+        s = self._summary()
+        months = months or self.months
+        labels = [style.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"]
+        rows = [[r, *self._row_cells(s, r, months)] for r in regions]
+        foot = []
+        if footer:
+            by_month = {t.month: t for t in self.month_totals(self.region)}
+            totals, reporting = [], []
+            for m in months:
+                totals += [fmt_int(s.totals.loc[m, c]) for c in CATEGORIES] + [fmt_int(by_month[m].total)]
+                reporting += [fmt_int(s.reporting.loc[m, c]) for c in CATEGORIES] + [fmt_int(len(by_month[m].regions))]
+            if not self.region:
+                foot = [["Total des régions ayant répondu", *totals], ["Régions ayant répondu", *reporting]]
+        return components.table(
+            ["Région"] + [f"{fmt_month(m)} – {lab.lower()}" for m in months for lab in labels], rows,
+            numeric=[False] + [True] * (len(months) * len(labels)), footer=foot)
+
+    def patients_table_parts(self) -> list[tuple[list[str], list[str], bool]]:
+        """(regions, months, with totals) of each slide of the patients table."""
+        s = self._summary()
+        regions = [self.region] if self.region else s.regions_shown
+        month_groups = [self.months[i:i + _MONTHS_PER_TABLE] for i in range(0, len(self.months), _MONTHS_PER_TABLE)]
+        n = max(1, math.ceil(len(regions) / _ROWS_PER_TABLE))
+        size = math.ceil(len(regions) / n) if regions else 0
+        chunks = [regions[i * size:(i + 1) * size] for i in range(n)] if regions else [[]]
+        return [(chunk, months, i == len(chunks) - 1) for months in month_groups for i, chunk in enumerate(chunks)]
+
+    def patients_table(self, part: int = 0) -> Html:
+        """The region × month × category table (``part`` of it: it is split over slides when long)."""
+        regions, months, footer = self.patients_table_parts()[part]
+        s = self._summary()
+        by_month = {t.month: t for t in self.month_totals(self.region)}
+        return components.render(
+            "post_covid_patients_table.html.j2",
+            caption=(f"{self.wave_label} — « Total » = toutes catégories ; n.r. = non renseigné (jamais compté "
+                     "comme 0) ; * = réponse partielle"),
+            months=[fmt_month(m) for m in months],
+            categories=[style.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"],
+            rows=[{"region": r, "partial": any(r in by_month[m].partial for m in months),
+                   "cells": self._row_cells(s, r, months)} for r in regions],
+            totals=[*(v for m in months for v in ([fmt_int(s.totals.loc[m, c]) for c in CATEGORIES]
+                                                  + [fmt_int(by_month[m].total)]))] if footer and not self.region else None,
+            reporting=[*(v for m in months for v in ([fmt_int(s.reporting.loc[m, c]) for c in CATEGORIES]
+                                                     + [fmt_int(len(by_month[m].regions))]))] if footer and not self.region else None,
+            na=NA_SHORT)
+
+    @staticmethod
+    def _row_cells(s, region: str, months: list[str]) -> list[str]:
+        cells = []
+        for m in months:
+            values = s.table.loc[region, m]
+            cells += [fmt_int(values[c], na=NA_SHORT) for c in CATEGORIES]
+            if values.notna().any():
+                cells.append(fmt_int(int(values.sum(skipna=True))) + (" *" if values.isna().any() else ""))
+            else:
+                cells.append(NA_SHORT)
+        return cells
+
+    def region_share(self) -> Html:
+        """A regional deck: the region's monthly totals beside the national ones, and its share."""
+        national = {t.month: t for t in self.month_totals()}
+        rows = []
+        for t in self.month_totals(self.region):
+            nat = national[t.month]
+            share = (f"{fmt_int(round(100 * t.total / nat.total))}\u00a0%" if t.total is not None and nat.total
+                     else "non calculable")
+            own = NA_TEXT if t.total is None else fmt_int(t.total) + (" (partiel)" if t.partial else "")
+            rows.append([t.label, own, fmt_int(nat.total), fmt_int(len(nat.regions)), share])
+        return components.table(["Mois", f"{self.region_name()}", "National (régions ayant répondu)",
+                                 "Régions ayant répondu", "Part de la région"], rows,
+                                numeric=[False, True, True, True, True])
+
+    # -- closing
+    def sources(self) -> Html:
+        """Sources, the data notes that travel with the figures, and the provenance of every file read."""
+        notes = [f"Patients : {NA_TEXT} (n.r.) = case laissée vide par la région dans l'enquête ; elle n'est jamais "
+                 "comptée comme 0. * = réponse partielle (certaines catégories non renseignées).",
                  "Dates des jalons : « dernier trimestre 2020 » et « automne 2020 » sont placés au début de la période."]
-        if bool(wave["cells_illustrative"]):
+        if bool(self.wave_info["cells_illustrative"]):
             notes.insert(0, "Carte des cellules : données illustratives (la carte source ne portait pas de "
                             "valeurs par région).")
         return components.render(
-            "closing.html.j2", title="Sources et notes",
-            sources=[wave["source"], CREDIT],
+            "closing.html.j2", sources=[self.wave_info["source"], CREDIT],
             notes=notes, report_date=fmt_date(self.report_date),
             provenance=provenance(self.data.files, self.data_dir))
