@@ -225,7 +225,8 @@ def columns(*blocks: Any, widths: Sequence[int] | None = None) -> Html:
     widths = list(widths or [1] * len(blocks))
     if len(widths) != len(blocks):
         raise ValueError("give one width per column")
-    cols = "".join(f'<div class="esr-col" style="flex: {int(w)} 1 0">{_block(b)}</div>'
+    total = sum(widths)
+    cols = "".join(f'<div class="esr-col" style="flex: {int(w)} 1 0; width: {100 * w / total:.1f}%">{_block(b)}</div>'
                    for b, w in zip(blocks, widths))
     return Html(f'<div class="esr-cols">{cols}</div>')
 

@@ -57,6 +57,10 @@ class Rendered:
     print_html: str           # the print deck, for write_pdf
     slides: int
     warnings: tuple[str, ...]
+    #: per slide: letters and digits a reader should find on its PDF page (pdfcheck's dropped-content check)
+    expected_chars: tuple[int, ...] = ()
+    #: per slide: the notebook cells it comes from (to name them in warnings)
+    slide_cells: tuple[tuple[int, ...], ...] = ()
 
 
 def _read(path: Path, what: str) -> str:
@@ -141,8 +145,26 @@ def _render(deck: Deck, meta: DeckMeta, mode: str) -> str:
 def build(nb: nbformat.NotebookNode, meta: DeckMeta) -> Rendered:
     """Both decks of ``nb`` from one pass over its cells."""
     deck = build_deck(nb)
-    return Rendered(_render(deck, meta, "reveal"), _render(deck, meta, "print"), len(deck.slides),
-                    tuple(deck.warnings))
+    print_html = _render(deck, meta, "print")
+    return Rendered(_render(deck, meta, "reveal"), print_html, len(deck.slides), tuple(deck.warnings),
+                    expected_chars=tuple(visible_chars(print_html)),
+                    slide_cells=tuple(tuple(s.cells) for s in deck.slides))
+
+
+_INVISIBLE = re.compile(r'<(style|script|aside)\b.*?</\1>|<details class="esr-data">.*?</details>', re.S)
+_WORD_CHAR = re.compile(r"\w")
+
+
+def visible_chars(print_html: str) -> list[int]:
+    """Per slide of the print deck, the number of letters and digits it shows."""
+    import html as html_mod
+
+    body = print_html.split('<div class="slides">', 1)[-1]
+    counts = []
+    for section in re.findall(r"<section\b.*?</section>", body, flags=re.S):
+        text = re.sub(r"<[^>]+>", " ", _INVISIBLE.sub(" ", section))
+        counts.append(len(_WORD_CHAR.findall(html_mod.unescape(text))))
+    return counts
 
 
 def count_slides(nb: nbformat.NotebookNode) -> int:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .errors import ExportError
@@ -17,14 +18,22 @@ SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX = 1280, 720
 HEADER_PX, FOOTER_PX = 44, 34
 _PT_PER_PX = 0.75
 _TOLERANCE_PT = 1.0
+_WORD = re.compile(r"\w")
+#: share of a slide's characters that must be on its page (ligatures and hyphenation aside)
+_LAID_OUT = 0.95
 
 
 def _objects(page) -> list[dict]:
     return [*page.chars, *page.rects, *page.lines, *page.curves, *page.images]
 
 
-def check_pdf(path: Path, slides: int) -> None:
-    """Raise :class:`ExportError` naming the slide at fault, or return quietly."""
+def check_pdf(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
+              slide_cells: tuple[tuple[int, ...], ...] = ()) -> None:
+    """Raise :class:`ExportError` naming the slide at fault (and its notebook cells), or return quietly.
+
+    ``expected_chars`` (letters and digits each slide shows, from :func:`export.visible_chars`) lets
+    the check see content the layout engine could not place on its page and left out.
+    """
     import pdfplumber
 
     problems = []
@@ -56,5 +65,19 @@ def check_pdf(path: Path, slides: int) -> None:
                 if intruders:
                     text = "".join(c["text"] for c in intruders[:40])
                     problems.append(f"slide {n}: content runs into the footer ({text!r})")
+            if n <= len(expected_chars) and expected_chars[n - 1]:
+                shown = sum(1 for c in page.chars if _WORD.match(c["text"]))
+                if shown < _LAID_OUT * expected_chars[n - 1]:
+                    problems.append(f"slide {n}: its content does not fit the slide ({shown} of "
+                                    f"{expected_chars[n - 1]} characters laid out)")
     if problems:
-        raise ExportError(f"{Path(path).name} failed its checks: " + "; ".join(problems))
+        named = []
+        for problem in problems:
+            match = re.match(r"slide (\d+):", problem)
+            n = int(match.group(1)) if match else 0
+            if 0 < n <= len(slide_cells) and slide_cells[n - 1]:
+                cells = slide_cells[n - 1]
+                where = f"cell {cells[0]}" if len(cells) == 1 else f"cells {cells[0]}–{cells[-1]}"
+                problem = problem.replace(f"slide {n}:", f"slide {n} ({where}):", 1)
+            named.append(problem)
+        raise ExportError(f"{Path(path).name} failed its checks: " + "; ".join(named))

@@ -130,7 +130,7 @@ def _render_one(run: DeckRun, date: str, data_dir: Path, out_dir: Path, notebook
         slides = decks.slides
         progress(f"{date}/{run.deck}: checking PDF ({slides} slides)")
         try:
-            pdfcheck.check_pdf(pdf, slides)
+            pdfcheck.check_pdf(pdf, slides, decks.expected_chars, decks.slide_cells)
         except ExportError as exc:
             _keep_failed(executed, final_dir, run.deck)
             kept = _keep_failed(pdf, final_dir, run.deck, suffix=".pdf")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import components, plots, style
+from .authoring import md, slide
 from .catalogue import SECTIONS, STATUSES, CatalogueData, Service, load_catalogue
 from .fmt import fmt_date, fmt_int, fmt_month, fmt_number
 from .geo import CREDIT, load_boundaries
@@ -22,27 +23,8 @@ from .provenance import provenance
 
 __all__ = ["CatalogueDeck", "period_label", "indicator_label"]
 
-#: a card estimated to need more text lines than this at the normal size is set in the dense size
-_DENSE_LINES = 24
-#: ... and one needing fewer than this, in a larger size
-_ROOMY_LINES = 14
-
-
-def _lines(texts, chars_per_line: int) -> int:
-    return sum(-(-len(t) // chars_per_line) for t in texts)
-
-
-def _estimated_lines(service: Service, indicator_lines: list[str], with_figure: bool) -> float:
-    """Rough number of text lines a card needs at the normal size (the PDF check is the real judge)."""
-    width = 70 if with_figure else 110               # characters per line, full text width
-    lines = 1.5 * 3                                  # headings of the three fixed boxes
-    lines += max(_lines(service.audience, width // 2), _lines(service.purpose, width // 2))
-    lines += _lines(indicator_lines, width) or 1
-    for block in service.details:
-        items = _lines(block["items"], width)
-        lines += 1.5 + (items / 2 if len(block["items"]) > 4 else items)
-    lines += 1 + (2 if service.name_source else 0) + (1 if service.tagline else 0)
-    return lines
+#: largest ratio between the figures of one bar chart; beyond it they are shown as a table
+_CHART_SPAN = 10
 
 
 def period_label(start, end) -> str:
@@ -118,7 +100,15 @@ class CatalogueDeck:
         bar_labels = [f"{lab} ({p})" if legend and p else lab for lab, p in zip(labels, row_periods)]
         fig = plots.bars_figure(bar_labels, values, title, value_labels=value_labels,
                                 colours=[colours[p] for p in row_periods], legend=legend,
-                                width=4.6, height=min(1.2 + 0.5 * len(values) + (0.5 if legend else 0), 4.7))
+                                width=11.0, height=min(1.4 + 0.6 * len(values) + (0.6 if legend else 0), 4.6))
+        if max(values) > _CHART_SPAN * max(min(values), 1e-9):
+            # figures of very different sizes (a daily peak beside a total): bars would hide the small
+            # ones and mix kinds of figures on one axis, so they are shown as a table of key figures
+            rows_ = [[lab, p or "—", v, r.unit] for lab, p, v, r in
+                     zip(labels, row_periods, value_labels, rows.itertuples())]
+            caption = f"{title} — chiffres connus au {fmt_date(self.report_date)}"
+            return components.table(["Indicateur", "Période", "Valeur", "Unité"], rows_, caption=caption,
+                                    numeric=[False, False, True, False], css_class="esr-figures")
         top = values.index(max(values))
         alt = (f"Graphique en barres « {title} », {service.name} : "
                + " ; ".join(f"{lab}{f' ({p})' if p else ''} {v}"
@@ -173,37 +163,57 @@ class CatalogueDeck:
                                  caption=f"Départements déployés à 100 % (✓), connus au {fmt_date(self.report_date)}")
 
     # ------------------------------------------------------------------ slides
+    @property
+    def title(self) -> str:
+        """The deck's title, from ``deck.yaml`` (the source's own title)."""
+        return str(self.data.deck["title"])
+
     def cover(self) -> components.Html:
-        return components.render("cover.html.j2", kicker=self.issuer, title=self.data.deck["title"],
-                                 subtitle=self.data.deck.get("subtitle", ""),
-                                 meta=[f"Version au {fmt_date(self.report_date)}"])
+        """The cover lines under the title: subtitle and version date."""
+        subtitle = self.data.deck.get("subtitle", "")
+        text = (f"**{subtitle}**\n\n" if subtitle else "") + \
+            f"Version au {fmt_date(self.report_date)}"
+        return md(text.replace("{", "{{").replace("}", "}}"))
 
     def principles(self) -> components.Html:
-        return components.render("catalogue_principles.html.j2", title=self.data.principles["title"],
-                                 principles=self.data.principles["principles"])
+        return components.render("catalogue_principles.html.j2", principles=self.data.principles["principles"])
 
-    def divider(self, section: str) -> components.Html:
-        n = len(self._services(section))
-        return components.render("divider.html.j2", kicker="Le catalogue des services régionaux"
-                                 if section != "cadre_national" else "Cadre national", title=SECTIONS[section],
-                                 lede=f"{n} service{'s' if n > 1 else ''} au {fmt_date(self.report_date)}")
+    @property
+    def principles_title(self) -> str:
+        return str(self.data.principles["title"])
 
-    def card(self, service: Service | str) -> components.Html:
+    def section_slides(self, section: str) -> None:
+        """Display the section's divider then one card per service (nothing when the section is empty)."""
+        services = self._services(section)
+        if not services:
+            return
+        n = len(services)
+        slide(SECTIONS[section], md(f"{n} service{'s' if n > 1 else ''} au {fmt_date(self.report_date)}"),
+              layout="divider")
+        for service in services:
+            for part in self.card(service):
+                slide(None, part)
+
+    def card(self, service: Service | str) -> list[components.Html]:
+        """The service's card: one slide, and a second one "(suite)" for the further blocks of the source."""
         if isinstance(service, str):
             service = self.data.service(service)
         texts = self._indicator_lines(service.id)
-        figure = self._deployment_map(service) or self._chart(service)
+        dmap = self._deployment_map(service)
+        figure = dmap or self._chart(service)
+        is_table = figure is not None and "esr-figures" in figure.html[:200]
+        # a map stays beside the text; a bar chart or a long table of key figures goes on the
+        # "(suite)" slide, with the source's further blocks, where it has the room to be read
+        later = figure is not None and dmap is None and (not is_table or figure.html.count("<tr>") > 4)
         support = self.data.support.get(service.support) if service.support else None
-        lines = _estimated_lines(service, texts, bool(figure))
-        density = "dense" if lines > _DENSE_LINES else "roomy" if lines < _ROOMY_LINES else ""
-        return components.render("catalogue_card.html.j2", s=service, section=SECTIONS[service.section],
-                                 status=STATUSES[service.status], texts=texts, figure=figure, support=support,
-                                 as_of=fmt_date(self.report_date), density=density)
-
-    def section_slides(self, section: str) -> list[components.Html]:
-        """The divider then one card per service of ``section`` (empty when the section has none)."""
-        services = self._services(section)
-        return [self.divider(section), *(self.card(s) for s in services)] if services else []
+        common = dict(s=service, section=SECTIONS[service.section], status=STATUSES[service.status],
+                      as_of=fmt_date(self.report_date), suite=bool(service.details or later))
+        parts = [components.render("catalogue_card.html.j2", part="main", texts=texts, figure=dmap,
+                                   figures=figure if is_table and not later else None, support=support, **common)]
+        if service.details or later:
+            parts.append(components.render("catalogue_card.html.j2", part="details",
+                                           figures=figure if later else None, **common))
+        return parts
 
     def summary(self) -> components.Html:
         """Services by section and status (table), then the list of services with their status."""
@@ -215,24 +225,26 @@ class CatalogueDeck:
             rows.append({"section": SECTIONS[section], "counts": [fmt_int(c) for c in counts],
                          "total": fmt_int(sum(counts))})
         return components.render(
-            "catalogue_summary.html.j2", title="Synthèse du catalogue",
+            "catalogue_summary.html.j2",
             lede=f"{fmt_int(sum(totals))} services au catalogue au {fmt_date(self.report_date)}, par section et par statut",
             statuses=[STATUSES[s] for s in statuses], rows=rows, totals=[fmt_int(t) for t in totals],
-            grand_total=fmt_int(sum(totals)),
-            services=[{"name": s.name, "status": s.status, "status_label": STATUSES[s.status]}
-                      for s in self.data.services])
+            grand_total=fmt_int(sum(totals)))
+
+    def service_list(self) -> components.Html:
+        """Every service of the catalogue with its status."""
+        return components.render("catalogue_services.html.j2", services=[
+            {"name": s.name, "status": s.status, "status_label": STATUSES[s.status]} for s in self.data.services])
 
     def support(self) -> components.Html:
         desks = []
         for desk_id, desk in self.data.support.items():
             users = [s.name for s in self.data.services if s.support == desk_id]
             desks.append({**desk, "services": ", ".join(users) or "aucun à cette date"})
-        return components.render("catalogue_support.html.j2", title="Assistance technique", desks=desks)
+        return components.render("catalogue_support.html.j2", desks=desks)
 
-    def closing(self) -> components.Html:
+    def sources(self) -> components.Html:
         return components.render(
-            "closing.html.j2", title="Sources et notes",
-            sources=[self.data.deck["source"], CREDIT],
+            "closing.html.j2", sources=[self.data.deck["source"], CREDIT],
             notes=["Indicateurs : chiffres connus à la date de la version (colonne as_of de indicators.csv) ; "
                    "les plus récents d'abord.",
                    "Contacts : boîtes fonctionnelles et guichets seulement ; les personnes nommées dans la "
