@@ -174,7 +174,8 @@ def departments_map_figure(departments: Mapping, marked: Sequence[str], width: f
 # --------------------------------------------------------------------------- bars
 
 def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: Sequence[str],
-                        categories: Sequence[str], width: float = 12.4, height: float = 4.5) -> Figure:
+                        categories: Sequence[str], width: float = 12.4, height: float = 4.5,
+                        ymax: float | None = None) -> Figure:
     """Stacked bars (categories) per region and month; a region that did not report is marked 'n.r.'.
 
     ``patients``: region, month, category, patients (nullable).
@@ -215,6 +216,8 @@ def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: 
         ax.set_xlim(-0.7, (len(regions) - 1) * group + len(months) - 0.3)
         ax.set_ylabel("Patients pris en charge")
         ax.margins(y=0.12)
+        if ymax:  # charts of one series split over slides share their scale
+            ax.set_ylim(0, ymax * 1.12)
         ax.grid(axis="y", color="#E5E5E5", linewidth=0.8)
         ax.set_axisbelow(True)
         handles = [Patch(facecolor=style.CATEGORY_COLOURS[c], hatch=style.CATEGORY_HATCHES[c], edgecolor="white",

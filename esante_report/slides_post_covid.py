@@ -34,7 +34,7 @@ __all__ = ["PostCovidDeck", "MonthTotal", "join_fr"]
 NA_SHORT = "n.r."
 
 #: bars one chart can hold and keep every label ≥ 12 pt; more regions go on further slides
-_BARS_PER_CHART = 26
+_BARS_PER_CHART = 20
 #: rows of the patients table on one slide
 _ROWS_PER_TABLE = 13
 #: months side by side in one table
@@ -210,7 +210,7 @@ class PostCovidDeck:
         m, since = self.measures_entry()
         names = [f"ARS {self.region_name(r)}" for r in m["ami"]["regions"]]
         fig = plots.highlight_map_figure(m["ami"]["regions"], self.data.regions, self._boundaries(),
-                                         width=3.6, height=3.3)
+                                         width=3.4, height=2.8)
         alt = (f"Carte des {len(names)} régions dont l'ARS a lancé un appel à manifestation d'intérêt "
                f"post-COVID : {join_fr([self.region_name(r) for r in m['ami']['regions']])}.")
         unchanged = None
@@ -265,8 +265,10 @@ class PostCovidDeck:
         s = self._summary()
         regions = self._chart_regions()[part]
         data = self.data.patients[self.data.patients["wave"] == self.wave]
+        shown = s.table.loc[[self.region] if self.region else s.regions_shown]
+        ymax = max((int(shown[m].sum(axis=1, skipna=True).max()) for m in self.months), default=0) or None
         fig = plots.stacked_bars_figure(data, regions, self.months, CATEGORIES, height=4.0,
-                                        width=12.3 if not self.region else 7.0)
+                                        width=12.3 if not self.region else 7.0, ymax=ymax)
         totals = self.month_totals(self.region)
         missing = {m: [r for r in regions if r not in s.regions_reporting[m]] for m in self.months}
         alt = (f"Histogramme empilé des patients post-COVID en situation complexe pris en charge, par région et par "
@@ -374,7 +376,9 @@ class PostCovidDeck:
         """Sources, the data notes that travel with the figures, and the provenance of every file read."""
         notes = [f"Patients : {NA_TEXT} (n.r.) = case laissée vide par la région dans l'enquête ; elle n'est jamais "
                  "comptée comme 0. * = réponse partielle (certaines catégories non renseignées).",
-                 "Dates des jalons : « dernier trimestre 2020 » et « automne 2020 » sont placés au début de la période."]
+                 "Dates des jalons : « dernier trimestre 2020 » et « automne 2020 » sont placés au début de la période.",
+                 "Régions : " + ", ".join(f"{a} {n}" for a, n in zip(self.data.regions["abbr"], self.data.regions["name"]))
+                 + "."]
         if bool(self.wave_info["cells_illustrative"]):
             notes.insert(0, "Carte des cellules : données illustratives (la carte source ne portait pas de "
                             "valeurs par région).")
