@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,7 +330,7 @@ def read_form(path: Path, problems: list[Problem]) -> FormReturn | None:
         return None
     try:
         values_book, formula_book = _load_books(path)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+    except Exception as exc:  # an untrusted file: whatever openpyxl raises, it is not a form we can read
         problems.append(_problem(path, f"not a readable Excel workbook (.xlsx): {type(exc).__name__}; "
                                  "expected a form written by survey-form, saved as .xlsx"))
         return None
