@@ -391,6 +391,10 @@ def read_form(path: Path, problems: list[Problem]) -> FormReturn | None:
     patients = {(m, c): value_of(f"patients {m} {c}", f"{c} {m}", _whole) for m in months for c in CATEGORIES}
     status = value_of("status", "status", _status)
     cells = value_of("cells", "cells", _whole)
+    if cells is not None and status is None and len(problems) == before:
+        sheet, coord = str(meta.get("field status")).split("!")
+        problems.append(_problem(path, f"empty, but the number of cells is filled ({cells}); expected a status "
+                                 "from the drop-down list", sheet=sheet, cell=coord, field="status"))
     if len(problems) > before:
         return None
     return FormReturn(path, wave, region, tuple(months), patients, status, cells)

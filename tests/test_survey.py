@@ -195,6 +195,26 @@ def test_bad_status_and_cells(cycle, capsys):
                         "expected a whole number ≥ 0 or an empty cell, got 'sept'")
 
 
+def test_cells_without_status_is_refused(cycle, capsys):
+    data, _, forms = cycle
+    bad = _fill(forms / "enquete-4-OCC.xlsx", forms.parent / "bad.xlsx", OCC, cells=4)
+    code, _, err = _run(capsys, "survey-import", bad, "--data", data)
+    assert (code, err.strip()) == (1, f"error: {bad}: sheet 'Cellules'!B6: field 'status': empty, but the number "
+                                      "of cells is filled (4); expected a status from the drop-down list")
+
+
+def test_forms_of_one_wave_must_cover_the_same_months(cycle, capsys):
+    data, _, forms = cycle
+    other = forms.parent / "other"
+    assert _run(capsys, "survey-form", "--wave", "4", "--months", "2021-11,2021-12", "--out", other,
+                "--region", "BRE", "--data", data)[0] == 0
+    occ = _fill(forms / "enquete-4-OCC.xlsx", forms.parent / "occ.xlsx", OCC)
+    code, _, err = _run(capsys, "survey-import", occ, other / "enquete-4-BRE.xlsx", "--data", data)
+    assert code == 1
+    assert err.strip() == (f"error: {other / 'enquete-4-BRE.xlsx'}: field 'months': form for months 2021-11,2021-12, "
+                           "but wave 4 covers 2021-10,2021-11 (expected the same months for every region)")
+
+
 def _set_meta(form: Path, target: Path, key: str, value) -> Path:
     wb = load_workbook(form)
     for row in wb["_meta"].iter_rows():
