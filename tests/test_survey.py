@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from esante_report.changes import compute_changes
 from esante_report.cli_survey import main
 from esante_report.post_covid import load_post_covid
 
@@ -125,6 +126,16 @@ def test_whole_cycle_imports_returns_exactly(cycle, capsys):
     blank = occ_rows[(occ_rows["month"] == "2021-11") & (occ_rows["category"] == "mineurs")]["patients"]
     zero = occ_rows[(occ_rows["month"] == "2021-10") & (occ_rows["category"] == "femmes")]["patients"]
     assert blank.isna().all() and zero.tolist() == [0]   # empty stays empty, a typed 0 stays 0
+
+    # what changed since wave 3, from the figures typed above and the seed's September
+    changes = compute_changes(loaded, 4, list(WAVE_4_MONTHS))
+    assert changes.previous_wave == 3
+    assert [(c.region, c.old, c.new) for c in changes.status_changes if c.region in ("IDF", "OCC")] == [
+        ("IDF", "confirmees", "en_cours")]
+    october = changes.totals[0]
+    # October 3 + 12 + 0 + 1 + 60 + 90 = 166; September (wave 3) complete for IDF 154 and OCC 48
+    assert (october.total, october.regions, october.previous_wave) == (166, 2, 3)
+    assert (october.common_regions, october.previous_common, october.current_common) == (["IDF", "OCC"], 202, 166)
 
     # the same forms again (a folder given): unchanged, nothing rewritten
     after = _csv_bytes(data)
