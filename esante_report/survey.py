@@ -106,7 +106,7 @@ def _wave_row(data: PostCovidData, wave: int, data_dir: Path) -> Any:
 def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: list[str]) -> bytes:
     """The form of one region as .xlsx bytes."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
     from openpyxl.workbook.protection import WorkbookProtection
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -114,6 +114,8 @@ def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: lis
     title_font = Font(bold=True, size=14, color="000091")
     fill = PatternFill("solid", start_color=_INPUT_FILL, end_color=_INPUT_FILL)
     unlocked = Protection(locked=False)
+    thin = Side(style="thin", color="929292")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
     region_text = f"{region['name']} ({region['abbr']}, code INSEE {region['code']})"
     months_text = ", ".join(fmt_month(m) for m in months)
     fields: list[tuple[str, str, str]] = []   # (field key, sheet, cell)
@@ -151,7 +153,7 @@ def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: lis
         pat.cell(row, 1, fmt_month(month))
         for j, category in enumerate(CATEGORIES, start=2):
             cell = pat.cell(row, j)
-            cell.protection, cell.fill = unlocked, fill
+            cell.protection, cell.fill, cell.border = unlocked, fill, box
             whole.add(cell.coordinate)
             fields.append((f"patients {month} {category}", SHEET_PATIENTS, cell.coordinate))
     note = 7 + len(months) + 1
@@ -173,12 +175,12 @@ def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: lis
     cel.add_data_validation(status)
     cel.add_data_validation(cells_dv)
     for coord, dv, key in (("B6", status, "status"), ("B7", cells_dv, "cells")):
-        cel[coord].protection, cel[coord].fill = unlocked, fill
+        cel[coord].protection, cel[coord].fill, cel[coord].border = unlocked, fill, box
         dv.add(coord)
         fields.append((key, SHEET_CELLS, coord))
 
     # Instructions, in French
-    ins.column_dimensions["A"].width = 110
+    ins.column_dimensions["A"].width = 105
     lines = [
         (f"{label} auprès des ARS — cellules de coordination post-COVID", title_font),
         (f"Région : {region_text}", bold),
@@ -198,6 +200,7 @@ def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: lis
     for row, (text, font) in enumerate(lines, start=1):
         cell = ins.cell(row, 1, text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ins.row_dimensions[row].height = 16 * max(1, -(-len(text) // 95))   # wrapped lines are not auto-sized
         if font is not None:
             cell.font = font
 
