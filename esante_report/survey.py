@@ -407,7 +407,8 @@ def read_form(path: Path, problems: list[Problem]) -> FormReturn | None:
 
 @dataclass(frozen=True)
 class RegionImport:
-    """What one form did: ``state`` is new, unchanged or updated; ``changes`` lists old → new values."""
+    """What one form did: ``state`` is new, unchanged, updated or "empty form, not imported";
+    ``changes`` lists old → new values."""
 
     path: Path
     wave: int
@@ -541,6 +542,10 @@ def import_forms(paths: list[Path], data_dir: Path, *, wave: int | None = None,
 
     results: list[RegionImport] = []
     for ret in returns:
+        if ret.filled == 0:   # a form sent back blank (or the outgoing copy): never turns into blank rows
+            results.append(RegionImport(ret.path, ret.wave, ret.region, names[ret.region], "empty form, not imported",
+                                        0, ret.inputs))
+            continue
         imported, changes = _changes(data, ret)
         state = "new" if not imported else ("updated" if changes else "unchanged")
         if changes and not replace:
@@ -555,7 +560,7 @@ def import_forms(paths: list[Path], data_dir: Path, *, wave: int | None = None,
 
     files = {"patients": data_dir / SUBDIR / "patients.csv", "cells": data_dir / SUBDIR / "cells.csv"}
     raw_patients, raw_cells = read_raw_csv(files["patients"]), read_raw_csv(files["cells"])
-    patients_text, cells_text = _merge(raw_patients, raw_cells, returns, data)
+    patients_text, cells_text = _merge(raw_patients, raw_cells, [r for r in returns if r.filled], data)
     pending = [Pending(path, text) for path, text in ((files["patients"], patients_text), (files["cells"], cells_text))
                if path.read_text(encoding="utf-8") != text]
     commit(pending)

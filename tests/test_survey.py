@@ -137,15 +137,17 @@ def test_whole_cycle_imports_returns_exactly(cycle, capsys):
     assert (october.total, october.regions, october.previous_wave) == (166, 2, 3)
     assert (october.common_regions, october.previous_common, october.current_common) == (["IDF", "OCC"], 202, 166)
 
-    # the same forms again (a folder given): unchanged, nothing rewritten
+    # the same forms again (a folder given) with a blank one: unchanged or skipped, nothing rewritten
     after = _csv_bytes(data)
     returned = forms.parent / "returned"
     returned.mkdir()
     shutil.copy(occ, returned)
     shutil.copy(idf, returned)
+    shutil.copy(forms / "enquete-4-BRE.xlsx", returned)   # sent back blank
     code, out, err = _run(capsys, "survey-import", returned, "--data", data)
     assert code == 0, err
     assert "wave 4 OCC (Occitanie): unchanged" in out and "nothing to write" in out
+    assert "wave 4 BRE (Bretagne): empty form, not imported, 0 of 8 input cells filled" in out
     assert _csv_bytes(data) == after
 
 
