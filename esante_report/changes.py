@@ -26,7 +26,7 @@ from .fmt import fmt_date, fmt_int, fmt_month
 from .post_covid import CATEGORIES, PostCovidData
 
 __all__ = ["StatusChange", "MonthTotal", "RegionChange", "Changes", "compute_changes", "previous_wave",
-           "month_before", "describe", "describe_region", "STATUS_SHORT"]
+           "month_before", "title", "describe", "describe_region", "STATUS_SHORT"]
 
 #: short French wording of a status inside a sentence
 STATUS_SHORT = {
@@ -307,6 +307,13 @@ def describe_region(changes: Changes, abbr: str) -> str:
     kind, month = r.reason.split(" ")
     why = "non renseigné" if kind == "missing" else "incomplet"
     return f"{name} : non comparable ({fmt_month(month)} {why})."
+
+
+def title(changes: Changes) -> str:
+    """The slide title: "Évolutions depuis le point du 15/11/2021" (first point: says so)."""
+    if changes.first:
+        return "Évolutions : premier point d'étape"
+    return f"Évolutions depuis le point du {fmt_date(changes.previous_date)}"
 
 
 def describe(changes: Changes) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from esante_report.changes import compute_changes, describe, describe_region
+from esante_report.changes import compute_changes, describe, describe_region, title
 from esante_report.errors import DataError
 from esante_report.post_covid import headline_totals, load_post_covid, measures_for
 
@@ -74,6 +74,7 @@ def test_statuses_and_who_reports(two_waves):
         ("COR", "non_mise_en_place", None), ("IDF", "en_cours", "confirmees"), ("PACA", None, "en_cours")]
     # PACA answers for the first time; Normandy only "awaits" and has blanks; Corsica has no row any more
     assert c.newly_reporting == ["PACA"]
+    assert title(c) == "Évolutions depuis le point du 15/10/2021"
     assert c.no_longer_reporting == ["COR", "NOR"]
 
 
@@ -126,6 +127,7 @@ def test_french_sentences(two_waves):
 def test_first_wave_says_there_is_no_earlier_point(two_waves):
     c = compute_changes(two_waves, 1, ["2021-08", "2021-09"])
     assert c.first and c.previous_wave is None and c.status_changes == [] and c.newly_reporting == []
+    assert title(c) == "Évolutions : premier point d'étape"
     assert describe(c)[0] == "Premier point d'étape : pas de point antérieur auquel le comparer."
     august = c.totals[0]
     assert august.previous_wave is None and not august.comparable and august.change_pct is None
