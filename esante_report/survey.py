@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -320,9 +321,12 @@ def _status(value: Any) -> str | None:
 
 
 def _load_books(path: Path):
+    """The workbook twice: computed values, and formulas (to tell a blank from an uncomputed formula)."""
     from openpyxl import load_workbook
 
-    return load_workbook(path, data_only=True), load_workbook(path, data_only=False)
+    with warnings.catch_warnings():   # openpyxl warns about extensions it ignores (LibreOffice, Excel add-ins)
+        warnings.simplefilter("ignore")
+        return load_workbook(path, data_only=True), load_workbook(path, data_only=False)
 
 
 def read_form(path: Path, problems: list[Problem]) -> FormReturn | None:
