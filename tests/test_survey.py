@@ -296,8 +296,9 @@ def test_forms_are_not_overwritten_and_symlinks_not_followed(cycle, capsys, tmp_
                         "--data", data)
     assert code == 1 and f"enquete-4-OCC.xlsx: already exists; refusing to overwrite it" in err
     assert returned.read_bytes() == content
-    # patients.csv as a symbolic link: refused, neither replaced nor followed
-    real = tmp_path / "elsewhere.csv"
+    # patients.csv as a symbolic link (to a file inside --data, which the loader accepts): refused,
+    # neither replaced nor followed
+    real = data / "post_covid" / "patients-real.csv"
     patients = data / "post_covid" / "patients.csv"
     shutil.move(patients, real)
     os.symlink(real, patients)
