@@ -238,54 +238,14 @@ def summarise_patients(patients: pd.DataFrame, wave: int, months: list[str]) -> 
 
 
 def measures_for(data: PostCovidData, wave: int) -> tuple[dict, int]:
-    """The measures a wave shows, and the wave they come from.
+    """The measures of ``wave``, or of the latest earlier wave that has an entry, and that wave.
 
-    A wave without its own ``measures.yaml`` entry shows the latest earlier
-    wave's entry (the slide then says "mesures inchangées depuis l'enquête n°N").
-    Raises :class:`DataError` when neither the wave nor an earlier one has an entry.
+    A wave without its own ``measures.yaml`` entry means nothing changed since; raises
+    :class:`DataError` when no wave up to ``wave`` has an entry.
     """
     earlier = [w for w in data.measures if w <= wave]
     if not earlier:
-        path = next((p for p in data.files if p.name == "measures.yaml"), Path(SUBDIR) / "measures.yaml")
-        known = ", ".join(map(str, sorted(data.measures))) or "none"
-        raise DataError([Problem(path, None, "wave", f"no entry for wave {wave} nor an earlier wave "
-                                 f"(entries for waves: {known}; expected an entry for wave {wave} or before)")])
+        raise DataError([Problem(data.files[5] if len(data.files) > 5 else "measures.yaml", None, "wave",
+                                 f"no entry for wave {wave} or an earlier wave (expected at least one)")])
     source = max(earlier)
     return data.measures[source], source
-
-
-@dataclass(frozen=True)
-class MonthHeadline:
-    """The headline figure of one month: every category added over the regions that reported it.
-
-    ``partial`` lists the regions that reported some but not all categories that
-    month: their part of the total is incomplete, and the deck marks them.
-    """
-
-    month: str
-    total: int                 # sum of every reported value that month (blanks add nothing)
-    regions: list[str]         # regions with at least one value that month (regions.csv order)
-    partial: list[str]         # among them, those missing one or more categories
-
-    @property
-    def region_count(self) -> int:
-        return len(self.regions)
-
-
-def headline_totals(data: PostCovidData, wave: int, months: list[str]) -> list[MonthHeadline]:
-    """Per month of ``wave``: total of all categories, the regions behind it, the partial regions."""
-    p = data.patients
-    rows = p[(p["wave"] == wave) & (p["month"].isin(months)) & p["patients"].notna()]
-    order = list(data.regions["abbr"])
-    out = []
-    for month in months:
-        month_rows = rows[rows["month"] == month]
-        by_region = month_rows.groupby("region")["category"].nunique()
-        regions = [r for r in order if r in by_region.index]
-        partial = [r for r in regions if by_region[r] < len(CATEGORIES)]
-        out.append(MonthHeadline(month=month, total=int(month_rows["patients"].sum()), regions=regions,
-                                 partial=partial))
-    return out
-
-
-__all__ += ["measures_for", "MonthHeadline", "headline_totals"]

@@ -24,7 +24,7 @@ from ._rewrite import Pending, commit, csv_text, read_raw_csv
 from .errors import DataError, ParamsError, Problem, _display_path
 from .fmt import fmt_date
 from .params import list_dates, params_path
-from .post_covid import SUBDIR, load_post_covid
+from .post_covid import SUBDIR, load_post_covid, measures_for
 
 __all__ = ["Scaffold", "scaffold", "next_months"]
 
@@ -228,7 +228,6 @@ def scaffold(date: str, params_dir: Path, data_dir: Path) -> Scaffold:
         to_fill.append(f"the source line of wave {new_wave} in {waves_path.name} was copied from wave {wave} as is "
                        f"(it holds no date {fmt_date(prev_day)} to update): {source!r}")
     if new_wave not in data.measures:
-        from .post_covid import measures_for
         try:
             _, since = measures_for(data, new_wave)
             to_fill.append(f"measures: measures.yaml has no entry for wave {new_wave}, so the deck shows wave "

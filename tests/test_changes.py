@@ -1,4 +1,4 @@
-"""What changed between two waves, headline totals and the measures fallback.
+"""What changed between two waves, and the measures fallback.
 
 The data are small synthetic files written here and read through the real
 loader; every expected number is computed by hand in the comments.
@@ -13,7 +13,7 @@ import pytest
 
 from esante_report.changes import compute_changes, describe, describe_region, title
 from esante_report.errors import DataError
-from esante_report.post_covid import headline_totals, load_post_covid, measures_for
+from esante_report.post_covid import load_post_covid, measures_for
 
 from .conftest import DATA
 
@@ -142,22 +142,9 @@ def test_a_wave_without_data_yet_compares_with_the_latest_wave_that_has_some(tmp
     assert (december.total, december.regions, december.previous_wave, december.comparable) == (0, 0, 2, False)
 
 
-def test_headline_totals_of_the_seed():
-    data = load_post_covid(DATA)
-    august, september = headline_totals(data, 3, ["2021-08", "2021-09"])
-    assert (august.total, august.region_count, september.total, september.region_count) == (250, 10, 286, 8)
-    # ARA gave only women (0), CVL and NOR men and women: their bars are not complete totals
-    assert august.partial == ["ARA", "CVL", "NOR"] and september.partial == []
-
-
-def test_headline_totals_synthetic(two_waves):
-    (november,) = headline_totals(two_waves, 2, ["2021-11"])
-    assert (november.total, november.regions, november.partial) == (137, ["BRE", "IDF", "OCC", "PACA"], ["IDF"])
-
-
 def test_measures_fall_back_on_the_latest_earlier_wave(two_waves):
     measures, since = measures_for(two_waves, 2)
     assert since == 1 and measures["ami"]["regions"] == ["BRE"]
     assert measures_for(two_waves, 1)[1] == 1
-    with pytest.raises(DataError, match=r"measures\.yaml: field 'wave': no entry for wave 0 nor an earlier wave"):
+    with pytest.raises(DataError, match=r"measures\.yaml: field 'wave': no entry for wave 0 or an earlier wave"):
         measures_for(two_waves, 0)
