@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from .fmt import fmt_date, fmt_int, fmt_month
 from .post_covid import CATEGORIES, PostCovidData
 
-__all__ = ["StatusChange", "MonthTotal", "RegionChange", "Changes", "compute_changes", "previous_wave",
+__all__ = ["StatusChange", "MonthChange", "RegionChange", "Changes", "compute_changes", "previous_wave",
            "month_before", "title", "describe", "describe_region", "STATUS_SHORT"]
 
 #: short French wording of a status inside a sentence
@@ -54,7 +54,7 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
-class MonthTotal:
+class MonthChange:
     """National patients total of one month, and its change on the month before at constant scope."""
 
     month: str
@@ -122,7 +122,7 @@ class Changes:
     status_changes: list[StatusChange]
     newly_reporting: list[str]
     no_longer_reporting: list[str]
-    totals: list[MonthTotal]
+    totals: list[MonthChange]
     regions: list[RegionChange]
     names: dict[str, str]           # abbr → French name, for sentences
 
@@ -217,7 +217,7 @@ def compute_changes(data: PostCovidData, wave: int, months: list[str]) -> Change
         before_values = _values(data, src, pm) if src is not None else {}
         common = [r for r in order if _complete(current.get(r)) is not None
                   and _complete(before_values.get(r)) is not None]
-        totals.append(MonthTotal(
+        totals.append(MonthChange(
             month=month, total=sum(sum(v.values()) for v in current.values()), regions=len(current),
             previous_month=pm, previous_wave=src, common_regions=common,
             current_common=sum(_complete(current[r]) for r in common) if common else None,
@@ -275,7 +275,7 @@ def _evolution(current: int, previous: int, pct: float | None) -> str:
     return f"{fmt_int(current)} contre {fmt_int(previous)}"
 
 
-def _month_sentence(t: MonthTotal) -> str:
+def _month_sentence(t: MonthChange) -> str:
     head = f"{_patients(t.total)} en {fmt_month(t.month)} ({_regions(t.regions)})"
     if t.regions == 0:
         return f"{fmt_month(t.month).capitalize()} : aucune région n'a renseigné de patients."
