@@ -203,7 +203,7 @@ def compute_changes(data: PostCovidData, wave: int, months: list[str]) -> Change
         gone = [r for r in order if r in before and r not in now]
 
     def source_of(month: str) -> int | None:
-        if month in months or _has_month(data, wave, month) and not _has_month(data, prev, month):
+        if month in months or _has_month(data, wave, month):
             return wave
         if _has_month(data, prev, month):
             return prev

@@ -49,6 +49,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--wave", type=int, help="refuse any form of another wave")
     imp.add_argument("--replace", action="store_true",
                      help="overwrite regions already imported with other values (prints what changed)")
+    imp.add_argument("--dry-run", action="store_true", help="check and print what would change, write nothing")
     imp.add_argument("--data", type=Path, help="data folder (default: data/)")
 
 
@@ -86,13 +87,14 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "survey-import":
         from .survey import import_forms
 
-        results, written = import_forms(_forms(args.forms), data_dir, wave=args.wave, replace=args.replace)
+        results, written = import_forms(_forms(args.forms), data_dir, wave=args.wave, replace=args.replace,
+                                        dry_run=args.dry_run)
         for result in results:
             print(result.line())
             for change in result.changes:
                 print(f"  changed {change}")
         for path in written:
-            print(f"wrote {_display_path(path)}")
+            print(f"{'would write' if args.dry_run else 'wrote'} {_display_path(path)}")
         if not written:
             print("nothing to write: the data already hold these values")
         return 0

@@ -490,12 +490,13 @@ def _merge(raw_patients: RawCsv, raw_cells: RawCsv, returns: list[FormReturn],
     return patients_text, cells_text
 
 
-def import_forms(paths: list[Path], data_dir: Path, *, wave: int | None = None,
-                 replace: bool = False) -> tuple[list[RegionImport], list[Path]]:
+def import_forms(paths: list[Path], data_dir: Path, *, wave: int | None = None, replace: bool = False,
+                 dry_run: bool = False) -> tuple[list[RegionImport], list[Path]]:
     """Check the returned forms and merge them into ``patients.csv`` and ``cells.csv``.
 
-    Returns (one :class:`RegionImport` per form, the files rewritten). Raises
-    :class:`DataError` listing every problem; then nothing is written.
+    Returns (one :class:`RegionImport` per form, the files rewritten — or that
+    would be, with ``dry_run``). Raises :class:`DataError` listing every
+    problem; then nothing is written.
     """
     data_dir = Path(data_dir)
     data = load_post_covid(data_dir)
@@ -567,5 +568,6 @@ def import_forms(paths: list[Path], data_dir: Path, *, wave: int | None = None,
     patients_text, cells_text = _merge(raw_patients, raw_cells, [r for r in returns if r.filled], data)
     pending = [Pending(path, text) for path, text in ((files["patients"], patients_text), (files["cells"], cells_text))
                if path.read_text(encoding="utf-8") != text]
-    commit(pending)
+    if not dry_run:
+        commit(pending)
     return results, [p.path for p in pending]

@@ -148,3 +148,12 @@ def test_measures_fall_back_on_the_latest_earlier_wave(two_waves):
     assert measures_for(two_waves, 1)[1] == 1
     with pytest.raises(DataError, match=r"measures\.yaml: field 'wave': no entry for wave 0 or an earlier wave"):
         measures_for(two_waves, 0)
+
+
+def test_the_month_before_comes_from_the_wave_itself_when_it_holds_it(tmp_path):
+    # wave 2 re-collected September for BRE and IDF: its figures win over wave 1's (6 and 100)
+    patients = {**PATIENTS, (2, "BRE", "2021-09"): (5, 5, 5), (2, "IDF", "2021-09"): (1, 1, 1)}
+    data = load_post_covid(_write(tmp_path / "data", patients=patients))
+    october = compute_changes(data, 2, ["2021-10", "2021-11"]).totals[0]
+    assert (october.previous_wave, october.common_regions) == (2, ["BRE", "IDF"])
+    assert (october.previous_common, october.current_common) == (18, 119)

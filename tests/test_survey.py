@@ -158,6 +158,9 @@ def test_changed_value_refused_without_replace_then_replaced(cycle, capsys):
     changed = _fill(occ, forms / "occ-v2.xlsx", {("2021-10", "hommes"): 14, ("2021-11", "mineurs"): 0},
                     status="Région en cours de remontée")
     before = _csv_bytes(data)
+    code, out, err = _run(capsys, "survey-import", changed, "--data", data, "--replace", "--dry-run")
+    assert code == 0 and "  changed hommes 2021-10: 12 → 14" in out and "would write " in out
+    assert _csv_bytes(data) == before
     code, out, err = _run(capsys, "survey-import", changed, "--data", data)
     assert code == 1
     assert err.strip() == (f"error: {changed}: field 'region': region OCC wave 4 already imported with other values "
