@@ -235,6 +235,11 @@ def write_forms(data_dir: Path, wave: int, months: list[str], out_dir: Path, *,
     """
     data = load_post_covid(data_dir)
     row = _wave_row(data, wave, data_dir)
+    in_data = sorted(set(data.patients.loc[data.patients["wave"] == wave, "month"]))
+    if in_data and in_data != sorted(months):
+        raise DataError([Problem(Path(data_dir) / SUBDIR / "patients.csv", None, "month",
+                                 f"wave {wave} already covers {','.join(in_data)}, not {','.join(months)} "
+                                 "(expected the same months for every region of a wave)")])
     known = list(data.regions["abbr"])
     chosen = known if not regions else regions
     unknown = [r for r in chosen if r not in known]

@@ -319,6 +319,11 @@ def test_bad_months_is_a_usage_error(capsys, data_copy, tmp_path):
     code, _, err = _run(capsys, "survey-form", "--wave", "7", "--months", "2021-10", "--out", tmp_path,
                         "--data", data_copy)
     assert code == 1 and "field 'wave': unknown wave 7 (expected one of 3;" in err
+    code, _, err = _run(capsys, "survey-form", "--wave", "3", "--months", "2021-09,2021-10", "--out", tmp_path,
+                        "--data", data_copy)
+    assert code == 1 and ("patients.csv: field 'month': wave 3 already covers 2021-08,2021-09, not 2021-09,2021-10"
+                          in err)
+    assert not list(tmp_path.glob("*.xlsx"))
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (libreoffice-calc-nogui) not installed")
