@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--date")
     which.add_argument("--all", action="store_true")
     _dirs(check)
+
+    from .cli_survey import add_parsers as add_survey_parsers
+    add_survey_parsers(sub)
     return parser
 
 
@@ -55,6 +58,9 @@ def _size(path: Path) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from . import cli_survey
+    if args.command in cli_survey.COMMANDS:
+        return cli_survey.run(args)
     from . import index as index_mod
     from .params import list_dates, load_params
     from .paths import default_data_dir, default_out_dir, default_params_dir

@@ -93,9 +93,10 @@ def _check_post_covid(params: LocDict, path: Path, data_dir: Path, problems: lis
             problems.append(Problem(path, params.line_of("wave"), "wave",
                                     f"unknown wave {wave} (expected one of {', '.join(map(str, waves))} "
                                     f"from {data_dir / 'post_covid' / 'waves.csv'})"))
-        elif wave not in data.measures:
+        elif not any(w <= wave for w in data.measures):
             problems.append(Problem(data_dir / "post_covid" / "measures.yaml", None, "wave",
-                                    f"no entry for wave {wave} (expected one entry per wave rendered)"))
+                                    f"no entry for wave {wave} or an earlier wave (a wave without its own "
+                                    "entry shows the latest earlier one)"))
     if len(problems) > before:
         return None
     return {"wave": wave, "months": [str(m) for m in months], "issuer": issuer}

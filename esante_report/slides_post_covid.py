@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -27,8 +27,10 @@ from .fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
 from .geo import CREDIT, load_boundaries
 from .post_covid import CATEGORIES, STATUSES, PostCovidData, load_post_covid, summarise_patients
 from .provenance import provenance
+from .totals import MonthHeadline, headline_totals
+from .changes import Changes, compute_changes, describe, describe_region, title as changes_title_of
 
-__all__ = ["PostCovidDeck", "MonthTotal", "join_fr"]
+__all__ = ["PostCovidDeck", "join_fr"]
 
 #: a blank in a dense table: "n.r.", explained in the table's caption
 NA_SHORT = "n.r."
@@ -46,21 +48,6 @@ def join_fr(names: list[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " et " + names[-1]
-
-
-@dataclass(frozen=True)
-class MonthTotal:
-    """All categories of one month, over the regions that reported it."""
-
-    month: str
-    total: int | None            # None when no region reported anything that month
-    regions: list[str]           # regions with at least one value that month
-    partial: list[str]           # regions that reported some categories only
-    expected: list[str] = field(default_factory=list)   # regions of the wave
-
-    @property
-    def label(self) -> str:
-        return fmt_month(self.month)
 
 
 @dataclass
@@ -116,24 +103,20 @@ class PostCovidDeck:
     def _summary(self):
         return summarise_patients(self.data.patients, self.wave, self.months)
 
-    def month_totals(self, region: str | None = None) -> list[MonthTotal]:
+    def month_totals(self, region: str | None = None) -> list[MonthHeadline]:
         """Per month, the total of all categories (nationally, or of ``region``) and who is behind it."""
-        s = self._summary()
-        out = []
-        for m in self.months:
-            regions, partial, total = [], [], 0
-            for r in s.regions_shown:
-                if region is not None and r != region:
-                    continue
-                values = s.table.loc[r, m]
-                if values.notna().any():
-                    regions.append(r)
-                    total += int(values.sum(skipna=True))
-                    if values.isna().any():
-                        partial.append(r)
-            expected = [r for r in s.regions_shown if region is None or r == region]
-            out.append(MonthTotal(m, total if regions else None, regions, partial, expected))
-        return out
+        return headline_totals(self.data, self.wave, self.months, [region] if region else None)
+
+    def expected_regions(self) -> list[str]:
+        """Regions of the wave (with a patients row), the denominator of "n régions sur N"."""
+        return [self.region] if self.region else self._summary().regions_shown
+
+    @property
+    def changes(self) -> Changes:
+        """What changed since the previous point (computed once)."""
+        if not hasattr(self, "_changes"):
+            self._changes = compute_changes(self.data, self.wave, self.months)
+        return self._changes
 
     # ------------------------------------------------------------------ blocks
     def cover(self) -> Html:
@@ -233,24 +216,50 @@ class PostCovidDeck:
 
     # -- patients
     def patients_kpis(self) -> Html:
-        """Headline: all categories per month, with the number of regions behind each total."""
-        totals = self.month_totals(self.region)
-        items = []
-        for i, t in enumerate(totals):
-            if t.total is None:
-                label = f"patients en {t.label} : aucune remontée"
-                items.append((None, label))
-                continue
-            who = (f"{len(t.regions)} région{'s' if len(t.regions) > 1 else ''} sur {len(t.expected)}"
-                   if not self.region else self.region_name())
-            partial = f", dont {len(t.partial)} partielle{'s' if len(t.partial) > 1 else ''}" if t.partial else ""
-            label = f"patients en {t.label} ({who}{partial})"
-            items.append((t.total, label))
-            if i > 0 and totals[i - 1].total is not None:
-                items.append((change(t.total, totals[i - 1].total), f"sur {totals[i - 1].label}"))
+        """Headline: all categories per month, the regions behind each total, the change at constant scope."""
         from .authoring import kpis
 
+        expected = len(self.expected_regions())
+        by_month = {c.month: c for c in self.changes.totals}
+        items = []
+        for t in self.month_totals(self.region):
+            label = fmt_month(t.month)
+            if not t.regions:
+                items.append((None, f"patients en {label} : aucune remontée"))
+                continue
+            who = (f"{len(t.regions)} région{'s' if len(t.regions) > 1 else ''} sur {expected}"
+                   if not self.region else self.region_name())
+            partial = f", dont {len(t.partial)} partielle{'s' if len(t.partial) > 1 else ''}" if t.partial else ""
+            items.append((t.total, f"patients en {label} ({who}{partial})"))
+            c = by_month.get(t.month)
+            if self.region:
+                r = self.changes.region(self.region) if t.month == self.months[-1] else None
+                if r is not None and r.month == t.month and r.previous_month in self.months:
+                    items.append((change(r.value, r.previous), f"sur {fmt_month(r.previous_month)}"))
+            elif c is not None and c.comparable and c.previous_month in self.months and c.previous_common:
+                items.append((change(c.current_common, c.previous_common),
+                              f"sur {fmt_month(c.previous_month)}, à périmètre constant "
+                              f"({len(c.common_regions)} régions complètes les deux mois)"))
         return kpis(items)
+
+    def changes_title(self) -> str:
+        """"Évolutions depuis le point du 15/11/2021" (or: first point)."""
+        return changes_title_of(self.changes)
+
+    def changes_block(self) -> Html:
+        """What changed since the previous point: statuses, reporting regions, totals, regions' changes."""
+        if self.region:
+            lines = [describe_region(self.changes, self.region)]
+            status = next((c for c in self.changes.status_changes if c.region == self.region), None)
+            if status is not None:
+                lines.insert(0, f"Statut : {style.STATUS_LABELS.get(status.old, 'aucune réponse')} → "
+                                f"{style.STATUS_LABELS.get(status.new, 'aucune réponse')}.")
+            if self.changes.first:
+                lines.insert(0, "Premier point d'étape : pas de point antérieur auquel le comparer.")
+        else:
+            lines = describe(self.changes)
+        items = "".join(f"<li>{components.escape_text(line)}</li>" for line in lines)
+        return Html(f'<ul class="esr-changes">{items}</ul>')
 
     def _chart_regions(self) -> list[list[str]]:
         s = self._summary()
@@ -271,12 +280,15 @@ class PostCovidDeck:
                                         width=12.3 if not self.region else 7.0, ymax=ymax)
         totals = self.month_totals(self.region)
         missing = {m: [r for r in regions if r not in s.regions_reporting[m]] for m in self.months}
+        best = max(((int(s.table.loc[r, m].sum(skipna=True)), r, m) for r in regions for m in self.months
+                    if s.table.loc[r, m].notna().any()), default=None)
         alt = (f"Histogramme empilé des patients post-COVID en situation complexe pris en charge, par région et par "
                f"mois ({join_fr([fmt_month(m) for m in self.months])}), réparti entre mineurs, hommes et femmes, "
                f"pour {join_fr(regions)}. "
-               + " ".join(f"Total {t.label} : {fmt_int(t.total)} patients dans {len(t.regions)} régions ayant répondu"
-                          + (f" (sans réponse : {', '.join(missing[t.month])})" if missing[t.month] else "") + "."
-                          for t in totals))
+               + " ".join(f"Total {fmt_month(t.month)} : {fmt_int(t.total)} patients dans {len(t.regions)} régions "
+                          "ayant répondu" + (f" (sans réponse : {', '.join(missing[t.month])})" if missing[t.month] else "")
+                          + "." for t in totals)
+               + (f" Valeur la plus haute : {best[1]} en {fmt_month(best[2])}, {fmt_int(best[0])} patients." if best else ""))
         note = self.reporting_note()
         return Html(components.figure(fig, alt=alt, data_table=self._patients_table(regions)).html
                     + f'<p class="esr-note">{components.escape_text(note)}</p>')
@@ -363,10 +375,10 @@ class PostCovidDeck:
         rows = []
         for t in self.month_totals(self.region):
             nat = national[t.month]
-            share = (f"{fmt_int(round(100 * t.total / nat.total))}\u00a0%" if t.total is not None and nat.total
+            share = (f"{fmt_int(round(100 * t.total / nat.total))}\u00a0%" if t.regions and nat.total
                      else "non calculable")
-            own = NA_TEXT if t.total is None else fmt_int(t.total) + (" (partiel)" if t.partial else "")
-            rows.append([t.label, own, fmt_int(nat.total), fmt_int(len(nat.regions)), share])
+            own = NA_TEXT if not t.regions else fmt_int(t.total) + (" (partiel)" if t.partial else "")
+            rows.append([fmt_month(t.month), own, fmt_int(nat.total), fmt_int(len(nat.regions)), share])
         return components.table(["Mois", f"{self.region_name()}", "National (régions ayant répondu)",
                                  "Régions ayant répondu", "Part de la région"], rows,
                                 numeric=[False, True, True, True, True])

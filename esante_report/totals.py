@@ -32,10 +32,16 @@ class MonthHeadline:
         return len(self.regions)
 
 
-def headline_totals(data: PostCovidData, wave: int, months: list[str]) -> list[MonthHeadline]:
-    """Per month of ``wave``: total of all categories, the regions behind it, the partial regions."""
+def headline_totals(data: PostCovidData, wave: int, months: list[str],
+                    regions: list[str] | None = None) -> list[MonthHeadline]:
+    """Per month of ``wave``: total of all categories, the regions behind it, the partial regions.
+
+    ``regions`` restricts the totals to those regions (one region's deck).
+    """
     p = data.patients
     rows = p[(p["wave"] == wave) & (p["month"].isin(months)) & p["patients"].notna()]
+    if regions is not None:
+        rows = rows[rows["region"].isin(regions)]
     order = list(data.regions["abbr"])
     out = []
     for month in months:
