@@ -32,8 +32,9 @@ test: setup
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
 
+# JupyterLab on the project's kernel; as root (containers, CI machines) Jupyter needs --allow-root.
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/
 
 bench: setup
 	$(BIN)/python bench/bench_render.py

@@ -78,7 +78,8 @@ def load_params(params_dir: Path, date: str, data_dir: Path, decks: list[str] | 
         checked = check_deck_params(name, params, data.line_of(name), path, Path(data_dir), problems)
         if checked is not None:
             runs.append(DeckRun(name, report_date, {"report_date": report_date.isoformat(),
-                                                    "data_dir": str(Path(data_dir).resolve()), **checked}))
+                                                    "data_dir": str(Path(data_dir).resolve()),
+                                                    "params_dir": str(Path(params_dir).resolve()), **checked}))
     if problems:
         raise ParamsError(problems)
     return runs

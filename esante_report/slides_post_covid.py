@@ -41,6 +41,10 @@ _BARS_PER_CHART = 20
 _ROWS_PER_TABLE = 13
 #: months side by side in one table
 _MONTHS_PER_TABLE = 3
+#: monthly totals in the headline row (the latest ones)
+_KPI_MONTHS = 3
+#: regions' changes listed on one slide
+_CHANGES_PER_SLIDE = 12
 
 
 def join_fr(names: list[str]) -> str:
@@ -193,7 +197,7 @@ class PostCovidDeck:
         m, since = self.measures_entry()
         names = [f"ARS {self.region_name(r)}" for r in m["ami"]["regions"]]
         fig = plots.highlight_map_figure(m["ami"]["regions"], self.data.regions, self._boundaries(),
-                                         width=3.4, height=2.8)
+                                         width=3.0, height=2.3)
         alt = (f"Carte des {len(names)} régions dont l'ARS a lancé un appel à manifestation d'intérêt "
                f"post-COVID : {join_fr([self.region_name(r) for r in m['ami']['regions']])}.")
         unchanged = None
@@ -221,8 +225,9 @@ class PostCovidDeck:
 
         expected = len(self.expected_regions())
         by_month = {c.month: c for c in self.changes.totals}
+        totals = self.month_totals(self.region)[-_KPI_MONTHS:]
         items = []
-        for t in self.month_totals(self.region):
+        for t in totals:
             label = fmt_month(t.month)
             if not t.regions:
                 items.append((None, f"patients en {label} : aucune remontée"))
@@ -231,15 +236,17 @@ class PostCovidDeck:
                    if not self.region else self.region_name())
             partial = f", dont {len(t.partial)} partielle{'s' if len(t.partial) > 1 else ''}" if t.partial else ""
             items.append((t.total, f"patients en {label} ({who}{partial})"))
-            c = by_month.get(t.month)
-            if self.region:
-                r = self.changes.region(self.region) if t.month == self.months[-1] else None
-                if r is not None and r.month == t.month and r.previous_month in self.months:
-                    items.append((change(r.value, r.previous), f"sur {fmt_month(r.previous_month)}"))
-            elif c is not None and c.comparable and c.previous_month in self.months and c.previous_common:
+        last = self.months[-1]
+        if self.region:
+            r = self.changes.region(self.region)
+            if r is not None and r.comparable and r.month == last:
+                items.append((change(r.value, r.previous), f"sur {fmt_month(r.previous_month)}"))
+        else:
+            c = by_month.get(last)
+            if c is not None and c.comparable and c.previous_common:
                 items.append((change(c.current_common, c.previous_common),
                               f"sur {fmt_month(c.previous_month)}, à périmètre constant "
-                              f"({len(c.common_regions)} régions complètes les deux mois)"))
+                              f"({len(c.common_regions)} régions)"))
         return kpis(items)
 
     def changes_title(self) -> str:
@@ -247,19 +254,48 @@ class PostCovidDeck:
         return changes_title_of(self.changes)
 
     def changes_block(self) -> Html:
-        """What changed since the previous point: statuses, reporting regions, totals, regions' changes."""
+        """What changed since the previous point: statuses, reporting regions, national totals.
+
+        A regional deck gets its own line (status, change, or why it is not comparable).
+        The regions' changes of a national deck are in :meth:`region_changes`.
+        """
+        ch = self.changes
         if self.region:
-            lines = [describe_region(self.changes, self.region)]
-            status = next((c for c in self.changes.status_changes if c.region == self.region), None)
+            lines = [describe_region(ch, self.region)]
+            status = next((c for c in ch.status_changes if c.region == self.region), None)
             if status is not None:
                 lines.insert(0, f"Statut : {style.STATUS_LABELS.get(status.old, 'aucune réponse')} → "
                                 f"{style.STATUS_LABELS.get(status.new, 'aucune réponse')}.")
-            if self.changes.first:
+            if ch.first:
                 lines.insert(0, "Premier point d'étape : pas de point antérieur auquel le comparer.")
         else:
-            lines = describe(self.changes)
+            region_lines = {describe_region(ch, r.region) for r in ch.regions}
+            lines = [line for line in describe(ch) if line not in region_lines
+                     and not line.startswith("Non comparables")]
         items = "".join(f"<li>{components.escape_text(line)}</li>" for line in lines)
         return Html(f'<ul class="esr-changes">{items}</ul>')
+
+    def region_changes_parts(self) -> int:
+        """Slides the regions' changes need (none for a regional deck or a first point)."""
+        if self.region or not self.changes.regions:
+            return 0
+        return math.ceil(len(self.changes.regions) / _CHANGES_PER_SLIDE)
+
+    def region_changes(self, part: int = 0) -> Html:
+        """Each region's change for the latest month: "non comparable" unless both months are complete."""
+        ch = self.changes
+        rows = []
+        for r in ch.regions[part * _CHANGES_PER_SLIDE:(part + 1) * _CHANGES_PER_SLIDE]:
+            why = None if r.comparable else ("non renseigné" if r.reason.startswith("missing") else "incomplet")
+            rows.append([f"{self.region_name(r.region)} ({r.region})",
+                         fmt_int(r.previous, na="n.r."), fmt_int(r.value, na="n.r."),
+                         str(change(r.value, r.previous)) if r.comparable else f"non comparable ({why})"])
+        first = ch.regions[0] if ch.regions else None
+        head = ["Région", fmt_month(first.previous_month) if first else "", fmt_month(first.month) if first else "",
+                "Évolution"]
+        return components.table(head, rows, numeric=[False, True, True, True],
+                                caption="Patients, toutes catégories, régions complètes les deux mois ; "
+                                        "n.r. = non renseigné ou incomplet")
 
     def _chart_regions(self) -> list[list[str]]:
         s = self._summary()
@@ -279,7 +315,8 @@ class PostCovidDeck:
         fig = plots.stacked_bars_figure(data, regions, self.months, CATEGORIES, height=4.0,
                                         width=12.3 if not self.region else 7.0, ymax=ymax)
         totals = self.month_totals(self.region)
-        missing = {m: [r for r in regions if r not in s.regions_reporting[m]] for m in self.months}
+        everyone = [self.region] if self.region else s.regions_shown
+        missing = {m: [r for r in everyone if r not in s.regions_reporting[m]] for m in self.months}
         best = max(((int(s.table.loc[r, m].sum(skipna=True)), r, m) for r in regions for m in self.months
                     if s.table.loc[r, m].notna().any()), default=None)
         alt = (f"Histogramme empilé des patients post-COVID en situation complexe pris en charge, par région et par "

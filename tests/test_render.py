@@ -44,19 +44,19 @@ def test_post_covid_outputs_exist_with_one_pdf_page_per_slide(rendered):
     assert deck.html.name == "post_covid.html" and deck.html.parent.name == "2021-11-15"
     assert deck.ipynb.exists()
     pages = pdf_pages_text(deck.pdf)
-    assert len(pages) == deck.slides == 7
-    assert len(_soup(deck.html).select(".reveal .slides > section.esr-slide")) == 7
+    assert len(pages) == deck.slides == 9
+    assert len(_soup(deck.html).select(".reveal .slides > section.esr-slide")) == 9
 
 
 def test_post_covid_pdf_shows_the_seed_figures(rendered):
     pages = pdf_pages_text(rendered["post_covid"].pdf)
     text = "\n".join(pages)
     assert "Point d'étape – 15/11/2021" in text
-    table = next(p for p in pages if "Total des régions ayant répondu" in p)
+    table = next(p for p in pages if "Total (régions ayant répondu)" in p)
     idf = re.search(r"IDF ([\d ]+)", table).group(1).split()
-    assert idf == ["2", "54", "78", "2", "59", "93"]
-    totals = re.search(r"Total des régions ayant répondu ([\d ]+)", table).group(1).split()
-    assert totals == ["8", "93", "149", "5", "110", "171"]
+    assert idf == ["2", "54", "78", "134", "2", "59", "93", "154"]  # seed figures, then each month's total
+    totals = re.search(r"Total \(régions ayant répondu\) ([\d ]+)", table).group(1).split()
+    assert totals == ["8", "93", "149", "250", "5", "110", "171", "286"]
     assert "non renseigné" in table and "août 2021" in table and "septembre 2021" in table
     assert re.search(r"10 régions sur 13 en août 2021 ; 8 régions sur 13 en septembre 2021", text)
     map_page = next(p for p in pages if "Nombre de cellules de coordination" in p)
@@ -163,13 +163,15 @@ def test_a_second_reporting_date_renders_its_own_figures(tmp_path, data_copy):
     text = "\n".join(pages)
     assert "Point d'étape – 15/12/2021" in text and "Enquête n°4" in text
     assert "octobre 2021" in text and "novembre 2021" in text
-    assert "août 2021" not in text and "15/11/2021" not in text and "Données illustratives" not in text
-    table = next(p for p in pages if "Total des régions ayant répondu" in p)
-    assert re.search(r"IDF 5 71 88 6 72 89", table)
-    assert re.search(r"OCC( non renseigné){6}", table)
+    assert "août 2021" not in text and "Données illustratives" not in text
+    # the previous point is named only where the deck says what changed since it
+    assert "Évolutions depuis le point du 15/11/2021" in text
+    table = next(p for p in pages if "Total (régions ayant répondu)" in p)
+    assert re.search(r"IDF 5 71 88 164 6 72 89 167", table)
+    assert re.search(r"OCC( n\.r\.){8}", table)
     # totals of what was reported: 3+1+5+0, 11+4+71+7, 17+9+88+12 in October
-    assert re.search(r"Total des régions ayant répondu 9 93 126 13 97 130", table)
-    assert "4 régions sur 5 en octobre 2021" in text
+    assert re.search(r"Total \(régions ayant répondu\) 9 93 126 228 13 97 130 240", table)
+    assert "patients en octobre 2021 (4 régions sur 5" in text
     assert "DIRECTION GÉNÉRALE DE L'OFFRE DE SOINS" in text  # the issuer heads every slide (CSS upper case)
     assert pdf_pages_text(deck.pdf) and "31" in next(p for p in pages if "Nombre de cellules" in p)
 
