@@ -114,15 +114,16 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
     """Read and check ``<data_dir>/regions.csv`` and ``<data_dir>/catalogue/*``.
 
     Every file must lie inside ``data_dir`` (a symlink leading out is refused).
-    When services.yaml cannot be read at all, the service ids of the CSV files
-    are not checked against it (one broken file, not one more line per row).
+    When services.yaml has problems, the service ids of the CSV files are not
+    checked against it (one broken file, not one more line per row of the others).
     """
     data_dir = Path(data_dir)
     files = _files(data_dir)
     problems: list[Problem] = ProblemList()
     regions = read_regions(data_dir, problems)
     support = _read_support(files["support"], problems, data_dir)
-    services = _read_services(files["services"], set(support), problems, data_dir)
+    support_unusable = any(p.path == files["support"] for p in problems)
+    services = _read_services(files["services"], None if support_unusable else set(support), problems, data_dir)
     principles = _read_principles(files["principles"], problems, data_dir)
     deck = read_yaml(files["deck"], problems, what="a YAML mapping with title, subtitle, source", root=data_dir)
     if deck is not None and not isinstance(deck, LocDict):
@@ -133,7 +134,8 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
                                            optional=("subtitle",), what="deck file"):
         deck = None
     ids = {s.id: s.id for s in services}
-    services_unusable = not ids and any(p.path == files["services"] for p in problems)
+    # services.yaml with problems: its ids are not a reliable reference, so they are checked next run
+    services_unusable = any(p.path == files["services"] for p in problems)
     hint = ", ".join(sorted(ids)) if len(ids) <= 20 else "an id of services.yaml"
 
     def service_id(text: str) -> str:
@@ -229,7 +231,8 @@ def _mapping_list(entry: LocDict, key: str, path: Path, problems: list[Problem],
     return tuple(out)
 
 
-def _read_services(path: Path, desks: set[str], problems: list[Problem], data_dir: Path) -> list[Service]:
+def _read_services(path: Path, desks: set[str] | None, problems: list[Problem], data_dir: Path) -> list[Service]:
+    """Services of services.yaml; ``desks`` None when support.yaml has problems (support ids unchecked)."""
     services: list[Service] = []
     seen: dict[str, int] = {}
     data = read_yaml(path, problems, what="a YAML list of services", root=data_dir)
@@ -260,7 +263,7 @@ def _read_services(path: Path, desks: set[str], problems: list[Problem], data_di
         support = entry.get("support")
         if isinstance(support, (list, dict)):
             support, ok = None, False   # reported by check_keys
-        if support is not None and str(support) not in desks:
+        if support is not None and desks is not None and str(support) not in desks:
             problems.append(Problem(path, entry.line_of("support"), "support",
                                     f"unknown support desk {shown(support)} (expected an id of support.yaml: "
                                     f"{', '.join(sorted(desks)) or 'none defined'})"))

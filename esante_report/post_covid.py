@@ -79,7 +79,7 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     """Read and check ``<data_dir>/regions.csv`` and ``<data_dir>/post_covid/*``.
 
     Every file must lie inside ``data_dir`` (a symlink leading out is refused).
-    When a file other files refer to is unusable (regions.csv, waves.csv), the
+    When a file other files refer to has problems (regions.csv, waves.csv), the
     references to it are not checked, so one broken file gives its own problems
     and not one more line per row of every other file.
     """
@@ -88,7 +88,8 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     files = _files(data_dir)
     regions = read_regions(data_dir, problems)
     known_regions = {abbr: abbr for abbr in regions["abbr"]}   # one string object per region
-    regions_unusable = not known_regions
+    # a file with problems is not a reliable reference: references to it are checked on the next run
+    regions_unusable = not known_regions or _has_problems(problems, data_dir / "regions.csv")
     region_hint = ", ".join(regions["abbr"]) or "the abbreviations of data/regions.csv"
 
     def region(text: str) -> str:
@@ -105,9 +106,10 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     check_unique(waves_rows, ("wave",), files["waves"], problems)
     _require_rows(waves_rows, files["waves"], "one row per survey wave", problems)
     known_waves = {r["wave"] for r in waves_rows}
+    waves_unusable = _has_problems(problems, files["waves"])
 
     def check_wave(rows: list, path: Path) -> list:
-        if not known_waves:
+        if waves_unusable:
             return rows
         kept = []
         for r in rows:
@@ -139,7 +141,8 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     ], problems, root=data_dir)
     _require_rows(milestone_rows, files["milestones"], "at least one milestone", problems)
 
-    measures = _read_measures(files["measures"], known_waves, set(known_regions), region_hint, problems, data_dir)
+    measures = _read_measures(files["measures"], set() if waves_unusable else known_waves,
+                              set() if regions_unusable else set(known_regions), region_hint, problems, data_dir)
 
     if problems:
         raise DataError(problems)
@@ -156,6 +159,10 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     return PostCovidData(regions=regions, waves=waves, patients=patients, cells=cells,
                          milestones=milestones, measures=measures,
                          files=data_files(data_dir))
+
+
+def _has_problems(problems: list[Problem], path: Path) -> bool:
+    return any(p.path == path for p in problems)
 
 
 def _require_rows(rows: list, path: Path, expected: str, problems: list[Problem]) -> None:
