@@ -46,12 +46,9 @@ def _issuer(params: LocDict, default: str, path: Path, problems: list[Problem]) 
     return issuer.strip()
 
 
-def _region(params: LocDict, regions: list[str] | None, path: Path, problems: list[Problem],
-            required: bool) -> str | None:
-    """The ``region`` parameter: an abbr of regions.csv (None when absent and not required)."""
+def _region(params: LocDict, regions: list[str] | None, path: Path, problems: list[Problem]) -> str | None:
+    """The ``region`` parameter: an abbr of regions.csv."""
     region = params.get("region")
-    if region is None and not required:
-        return None
     if not isinstance(region, str):
         problems.append(Problem(path, params.line_of("region"), "region",
                                 f"expected a region abbreviation of regions.csv such as 'OCC', got {kind(region)}"))
@@ -90,7 +87,7 @@ def _check_post_covid(params: LocDict, path: Path, data_dir: Path, problems: lis
                       report_date: dt.date | None = None) -> dict | None:
     from .post_covid import check_wave_months, load_post_covid
 
-    _unknown_keys(params, {"wave", "months", "issuer", "region"}, path, problems)
+    _unknown_keys(params, {"wave", "months", "issuer"}, path, problems)
     before = len(problems)
     wave = params.get("wave")
     if not isinstance(wave, int) or isinstance(wave, bool):
@@ -109,8 +106,6 @@ def _check_post_covid(params: LocDict, path: Path, data_dir: Path, problems: lis
     issuer = _issuer(params, DECKS["post_covid"].default_issuer, path, problems)
     data = _data_problems(load_post_covid, data_dir, problems)
     _check_geo(data_dir, ("regions.geojson",), problems)
-    region = _region(params, list(data.regions["abbr"]) if data is not None else None, path, problems,
-                     required=False)
     if data is not None and wave is not None:
         waves = sorted(data.waves["wave"])
         if wave not in waves:
@@ -125,10 +120,7 @@ def _check_post_covid(params: LocDict, path: Path, data_dir: Path, problems: lis
                                               params.line_of("months"), data_dir))
     if len(problems) > before:
         return None
-    checked = {"wave": wave, "months": [str(m) for m in months], "issuer": issuer}
-    if region is not None:
-        checked["region"] = region
-    return checked
+    return {"wave": wave, "months": [str(m) for m in months], "issuer": issuer}
 
 
 def _check_catalogue(params: LocDict, path: Path, data_dir: Path, problems: list[Problem],
@@ -140,8 +132,7 @@ def _check_catalogue(params: LocDict, path: Path, data_dir: Path, problems: list
     issuer = _issuer(params, DECKS["catalogue"].default_issuer, path, problems)
     data = _data_problems(load_catalogue, data_dir, problems)
     _check_geo(data_dir, ("regions.geojson", "departements.geojson"), problems)
-    region = _region(params, list(data.regions["abbr"]) if data is not None else None, path, problems,
-                     required=True)
+    region = _region(params, list(data.regions["abbr"]) if data is not None else None, path, problems)
     if len(problems) > before:
         return None
     return {"region": region, "issuer": issuer}

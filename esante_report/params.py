@@ -112,9 +112,8 @@ def notebook_parameters(deck: str, report_date: str, *, params_dir: Path | str |
     ``given`` that is not None must agree with the file, otherwise ParamsError:
     a cover dated 13/12/2021 over wave-3 data is never drawn.
 
-    ``region`` (post_covid only) is None for the national deck or an abbr of
-    regions.csv for one region's deck; it is checked, and when the params file
-    names a region too, both must agree.
+    ``region`` (post_covid only; params files do not carry it) is None for the
+    national deck or an abbr of regions.csv for one region's deck, checked.
 
     Returns ``report_date`` (ISO text), ``data_dir`` (absolute), and the deck's
     parameters: ``wave``, ``months``, ``issuer``, ``region`` for post_covid;
@@ -133,10 +132,8 @@ def notebook_parameters(deck: str, report_date: str, *, params_dir: Path | str |
     run = load_params(params_dir, str(report_date), data_dir, [deck])[0]
     parameters = dict(run.parameters)
     if deck == "post_covid":
-        parameters.setdefault("region", None)
-        region = given.get("region")
-        if region is not None and parameters["region"] is None:
-            parameters["region"] = _checked_region(region, data_dir, path)
+        region = given.pop("region", None)
+        parameters["region"] = None if region is None else _checked_region(region, data_dir, path)
     problems = []
     for key, value in given.items():
         if value is None:
