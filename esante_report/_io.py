@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+from array import array
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def parse_date(text: str) -> dt.date:
 
 
 def parse_month(text: str) -> str:
-    return matching(_MONTH_RE.pattern, "a month YYYY-MM")(text)
+    return _parse_month(text)
 
 
 def parse_text(text: str) -> str:
@@ -125,6 +126,9 @@ def matching(pattern: str, expected: str) -> Parser:
     return parse
 
 
+_parse_month = matching(_MONTH_RE.pattern, "a month YYYY-MM")
+
+
 def choice(*allowed: str) -> Parser:
     canonical = {a: a for a in allowed}
 
@@ -150,6 +154,8 @@ class Column:
     parse: Parser = parse_text
     blank_ok: bool = False
     required: bool = True
+    #: "int": an integer ≥ 0 (or None), stored by :func:`read_csv_columns` in an int64 array (None as -1)
+    store: str = "object"
 
 
 class Row(dict):
@@ -238,6 +244,9 @@ class _Lines:
 _ESCAPED = re.compile("[\udc80-\udcff]")
 
 
+Sink = Callable[[int, list], None]
+
+
 def read_csv(path: Path, columns: Iterable[Column], problems: list[Problem], *,
              root: Path | None = None) -> list[Row]:
     """Read ``path`` against ``columns``; bad cells become problems, bad rows are dropped.
@@ -248,16 +257,63 @@ def read_csv(path: Path, columns: Iterable[Column], problems: list[Problem], *,
     folder is refused. At most 20 problems are listed per file, the rest counted.
     """
     columns = list(columns)
+    names = [c.name for c in columns]
+    rows: list[Row] = []
+    if not _stream_csv(path, columns, problems, root, lambda line, values: rows.append(Row(line, dict(zip(names, values))))):
+        return []
+    return rows
+
+
+@dataclass
+class CsvColumns:
+    """A CSV file read column by column: ``values[name]`` and the ``lines`` of the rows kept.
+
+    For files that may be large (patients.csv): no object per row. A column with
+    ``store="int"`` is an int64 ``array`` where -1 stands for an empty cell; other
+    columns are lists (of values shared between rows where the parser interns them).
+    """
+
+    values: dict[str, list | array]
+    lines: array
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def read_csv_columns(path: Path, columns: Iterable[Column], problems: list[Problem], *,
+                     root: Path | None = None) -> CsvColumns:
+    """Like :func:`read_csv`, but the rows kept are returned as columns (see :class:`CsvColumns`)."""
+    columns = list(columns)
+
+    def empty() -> CsvColumns:
+        return CsvColumns({c.name: array("q") if c.store == "int" else [] for c in columns}, array("q"))
+
+    out = empty()
+    appenders = [out.values[c.name].append for c in columns]
+    ints = [c.store == "int" for c in columns]
+
+    def sink(line: int, values: list) -> None:
+        out.lines.append(line)
+        for append, is_int, value in zip(appenders, ints, values):
+            append(-1 if is_int and value is None else value)
+
+    if not _stream_csv(path, columns, problems, root, sink):
+        return empty()
+    return out
+
+
+def _stream_csv(path: Path, columns: list[Column], problems: list[Problem], root: Path | None, sink: Sink) -> bool:
+    """Feed every good row to ``sink``; False when the file as a whole is unusable (its rows are void)."""
     expected = ",".join(c.name for c in columns if c.required)
     if not usable_file(path, problems, f"a CSV file with header {expected}", root):
-        return []
+        return False
     report = _FileProblems(Path(path), problems)
     try:
         with open(path, "rb") as handle:
-            return _read_rows(_Lines(handle), columns, report)
+            return _read_rows(_Lines(handle), columns, report, sink)
     except OSError as exc:
         report.add(None, None, f"cannot be read: {_os_reason(exc)} (expected a readable CSV file)")
-        return []
+        return False
     finally:
         report.close()
 
@@ -268,19 +324,19 @@ def _bad_byte(lines: _Lines, report: _FileProblems, field: str | None) -> None:
                             "(expected UTF-8 text; save the file as UTF-8)")
 
 
-def _read_rows(lines: _Lines, columns: list[Column], report: _FileProblems) -> list[Row]:
+def _read_rows(lines: _Lines, columns: list[Column], report: _FileProblems, sink: Sink) -> bool:
     reader = csv.reader(lines)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         report.add(1, None, "empty file (expected a header line)")
-        return []
+        return False
     except csv.Error as exc:
         report.add(1, None, f"unreadable CSV header ({exc})")
-        return []
+        return False
     if lines.bad is not None:
         _bad_byte(lines, report, None)
-        return []
+        return False
     known = {c.name for c in columns}
     required = ",".join(c.name for c in columns if c.required)
     header_ok = True
@@ -292,10 +348,10 @@ def _read_rows(lines: _Lines, columns: list[Column], report: _FileProblems) -> l
         if name not in known:
             report.add(1, name, f"unknown column (expected only {', '.join(sorted(known))})")
     if not header_ok:
-        return []
-    present = [(c, header.index(c.name)) for c in columns if c.name in header]
-    names = [c.name for c in columns]
-    rows: list[Row] = []
+        return False
+    # (position in the row given to sink, column, index in the file's header); absent optional columns stay None
+    present = [(k, c, header.index(c.name)) for k, c in enumerate(columns) if c.name in header]
+    width = len(columns)
     last_line = lines.number
     try:
         for raw in reader:
@@ -304,19 +360,18 @@ def _read_rows(lines: _Lines, columns: list[Column], report: _FileProblems) -> l
             if lines.bad is not None:
                 cell = next((i for i, c in enumerate(raw) if _ESCAPED.search(c)), None)
                 _bad_byte(lines, report, header[cell] if cell is not None and cell < len(header) else None)
-                return []
+                return False
             if not any(cell.strip() for cell in raw):
                 continue
             if len(raw) != len(header):
                 report.add(line, None, f"expected {len(header)} fields, found {len(raw)}")
                 continue
-            values: dict[str, Any] = dict.fromkeys(names)
+            values: list[Any] = [None] * width
             ok = True
-            for col, i in present:
+            for k, col, i in present:
                 cell = raw[i].strip()
                 if cell == "":
                     if col.blank_ok:
-                        values[col.name] = None
                         continue
                     report.add(line, col.name, "empty (a value is required)")
                     ok = False
@@ -326,16 +381,16 @@ def _read_rows(lines: _Lines, columns: list[Column], report: _FileProblems) -> l
                     ok = False
                     continue
                 try:
-                    values[col.name] = col.parse(cell)
+                    values[k] = col.parse(cell)
                 except ValueError as exc:
                     report.add(line, col.name, str(exc))
                     ok = False
             if ok:
-                rows.append(Row(line, values))
+                sink(line, values)
     except csv.Error as exc:
         report.add(lines.number, None, f"unreadable CSV: {exc} (a field holds at most {MAX_TEXT:,} characters)")
-        return []
-    return rows
+        return False
+    return True
 
 
 def check_unique(rows: list[Row], key: tuple[str, ...], path: Path, problems: list[Problem]) -> None:

@@ -13,11 +13,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ._io import (Column, LocDict, LocList, check_keys, check_unique, choice, kind, parse_bool, parse_date,
-                  parse_int_ge0, parse_month, read_csv, read_yaml, shown, string_list)
-from .errors import DataError, Problem, ProblemList
+from ._io import (Column, CsvColumns, LocDict, LocList, check_keys, check_unique, choice, kind, parse_bool,
+                  parse_date, parse_int_ge0, parse_month, read_csv, read_csv_columns, read_yaml, shown, string_list)
+from .errors import MAX_PROBLEMS_PER_FILE, DataError, MoreProblems, Problem, ProblemList
 from .regions import read_regions
 
 __all__ = ["PostCovidData", "PatientsSummary", "load_post_covid", "data_files", "check_wave_months",
@@ -120,13 +121,14 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
                 kept.append(r)
         return kept
 
-    patients_rows = read_csv(files["patients"], [
-        Column("wave", _int), Column("region", region), Column("month", parse_month),
-        Column("category", choice(*CATEGORIES)), Column("patients", parse_int_ge0, blank_ok=True),
+    patients_columns = read_csv_columns(files["patients"], [
+        Column("wave", _int, store="int"), Column("region", region), Column("month", parse_month),
+        Column("category", choice(*CATEGORIES)), Column("patients", parse_int_ge0, blank_ok=True, store="int"),
     ], problems, root=data_dir)
-    _require_rows(patients_rows, files["patients"], "one row per wave, region, month and category", problems)
-    patients_rows = check_wave(patients_rows, files["patients"])
-    check_unique(patients_rows, ("wave", "region", "month", "category"), files["patients"], problems)
+    _require_rows(patients_columns, files["patients"], "one row per wave, region, month and category", problems)
+    patients = _patients_frame(patients_columns)
+    del patients_columns
+    patients = _check_patients(patients, None if waves_unusable else known_waves, files["patients"], problems)
 
     cells_rows = read_csv(files["cells"], [
         Column("wave", _int), Column("region", region), Column("status", choice(*STATUSES)),
@@ -150,7 +152,6 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     waves = pd.DataFrame([dict(r) for r in waves_rows], columns=["wave", "date", "label", "source",
                                                                  "cells_illustrative"])
     waves["cells_illustrative"] = waves["cells_illustrative"].map(bool)
-    patients = _patients_frame(patients_rows)
     cells = pd.DataFrame([dict(r) for r in cells_rows], columns=["wave", "region", "status", "cells"])
     cells["cells"] = cells["cells"].astype("Int64")
     milestones = (pd.DataFrame([dict(r) for r in milestone_rows],
@@ -165,22 +166,61 @@ def _has_problems(problems: list[Problem], path: Path) -> bool:
     return any(p.path == path for p in problems)
 
 
-def _require_rows(rows: list, path: Path, expected: str, problems: list[Problem]) -> None:
+def _require_rows(rows, path: Path, expected: str, problems: list[Problem]) -> None:
     """A file with a header and no row (and no other problem) is refused: the deck would look complete."""
     if not rows and not any(p.path == path for p in problems):
         problems.append(Problem(path, None, None, f"no rows, only a header (expected {expected})"))
 
 
-def _patients_frame(rows: list) -> pd.DataFrame:
-    """Patients as a typed frame, column by column (no row dicts): int64 wave, texts (one shared string
-    object per distinct value, see the parsers), Int64 counts (<NA> = non renseigné)."""
+def _patients_frame(columns: CsvColumns) -> pd.DataFrame:
+    """Patients as a typed frame built column by column (no object per row): int64 wave, texts (one
+    shared string object per distinct value, see the parsers), Int64 counts (<NA> = non renseigné),
+    and the file ``line`` of each row (for messages; dropped once checked)."""
+    def ints(values) -> np.ndarray:
+        return np.frombuffer(values, dtype=np.int64).copy() if len(values) else np.zeros(0, dtype=np.int64)
+
+    values = columns.values
+    patients = ints(values["patients"])
     return pd.DataFrame({
-        "wave": pd.array([r["wave"] for r in rows], dtype="int64"),
-        "region": pd.array([r["region"] for r in rows], dtype=object),
-        "month": pd.array([r["month"] for r in rows], dtype=object),
-        "category": pd.array([r["category"] for r in rows], dtype=object),
-        "patients": pd.array([r["patients"] for r in rows], dtype="Int64"),
-    }, columns=["wave", "region", "month", "category", "patients"])
+        "wave": ints(values["wave"]),
+        "region": np.array(values["region"], dtype=object),
+        "month": np.array(values["month"], dtype=object),
+        "category": np.array(values["category"], dtype=object),
+        "patients": pd.arrays.IntegerArray(patients, patients < 0),   # -1 = empty cell = <NA>
+        "line": ints(columns.lines),
+    })
+
+
+_PATIENTS_KEY = ["wave", "region", "month", "category"]
+
+
+def _check_patients(frame: pd.DataFrame, known_waves: set[int] | None, path: Path,
+                    problems: list[Problem]) -> pd.DataFrame:
+    """Rows of unknown waves and repeated (wave, region, month, category) become problems, vectorised.
+
+    Only the first problems of each kind are written out; the others are counted
+    (a 50 MB file of bad rows must not build two million messages).
+    """
+    if known_waves is not None:
+        unknown = ~frame["wave"].isin(known_waves)
+        hint = ", ".join(map(str, sorted(known_waves)))
+        for row in frame.loc[unknown, ["line", "wave"]].head(MAX_PROBLEMS_PER_FILE).itertuples(index=False):
+            problems.append(Problem(path, int(row.line), "wave", f"unknown wave {row.wave} (expected one of {hint})"))
+        if unknown.sum() > MAX_PROBLEMS_PER_FILE:
+            problems.append(MoreProblems(path, int(unknown.sum()) - MAX_PROBLEMS_PER_FILE))
+        frame = frame[~unknown]
+    repeated = frame.duplicated(_PATIENTS_KEY, keep="first")
+    if repeated.any():
+        first = frame[~repeated].set_index(_PATIENTS_KEY)["line"]
+        for row in frame.loc[repeated].head(MAX_PROBLEMS_PER_FILE).itertuples(index=False):
+            shown_key = f"wave={row.wave}, region={row.region}, month={row.month}, category={row.category}"
+            problems.append(Problem(path, int(row.line), "category",
+                                    f"duplicate ({shown_key}) already on line "
+                                    f"{int(first.loc[(row.wave, row.region, row.month, row.category)])} "
+                                    "(expected one row per wave, region, month, category)"))
+        if repeated.sum() > MAX_PROBLEMS_PER_FILE:
+            problems.append(MoreProblems(path, int(repeated.sum()) - MAX_PROBLEMS_PER_FILE))
+    return frame.drop(columns="line").reset_index(drop=True)
 
 
 def check_wave_months(data: PostCovidData, wave: int, months: list[str], report_date: dt.date | None,
