@@ -45,7 +45,11 @@ def check_params_dir(params_dir: Path) -> list[str]:
         what = "is not a folder" if folder.exists() else "params folder not found"
         raise ParamsError([Problem(folder, None, None, f"{what} (expected a folder of YYYY-MM-DD.yaml files; "
                                    "see --params)")])
-    dates = list_dates(folder)
+    try:
+        dates = list_dates(folder)
+    except OSError as exc:
+        raise ParamsError([Problem(folder, None, None, f"cannot be read: {exc.strerror or type(exc).__name__} "
+                                   "(expected a readable folder of YYYY-MM-DD.yaml files)")]) from None
     if not dates:
         raise ParamsError([Problem(folder, None, None, "no params file (expected files named YYYY-MM-DD.yaml)")])
     return dates
