@@ -544,3 +544,18 @@ def test_notebook_parameters_check_the_data(data_copy, params_copy):
     _edit(data_copy / PC / "patients.csv", "3,IDF,2021-08,hommes,54", "3,IDF,2021-08,hommes,-54")
     with pytest.raises(ParamsError, match=r"patients\.csv:45: field 'patients': expected an integer ≥ 0, got '-54'"):
         notebook_parameters("post_covid", "2021-11-15", params_dir=params_copy, data_dir=data_copy)
+
+
+def test_issuer_longer_than_a_header_is_refused(tmp_path, capsys):
+    params = _params(tmp_path, POST_COVID_PARAMS + "  issuer: " + "Ministère " * 30 + "\n")
+    _one_error(capsys, "2021-11-15.yaml:4: field 'issuer': expected the issuing body as text of at most 200 "
+                       "characters", params=params)
+
+
+def test_symlink_loop_is_one_line(data_copy, capsys):
+    path = data_copy / PC / "cells.csv"
+    path.unlink()
+    path.symlink_to(path)
+    code, lines = _check(capsys, data=data_copy)
+    assert code == 1 and len(lines) == 1, lines
+    assert "cells.csv: " in lines[0]
