@@ -195,6 +195,8 @@ def usable_file(path: Path, problems: list[Problem], what: str, root: Path | Non
 
 
 def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, RuntimeError):   # Path.resolve() on a symlink loop (Python < 3.13)
+        return "symlink loop"
     return getattr(exc, "strerror", None) or type(exc).__name__
 
 
