@@ -27,7 +27,9 @@ class DeckRun:
 
     deck: str
     report_date: dt.date
-    parameters: dict[str, Any]   # what papermill injects (report_date and data_dir included)
+    #: what papermill injects: report_date, data_dir and params_dir (absolute, so that the notebook's
+    #: notebook_parameters() reads the same params file as render), then the deck's checked parameters
+    parameters: dict[str, Any]
 
 
 def params_path(params_dir: Path, date: str) -> Path:
@@ -99,7 +101,8 @@ def load_params(params_dir: Path, date: str, data_dir: Path, decks: list[str] | 
         checked = check_deck_params(name, params, data.line_of(name), path, Path(data_dir), problems, report_date)
         if checked is not None:
             runs.append(DeckRun(name, report_date, {"report_date": report_date.isoformat(),
-                                                    "data_dir": str(Path(data_dir).resolve()), **checked}))
+                                                    "data_dir": str(Path(data_dir).resolve()),
+                                                    "params_dir": str(Path(params_dir).resolve()), **checked}))
     if problems:
         raise ParamsError(problems)
     return runs
@@ -134,7 +137,7 @@ def notebook_parameters(deck: str, report_date: str, *, params_dir: Path | str |
         raise ParamsError([Problem(path, None, unknown[0], f"unknown parameter of deck {deck} "
                                    f"(expected one of {', '.join(sorted(allowed))})")])
     run = load_params(params_dir, str(report_date), data_dir, [deck])[0]
-    parameters = dict(run.parameters)
+    parameters = {k: v for k, v in run.parameters.items() if k != "params_dir"}
     if deck == "post_covid":
         region = given.pop("region", None)
         parameters["region"] = None if region is None else _checked_region(region, data_dir, path)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from esante_report.cli import main
-from esante_report.errors import DataError, ParamsError
+from esante_report.errors import ParamsError
 from esante_report.params import notebook_parameters
 from esante_report.post_covid import data_files, load_post_covid
 from esante_report.provenance import provenance
