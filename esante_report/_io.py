@@ -223,6 +223,7 @@ class _Lines:
 
     def __init__(self, handle: BinaryIO):
         self._handle = handle
+        self._pending: list[bytes] = []   # lines of an old Mac file (CR only), split from one read
         self.number = 0
         self.bad: tuple[int, int, int] | None = None   # (line, column, byte)
 
@@ -230,7 +231,13 @@ class _Lines:
         return self
 
     def __next__(self) -> str:
-        raw = next(self._handle)
+        if self._pending:
+            raw = self._pending.pop()
+        else:
+            raw = next(self._handle)
+            if b"\r" in raw[:-2]:   # a lone CR ends a line too (as str.splitlines did)
+                parts = [part for part in _LONE_CR.split(raw) if part]
+                raw, self._pending = parts[0], parts[:0:-1]
         self.number += 1
         if self.number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
@@ -243,6 +250,7 @@ class _Lines:
             return raw.decode("utf-8", "surrogateescape")
 
 
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
 _ESCAPED = re.compile("[\udc80-\udcff]")
 
 

@@ -560,3 +560,11 @@ def test_symlink_loop_is_one_line(data_copy, capsys):
     assert code == 1 and len(lines) == 1, lines
     assert "cells.csv: cannot be read: " in lines[0]
     assert "symlink loop" in lines[0] or "Too many levels of symbolic links" in lines[0]
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_windows_and_old_mac_line_ends_keep_their_line_numbers(data_copy, capsys, newline):
+    path = data_copy / PC / "patients.csv"
+    text = path.read_text(encoding="utf-8").replace("3,IDF,2021-08,hommes,54", "3,IDF,2021-08,hommes,x")
+    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+    _one_error(capsys, "patients.csv:45: field 'patients': expected an integer ≥ 0, got 'x'", data=data_copy)
