@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from ._io import (Column, LocDict, LocList, check_keys, check_unique, choice, matching, parse_date, parse_number,
-                  read_csv, read_yaml, string_list, yaml_value)
-from .errors import DataError, Problem
+                  read_csv, read_yaml, shown, string_list, yaml_value)
+from .errors import DataError, Problem, ProblemList
 from .regions import read_regions
 
 __all__ = ["CatalogueData", "Service", "load_catalogue", "data_files", "SECTIONS", "STATUSES", "SUBDIR"]
@@ -111,25 +111,39 @@ def data_files(data_dir: Path | str) -> tuple[Path, ...]:
 
 
 def load_catalogue(data_dir: Path | str) -> CatalogueData:
-    """Read and check ``<data_dir>/regions.csv`` and ``<data_dir>/catalogue/*``."""
+    """Read and check ``<data_dir>/regions.csv`` and ``<data_dir>/catalogue/*``.
+
+    Every file must lie inside ``data_dir`` (a symlink leading out is refused).
+    When services.yaml has problems, the service ids of the CSV files are not
+    checked against it (one broken file, not one more line per row of the others).
+    """
     data_dir = Path(data_dir)
     files = _files(data_dir)
-    problems: list[Problem] = []
+    problems: list[Problem] = ProblemList()
     regions = read_regions(data_dir, problems)
-    support = _read_support(files["support"], problems)
-    services = _read_services(files["services"], set(support), problems)
-    principles = _read_principles(files["principles"], problems)
-    deck = read_yaml(files["deck"], problems, what="a YAML mapping with title, subtitle, source")
-    if deck is not None and (not isinstance(deck, LocDict) or not check_keys(
-            deck, files["deck"], problems, required=("title", "source"), optional=("subtitle",), what="deck file")):
+    support = _read_support(files["support"], problems, data_dir)
+    support_unusable = any(p.path == files["support"] for p in problems)
+    services = _read_services(files["services"], None if support_unusable else set(support), problems, data_dir)
+    principles = _read_principles(files["principles"], problems, data_dir)
+    deck = read_yaml(files["deck"], problems, what="a YAML mapping with title, subtitle, source", root=data_dir)
+    if deck is not None and not isinstance(deck, LocDict):
+        problems.append(Problem(files["deck"], getattr(deck, "line", 1), None,
+                                "expected a mapping with title, subtitle, source"))
         deck = None
-    ids = {s.id for s in services}
+    if deck is not None and not check_keys(deck, files["deck"], problems, required=("title", "source"),
+                                           optional=("subtitle",), what="deck file"):
+        deck = None
+    ids = {s.id: s.id for s in services}
+    # services.yaml with problems: its ids are not a reliable reference, so they are checked next run
+    services_unusable = any(p.path == files["services"] for p in problems)
     hint = ", ".join(sorted(ids)) if len(ids) <= 20 else "an id of services.yaml"
 
     def service_id(text: str) -> str:
+        if services_unusable:
+            return text
         if text not in ids:
-            raise ValueError(f"unknown service {text!r} (expected an id of services.yaml: {hint})")
-        return text
+            raise ValueError(f"unknown service {shown(text)} (expected an id of services.yaml: {hint})")
+        return ids[text]
 
     ind_rows = read_csv(files["indicators"], [
         Column("service", service_id), Column("as_of", parse_date),
@@ -137,7 +151,7 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
         Column("indicator"), Column("value", parse_number, blank_ok=True), Column("unit", blank_ok=True),
         Column("label", blank_ok=True, required=False), Column("chart", blank_ok=True, required=False),
         Column("text", blank_ok=True),
-    ], problems)
+    ], problems, root=data_dir)
     for row in ind_rows:
         if row["period_start"] and row["period_end"] and row["period_end"] < row["period_start"]:
             problems.append(Problem(files["indicators"], row.line, "period_end",
@@ -157,7 +171,7 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
         Column("service", service_id), Column("as_of", parse_date),
         Column("departement", matching(r"\d{2}|2[AB]|97\d", "a department code such as '09', '31' or '2A'")),
         Column("status", choice("deploye")),
-    ], problems)
+    ], problems, root=data_dir)
     check_unique(dep_rows, ("service", "as_of", "departement"), files["deployments"], problems)
     if problems:
         raise DataError(problems)
@@ -166,7 +180,7 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
                                        "unit", "label", "chart", "text", "line"])
     deployments = pd.DataFrame([dict(r) for r in dep_rows], columns=["service", "as_of", "departement", "status"])
     return CatalogueData(regions, tuple(services), support, principles, indicators, deployments,
-                         {k: str(v) for k, v in deck.items()}, data_files(data_dir))
+                         {k: str(v) for k, v in (deck or {}).items()}, data_files(data_dir))
 
 
 def _entries(path: Path, data, problems: list[Problem], what: str) -> list[tuple[int, LocDict]]:
@@ -184,54 +198,57 @@ def _entries(path: Path, data, problems: list[Problem], what: str) -> list[tuple
     return out
 
 
-def _read_support(path: Path, problems: list[Problem]) -> dict[str, dict]:
-    if not path.exists():
+def _read_support(path: Path, problems: list[Problem], data_dir: Path) -> dict[str, dict]:
+    if not path.exists() and not path.is_symlink():
         return {}
     desks = {}
-    for _, entry in _entries(path, read_yaml(path, problems, what="a YAML list of support desks"), problems,
-                             "support desks"):
+    for _, entry in _entries(path, read_yaml(path, problems, what="a YAML list of support desks", root=data_dir),
+                             problems, "support desks"):
         if not check_keys(entry, path, problems, required=("id", "name"),
                           optional=("email", "url", "phone", "phone_note", "description"), what="support desk"):
             continue
-        if entry["id"] in desks:
-            problems.append(Problem(path, entry.line_of("id"), "id", f"duplicate id {entry['id']!r} (expected unique ids)"))
+        if str(entry["id"]) in desks:
+            problems.append(Problem(path, entry.line_of("id"), "id", f"duplicate id {shown(entry['id'])} (expected unique ids)"))
         desks[str(entry["id"])] = {k: (str(v) if v is not None else None) for k, v in entry.items()}
     return desks
 
 
 def _mapping_list(entry: LocDict, key: str, path: Path, problems: list[Problem], required: tuple[str, ...],
-                  optional: tuple[str, ...]) -> tuple[dict, ...]:
+                  optional: tuple[str, ...], lists: tuple[str, ...] = ()) -> tuple[dict, ...]:
     value = entry.get(key)
     if value is None:
         return ()
     if not isinstance(value, LocList):
-        problems.append(Problem(path, entry.line_of(key), key, f"expected a list of mappings with {', '.join(required)}"))
-        return ()
+        return ()   # reported by check_keys(lists=...)
     out = []
     for i, item in enumerate(value):
         if not isinstance(item, LocDict):
             problems.append(Problem(path, value.line_of(i), key, f"expected a mapping with {', '.join(required + optional)}"))
             continue
-        if check_keys(item, path, problems, required=required, optional=optional, what=f"{key} item"):
-            out.append({k: (v if isinstance(v, (list, LocList)) else str(v)) for k, v in item.items()
+        if check_keys(item, path, problems, required=required, optional=optional, what=f"{key} item", lists=lists):
+            out.append({k: (string_list(item, k, path, problems) if k in lists else str(v)) for k, v in item.items()
                         if v is not None})
     return tuple(out)
 
 
-def _read_services(path: Path, desks: set[str], problems: list[Problem]) -> list[Service]:
+def _read_services(path: Path, desks: set[str] | None, problems: list[Problem], data_dir: Path) -> list[Service]:
+    """Services of services.yaml; ``desks`` None when support.yaml has problems (support ids unchecked)."""
     services: list[Service] = []
     seen: dict[str, int] = {}
-    data = read_yaml(path, problems, what="a YAML list of services")
+    data = read_yaml(path, problems, what="a YAML list of services", root=data_dir)
     for line, entry in _entries(path, data, problems, "services"):
-        ok = check_keys(entry, path, problems, required=_SERVICE_KEYS, optional=_SERVICE_OPTIONAL, what="service")
+        ok = check_keys(entry, path, problems, required=_SERVICE_KEYS, optional=_SERVICE_OPTIONAL, what="service",
+                        lists=("audience", "purpose", "contacts", "links", "details"))
+        if isinstance(entry.get("id"), (list, dict)):
+            continue   # reported by check_keys
         sid = str(entry.get("id") or "")
         if sid and not _SLUG.match(sid):
             problems.append(Problem(path, entry.line_of("id"), "id",
-                                    f"expected a slug of lowercase letters, digits and hyphens, got {sid!r}"))
+                                    f"expected a slug of lowercase letters, digits and hyphens, got {shown(sid)}"))
             ok = False
         if sid in seen:
             problems.append(Problem(path, entry.line_of("id"), "id",
-                                    f"duplicate id {sid!r}, already on line {seen[sid]} (expected unique ids)"))
+                                    f"duplicate id {shown(sid)}, already on line {seen[sid]} (expected unique ids)"))
             ok = False
         elif sid:
             seen[sid] = entry.line_of("id")
@@ -244,17 +261,19 @@ def _read_services(path: Path, desks: set[str], problems: list[Problem]) -> list
                                     f"{until} is before since {since} (expected until ≥ since)"))
             ok = False
         support = entry.get("support")
-        if support is not None and str(support) not in desks:
+        if isinstance(support, (list, dict)):
+            support, ok = None, False   # reported by check_keys
+        if support is not None and desks is not None and str(support) not in desks:
             problems.append(Problem(path, entry.line_of("support"), "support",
-                                    f"unknown support desk {support!r} (expected an id of support.yaml: "
+                                    f"unknown support desk {shown(support)} (expected an id of support.yaml: "
                                     f"{', '.join(sorted(desks)) or 'none defined'})"))
             ok = False
-        details = _mapping_list(entry, "details", path, problems, ("title",), ("items",))
+        details = _mapping_list(entry, "details", path, problems, ("title",), ("items",), lists=("items",))
         for d in details:
-            d["items"] = [str(x) for x in d.get("items") or []]
+            d.setdefault("items", [])
         service_fields = dict(
-            audience=tuple(string_list(entry, "audience", path, problems)),
-            purpose=tuple(string_list(entry, "purpose", path, problems)),
+            audience=tuple(string_list(entry, "audience", path, problems) if _is_list(entry, "audience") else ()),
+            purpose=tuple(string_list(entry, "purpose", path, problems) if _is_list(entry, "purpose") else ()),
             contacts=_mapping_list(entry, "contacts", path, problems, ("label",), ("email", "phone", "url")),
             links=_mapping_list(entry, "links", path, problems, ("label", "url"), ()),
             details=details,
@@ -267,17 +286,25 @@ def _read_services(path: Path, desks: set[str], problems: list[Problem]) -> list
     return services
 
 
-def _read_principles(path: Path, problems: list[Problem]) -> dict:
-    data = read_yaml(path, problems, what="a YAML mapping with title and principles")
+def _is_list(entry: LocDict, key: str) -> bool:
+    """A list, or absent; anything else was reported by check_keys(lists=...)."""
+    return entry.get(key) is None or isinstance(entry.get(key), list)
+
+
+def _read_principles(path: Path, problems: list[Problem], data_dir: Path) -> dict:
+    data = read_yaml(path, problems, what="a YAML mapping with title and principles", root=data_dir)
     if data is None:
         return {"title": "", "principles": []}
-    if not isinstance(data, LocDict) or not check_keys(data, path, problems, required=("title", "principles"),
-                                                       what="principles file"):
+    if not isinstance(data, LocDict):
+        problems.append(Problem(path, getattr(data, "line", 1), None, "expected a mapping with title and principles"))
+        return {"title": "", "principles": []}
+    if not check_keys(data, path, problems, required=("title", "principles"), what="principles file",
+                      lists=("principles",)):
         return {"title": "", "principles": []}
     out = []
     for _, item in _entries(path, data["principles"], problems, "principles"):
         if check_keys(item, path, problems, required=("number", "title"), optional=("items", "commitment"),
-                      what="principle"):
+                      what="principle", lists=("items",)):
             out.append({"number": item["number"], "title": str(item["title"]),
                         "items": string_list(item, "items", path, problems), "commitment": item.get("commitment")})
     return {"title": str(data["title"]), "principles": out}

@@ -62,7 +62,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in cli_survey.COMMANDS:
         return cli_survey.run(args)
     from . import index as index_mod
-    from .params import list_dates, load_params
     from .paths import default_data_dir, default_out_dir, default_params_dir
     from .render import render_all, render_date
 
@@ -74,11 +73,7 @@ def _run(args: argparse.Namespace) -> int:
     data_dir = args.data or default_data_dir()
     params_dir = args.params or default_params_dir()
     if args.command == "check":
-        dates = list_dates(params_dir) if args.all else [args.date]
-        for date in dates:
-            runs = load_params(params_dir, date, data_dir)
-            print(f"{date}: OK ({', '.join(r.deck for r in runs)})")
-        return 0
+        return _check(params_dir, data_dir, None if args.all else args.date)
     start = time.monotonic()
 
     def progress(message: str) -> None:
@@ -93,6 +88,29 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_index:
         print(f"wrote {index_mod.write_index(out_dir)}")
     return 0
+
+
+def _check(params_dir: Path, data_dir: Path, date: str | None) -> int:
+    """``check``: every date (or one), each OK or its problems; 1 when any date has a problem."""
+    from .errors import DataError, ParamsError
+    from .params import check_params_dir, load_params
+
+    dates = check_params_dir(params_dir) if date is None else [date]
+    failed = False
+    for one in dates:
+        try:
+            runs = load_params(params_dir, one, data_dir)
+        except (ParamsError, DataError) as exc:
+            failed = True
+            _print_error(exc)
+            continue
+        print(f"{one}: OK ({', '.join(r.deck for r in runs)})")
+    return 1 if failed else 0
+
+
+def _print_error(exc: BaseException) -> None:
+    for line in str(exc).splitlines():
+        print(f"error: {line}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

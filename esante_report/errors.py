@@ -8,12 +8,23 @@ what was expected.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
+
+#: problems printed per file; the rest are counted in one "… and N more problems in FILE" line
+MAX_PROBLEMS_PER_FILE = 20
+#: longest field name and message printed (values come from untrusted files)
+_MAX_FIELD = 80
+_MAX_MESSAGE = 600
 
 __all__ = [
     "EsanteReportError",
     "Problem",
+    "MoreProblems",
+    "ProblemList",
+    "MAX_PROBLEMS_PER_FILE",
     "DataError",
     "ParamsError",
     "RenderError",
@@ -41,15 +52,74 @@ class Problem:
         where = _display_path(self.path)
         if self.line is not None:
             where += f":{self.line}"
-        field = f" field {self.field!r}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
+        field = f" field {_clip(str(self.field), _MAX_FIELD)!r}:" if self.field else ""
+        return f"{where}:{field} {_clip(_one_line(self.message), _MAX_MESSAGE)}"
+
+
+class MoreProblems(Problem):
+    """Stands for problems of one file that are counted but not listed (see :class:`ProblemList`)."""
+
+    def __init__(self, path: Path | str, count: int):
+        super().__init__(path, None, None, "")
+        object.__setattr__(self, "count", count)
+
+    def __str__(self) -> str:
+        return f"… and {self.count} more problems in {_display_path(self.path)}"
+
+
+class ProblemList(list):
+    """A list of problems that keeps the first ``cap`` problems of each file and counts the rest.
+
+    50 MB of bad rows then cost one counter, not two million messages; the
+    omitted ones are summed in one :class:`MoreProblems` entry per file.
+    """
+
+    def __init__(self, problems: Iterable[Problem] = (), cap: int = MAX_PROBLEMS_PER_FILE):
+        super().__init__()
+        self.cap = cap
+        self._shown: dict[str, int] = {}
+        self._more: dict[str, MoreProblems] = {}
+        self.extend(problems)
+
+    def append(self, problem: Problem) -> None:  # type: ignore[override]
+        key = str(problem.path)
+        if isinstance(problem, MoreProblems):
+            self._count_more(problem.path, problem.count)
+        elif self._shown.get(key, 0) >= self.cap:
+            self._count_more(problem.path, 1)
+        else:
+            self._shown[key] = self._shown.get(key, 0) + 1
+            super().append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:  # type: ignore[override]
+        for problem in problems:
+            self.append(problem)
+
+    def _count_more(self, path: Path | str, count: int) -> None:
+        key = str(path)
+        if key in self._more:
+            more = self._more[key]
+            object.__setattr__(more, "count", more.count + count)
+        else:
+            self._more[key] = MoreProblems(path, count)
+            super().append(self._more[key])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).splitlines())
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length - 1] + "…"
 
 
 def _display_path(path: Path | str) -> str:
-    path = Path(path)
+    # the path as given, made relative to the working folder; symlinks are not followed, so a
+    # refused link is named by itself, never by the file it points to
+    path = Path(os.path.abspath(path))
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+        return str(path.relative_to(os.path.abspath(Path.cwd())))
+    except (ValueError, OSError):
         return str(path)
 
 
@@ -61,7 +131,7 @@ class _ProblemsError(EsanteReportError):
     """An error made of one or more :class:`Problem`."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
+        self.problems = problems if isinstance(problems, ProblemList) else ProblemList(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

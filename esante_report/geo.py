@@ -10,9 +10,11 @@ import json
 import math
 from pathlib import Path
 
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from ._io import usable_file
 from .errors import DataError, Problem
 
 __all__ = ["CREDIT", "load_boundaries", "OVERSEAS"]
@@ -23,17 +25,64 @@ OVERSEAS = ("01", "02", "03", "04", "06")
 ASPECT = 1 / math.cos(math.radians(46))
 
 
-def load_boundaries(path: Path) -> dict[str, tuple[str, BaseGeometry]]:
-    """``{code: (name, geometry)}`` from a GeoJSON FeatureCollection."""
+_GEOMETRIES = ("Polygon", "MultiPolygon")
+#: largest boundaries file read (the simplified departments are 250 KB)
+MAX_GEOJSON_BYTES = 50 << 20
+_EXPECTED = "expected GeoJSON boundaries with properties code, nom"
+
+
+def load_boundaries(path: Path, root: Path | None = None) -> dict[str, tuple[str, BaseGeometry]]:
+    """``{code: (name, geometry)}`` from a GeoJSON FeatureCollection of (Multi)Polygons.
+
+    Any breach (not JSON, nested too deep, a geometry other than Polygon or
+    MultiPolygon, missing properties) is one :class:`DataError` line naming the
+    file and the feature. With ``root``, a symlink leaving that folder is refused.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise DataError([Problem(path, None, None, "file not found (expected GeoJSON boundaries with properties code, nom)")])
+    problems: list[Problem] = []
+    if not usable_file(path, problems, "GeoJSON boundaries with properties code, nom", root):
+        raise DataError(problems)
     try:
-        collection = json.loads(path.read_text(encoding="utf-8"))
-        return {f["properties"]["code"]: (f["properties"]["nom"], shape(f["geometry"]))
-                for f in collection["features"]}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError([Problem(path, None, None, f"invalid GeoJSON ({exc}); expected features with properties code, nom")]) from None
+        if path.stat().st_size > MAX_GEOJSON_BYTES:
+            raise DataError([Problem(path, None, None, f"too large: {path.stat().st_size:,} bytes "
+                                     f"(expected at most {MAX_GEOJSON_BYTES:,}; {_EXPECTED})")])
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise DataError([Problem(path, None, None, f"cannot be read: {exc.strerror or type(exc).__name__} "
+                                 f"({_EXPECTED})")]) from None
+    except UnicodeDecodeError as exc:
+        raise DataError([Problem(path, None, None, f"not valid UTF-8 (byte {exc.start}); {_EXPECTED}")]) from None
+    try:
+        collection = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        raise DataError([Problem(path, line, None, f"invalid JSON ({getattr(exc, 'msg', exc)}); {_EXPECTED}")]) from None
+    except RecursionError:
+        raise DataError([Problem(path, None, None, f"invalid GeoJSON: nested too deep; {_EXPECTED}")]) from None
+    features = collection.get("features") if isinstance(collection, dict) else None
+    if not isinstance(features, list):
+        raise DataError([Problem(path, None, "features", f"missing (expected a FeatureCollection; {_EXPECTED})")])
+    out = {}
+    for i, feature in enumerate(features, start=1):
+        where = f"feature {i}"
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        if not isinstance(props, dict) or not isinstance(props.get("code"), str) or not isinstance(props.get("nom"), str):
+            problems.append(Problem(path, None, "properties", f"{where}: expected text properties code and nom"))
+            continue
+        kind = geometry.get("type") if isinstance(geometry, dict) else None
+        if kind not in _GEOMETRIES:
+            problems.append(Problem(path, None, "geometry", f"{where} ({props['code']!r}): expected a Polygon or "
+                                    f"MultiPolygon, got {str(kind)[:40]!r}"))
+            continue
+        try:
+            out[props["code"]] = (props["nom"], shape(geometry))
+        except (ShapelyError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+            problems.append(Problem(path, None, "geometry", f"{where} ({props['code']!r}): invalid coordinates "
+                                    f"({type(exc).__name__}; expected rings of [longitude, latitude] pairs)"))
+    if problems:
+        raise DataError(problems)
+    return out
 
 
 def polygons(geometry: BaseGeometry) -> list[list[tuple[float, float]]]:

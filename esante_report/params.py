@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._io import LocDict, read_yaml
-from .decks import check_deck_params
-from .errors import ParamsError, Problem
+from ._io import LocDict, kind, read_yaml
+from .decks import DECKS, check_deck_params
+from .errors import ParamsError, Problem, ProblemList
+from .paths import default_data_dir, default_params_dir
 
-__all__ = ["DeckRun", "params_path", "list_dates", "load_params"]
+__all__ = ["DeckRun", "params_path", "list_dates", "check_params_dir", "load_params", "notebook_parameters"]
 
 _DATE_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.ya?ml$")
 
@@ -26,7 +27,9 @@ class DeckRun:
 
     deck: str
     report_date: dt.date
-    parameters: dict[str, Any]   # what papermill injects (report_date and data_dir included)
+    #: what papermill injects: report_date, data_dir and params_dir (absolute, so that the notebook's
+    #: notebook_parameters() reads the same params file as render), then the deck's checked parameters
+    parameters: dict[str, Any]
 
 
 def params_path(params_dir: Path, date: str) -> Path:
@@ -35,6 +38,23 @@ def params_path(params_dir: Path, date: str) -> Path:
         if candidate.is_file():
             return candidate
     return Path(params_dir) / f"{date}.yaml"
+
+
+def check_params_dir(params_dir: Path) -> list[str]:
+    """The reporting dates of ``params_dir``; ParamsError when it is not a folder or holds no params file."""
+    folder = Path(params_dir)
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "params folder not found"
+        raise ParamsError([Problem(folder, None, None, f"{what} (expected a folder of YYYY-MM-DD.yaml files; "
+                                   "see --params)")])
+    try:
+        dates = list_dates(folder)
+    except OSError as exc:
+        raise ParamsError([Problem(folder, None, None, f"cannot be read: {exc.strerror or type(exc).__name__} "
+                                   "(expected a readable folder of YYYY-MM-DD.yaml files)")]) from None
+    if not dates:
+        raise ParamsError([Problem(folder, None, None, "no params file (expected files named YYYY-MM-DD.yaml)")])
+    return dates
 
 
 def list_dates(params_dir: Path) -> list[str]:
@@ -60,7 +80,10 @@ def load_params(params_dir: Path, date: str, data_dir: Path, decks: list[str] | 
     """The decks of ``date`` with checked parameters; raises ParamsError/DataError listing every problem."""
     path = params_path(params_dir, date)
     report_date = _parse_date(date, path)
-    problems: list[Problem] = []
+    if not Path(data_dir).is_dir():
+        raise ParamsError([Problem(data_dir, None, None, "data folder not found (expected the folder holding "
+                                   "regions.csv, post_covid/, catalogue/ and geo/; see --data)")])
+    problems: list[Problem] = ProblemList()
     data = read_yaml(path, problems, what=f"a params file mapping deck names to parameters, e.g. {path.name}")
     if problems:
         raise ParamsError(problems)
@@ -75,7 +98,7 @@ def load_params(params_dir: Path, date: str, data_dir: Path, decks: list[str] | 
     for name, params in data.items():
         if decks and name not in decks:
             continue
-        checked = check_deck_params(name, params, data.line_of(name), path, Path(data_dir), problems)
+        checked = check_deck_params(name, params, data.line_of(name), path, Path(data_dir), problems, report_date)
         if checked is not None:
             runs.append(DeckRun(name, report_date, {"report_date": report_date.isoformat(),
                                                     "data_dir": str(Path(data_dir).resolve()),
@@ -87,23 +110,61 @@ def load_params(params_dir: Path, date: str, data_dir: Path, decks: list[str] | 
 
 def notebook_parameters(deck: str, report_date: str, *, params_dir: Path | str | None = None,
                         data_dir: Path | str | None = None, **given: Any) -> dict[str, Any]:
-    """The checked parameters of ``deck`` for ``report_date``, for the notebook's set-up cell.
+    """The checked parameters of ``deck`` for ``report_date``, for a notebook's set-up cell.
 
-    Read from ``params/<report_date>.yaml`` (folders found from the project, never from the current
-    directory); a ``given`` value that is not None must agree with the file.
+    Reads ``params/<report_date>.yaml`` (``params_dir`` and ``data_dir`` default
+    to the project's ``params/`` and ``data/``, found from the project root, never
+    from the working folder) and checks it and the data as ``render`` does. Given
+    only ``report_date``, every other parameter comes from the file. A value in
+    ``given`` that is not None must agree with the file, otherwise ParamsError:
+    a cover dated 13/12/2021 over wave-3 data is never drawn.
+
+    ``region`` (post_covid only; params files do not carry it) is None for the
+    national deck or an abbr of regions.csv for one region's deck, checked.
+
+    Returns ``report_date`` (ISO text), ``data_dir`` (absolute), and the deck's
+    parameters: ``wave``, ``months``, ``issuer``, ``region`` for post_covid;
+    ``region``, ``issuer`` for catalogue.
     """
-    from .paths import default_data_dir, default_params_dir
-
-    params_dir = Path(params_dir or default_params_dir())
-    data_dir = Path(data_dir or default_data_dir())
-    region = given.pop("region", None) if deck == "post_covid" else None
-    runs = load_params(params_dir, str(report_date), data_dir, [deck])
-    out = dict(runs[0].parameters)
+    params_dir = Path(params_dir) if params_dir is not None else default_params_dir()
+    data_dir = Path(data_dir).resolve() if data_dir is not None else default_data_dir()
     path = params_path(params_dir, str(report_date))
-    problems = [Problem(path, None, key, f"parameter {key!r} = {value!r} disagrees with {path.name} ({out.get(key)!r})")
-                for key, value in given.items() if value is not None and key in out and value != out[key]]
+    if deck not in DECKS:
+        raise ParamsError([Problem(path, None, None, f"unknown deck {kind(deck)} (expected one of {', '.join(DECKS)})")])
+    allowed = {"wave", "months", "issuer", "region"} if deck == "post_covid" else {"region", "issuer"}
+    unknown = sorted(k for k in given if k not in allowed)
+    if unknown:
+        raise ParamsError([Problem(path, None, unknown[0], f"unknown parameter of deck {deck} "
+                                   f"(expected one of {', '.join(sorted(allowed))})")])
+    run = load_params(params_dir, str(report_date), data_dir, [deck])[0]
+    parameters = {k: v for k, v in run.parameters.items() if k != "params_dir"}
+    if deck == "post_covid":
+        region = given.pop("region", None)
+        parameters["region"] = None if region is None else _checked_region(region, data_dir, path)
+    problems = []
+    for key, value in given.items():
+        if value is None:
+            continue
+        expected = parameters.get(key)
+        value = list(value) if isinstance(value, (list, tuple)) else value
+        if value != expected:
+            problems.append(Problem(path, None, None, f"parameter {key!r} = {value!r} disagrees with "
+                                    f"{_short(path)} ({key}: {expected!r})"))
     if problems:
         raise ParamsError(problems)
-    if deck == "post_covid":
-        out["region"] = region
-    return out
+    return parameters
+
+
+def _checked_region(region: Any, data_dir: Path, path: Path) -> str:
+    from .regions import load_regions
+
+    known = list(load_regions(data_dir)["abbr"])
+    if not isinstance(region, str) or region not in known:
+        raise ParamsError([Problem(path, None, "region", f"unknown region {kind(region)} "
+                                   f"(expected None for the national deck or one of {', '.join(known)})")])
+    return region
+
+
+def _short(path: Path) -> str:
+    """``params/2021-11-15.yaml``: the file named by its folder and name."""
+    return f"{path.parent.name}/{path.name}"

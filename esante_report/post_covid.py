@@ -8,18 +8,21 @@ never 0.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ._io import (Column, LocDict, LocList, check_keys, check_unique, choice, parse_bool, parse_date,
-                  parse_int_ge0, parse_month, read_csv, read_yaml, string_list)
-from .errors import DataError, Problem
+from ._io import (Column, CsvColumns, LocDict, LocList, check_keys, check_unique, choice, kind, parse_bool,
+                  parse_date, parse_int_ge0, parse_month, read_csv, read_csv_columns, read_yaml, shown, string_list)
+from .errors import MAX_PROBLEMS_PER_FILE, DataError, MoreProblems, Problem, ProblemList
 from .regions import read_regions
 
-__all__ = ["PostCovidData", "PatientsSummary", "load_post_covid", "data_files", "summarise_patients", "month_start", "CATEGORIES", "STATUSES", "SUBDIR"]
+__all__ = ["PostCovidData", "PatientsSummary", "load_post_covid", "data_files", "check_wave_months",
+           "summarise_patients", "month_start", "CATEGORIES", "STATUSES", "SUBDIR"]
 
 SUBDIR = "post_covid"
 CATEGORIES = ("mineurs", "hommes", "femmes")
@@ -40,6 +43,13 @@ class PostCovidData:
 
     def wave(self, wave: int) -> pd.Series:
         return self.waves.set_index("wave").loc[wave]
+
+    def as_of(self, report_date: dt.date | str) -> "PostCovidData":
+        """The data a deck of ``report_date`` shows: milestones dated after that date are left out."""
+        if isinstance(report_date, str):
+            report_date = dt.date.fromisoformat(report_date)
+        kept = self.milestones[self.milestones["date"] <= report_date].reset_index(drop=True)
+        return dataclasses.replace(self, milestones=kept)
 
 
 def _int(text: str) -> int:
@@ -67,65 +77,81 @@ def data_files(data_dir: Path | str) -> tuple[Path, ...]:
 
 
 def load_post_covid(data_dir: Path | str) -> PostCovidData:
-    """Read and check ``<data_dir>/regions.csv`` and ``<data_dir>/post_covid/*``."""
+    """Read and check ``<data_dir>/regions.csv`` and ``<data_dir>/post_covid/*``.
+
+    Every file must lie inside ``data_dir`` (a symlink leading out is refused).
+    When a file other files refer to has problems (regions.csv, waves.csv), the
+    references to it are not checked, so one broken file gives its own problems
+    and not one more line per row of every other file.
+    """
     data_dir = Path(data_dir)
-    problems: list[Problem] = []
+    problems: list[Problem] = ProblemList()
     files = _files(data_dir)
     regions = read_regions(data_dir, problems)
-    known_regions = set(regions["abbr"])
+    known_regions = {abbr: abbr for abbr in regions["abbr"]}   # one string object per region
+    # a file with problems is not a reliable reference: references to it are checked on the next run
+    regions_unusable = not known_regions or _has_problems(problems, data_dir / "regions.csv")
     region_hint = ", ".join(regions["abbr"]) or "the abbreviations of data/regions.csv"
 
     def region(text: str) -> str:
+        if regions_unusable:
+            return text
         if text not in known_regions:
-            raise ValueError(f"unknown region {text!r} (expected one of {region_hint})")
-        return text
+            raise ValueError(f"unknown region {shown(text)} (expected one of {region_hint})")
+        return known_regions[text]
 
     waves_rows = read_csv(files["waves"], [
         Column("wave", _int), Column("date", parse_date), Column("label"), Column("source"),
         Column("cells_illustrative", parse_bool, blank_ok=True, required=False),
-    ], problems)
+    ], problems, root=data_dir)
     check_unique(waves_rows, ("wave",), files["waves"], problems)
+    _require_rows(waves_rows, files["waves"], "one row per survey wave", problems)
     known_waves = {r["wave"] for r in waves_rows}
+    waves_unusable = _has_problems(problems, files["waves"])
 
     def check_wave(rows: list, path: Path) -> list:
+        if waves_unusable:
+            return rows
         kept = []
         for r in rows:
             if r["wave"] not in known_waves:
                 problems.append(Problem(path, r.line, "wave", f"unknown wave {r['wave']} (expected one of "
-                                        f"{', '.join(map(str, sorted(known_waves))) or 'the waves of waves.csv'})"))
+                                        f"{', '.join(map(str, sorted(known_waves)))})"))
             else:
                 kept.append(r)
         return kept
 
-    patients_rows = read_csv(files["patients"], [
-        Column("wave", _int), Column("region", region), Column("month", parse_month),
-        Column("category", choice(*CATEGORIES)), Column("patients", parse_int_ge0, blank_ok=True),
-    ], problems)
-    patients_rows = check_wave(patients_rows, files["patients"])
-    check_unique(patients_rows, ("wave", "region", "month", "category"), files["patients"], problems)
+    patients_columns = read_csv_columns(files["patients"], [
+        Column("wave", _int, store="int"), Column("region", region), Column("month", parse_month),
+        Column("category", choice(*CATEGORIES)), Column("patients", parse_int_ge0, blank_ok=True, store="int"),
+    ], problems, root=data_dir)
+    _require_rows(patients_columns, files["patients"], "one row per wave, region, month and category", problems)
+    patients = _patients_frame(patients_columns)
+    del patients_columns
+    patients = _check_patients(patients, None if waves_unusable else known_waves, files["patients"], problems)
 
     cells_rows = read_csv(files["cells"], [
         Column("wave", _int), Column("region", region), Column("status", choice(*STATUSES)),
         Column("cells", parse_int_ge0, blank_ok=True),
-    ], problems)
+    ], problems, root=data_dir)
     cells_rows = check_wave(cells_rows, files["cells"])
     check_unique(cells_rows, ("wave", "region"), files["cells"], problems)
 
     milestone_rows = read_csv(files["milestones"], [
         Column("date", parse_date), Column("date_label", blank_ok=True), Column("actor"),
         Column("title"), Column("what"),
-    ], problems)
+    ], problems, root=data_dir)
+    _require_rows(milestone_rows, files["milestones"], "at least one milestone", problems)
 
-    measures = _read_measures(files["measures"], known_waves, known_regions, region_hint, problems)
+    measures = _read_measures(files["measures"], set() if waves_unusable else known_waves,
+                              set() if regions_unusable else set(known_regions), region_hint, problems, data_dir)
 
     if problems:
         raise DataError(problems)
 
-    waves = pd.DataFrame([dict(r) for r in waves_rows])
+    waves = pd.DataFrame([dict(r) for r in waves_rows], columns=["wave", "date", "label", "source",
+                                                                 "cells_illustrative"])
     waves["cells_illustrative"] = waves["cells_illustrative"].map(bool)
-    patients = pd.DataFrame([dict(r) for r in patients_rows],
-                            columns=["wave", "region", "month", "category", "patients"])
-    patients["patients"] = patients["patients"].astype("Int64")
     cells = pd.DataFrame([dict(r) for r in cells_rows], columns=["wave", "region", "status", "cells"])
     cells["cells"] = cells["cells"].astype("Int64")
     milestones = (pd.DataFrame([dict(r) for r in milestone_rows],
@@ -136,9 +162,108 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
                          files=data_files(data_dir))
 
 
+def _has_problems(problems: list[Problem], path: Path) -> bool:
+    return any(p.path == path for p in problems)
+
+
+def _require_rows(rows, path: Path, expected: str, problems: list[Problem]) -> None:
+    """A file with a header and no row (and no other problem) is refused: the deck would look complete."""
+    if not rows and not any(p.path == path for p in problems):
+        problems.append(Problem(path, None, None, f"no rows, only a header (expected {expected})"))
+
+
+def _patients_frame(columns: CsvColumns) -> pd.DataFrame:
+    """Patients as a typed frame built column by column (no object per row): int64 wave, texts (one
+    shared string object per distinct value, see the parsers), Int64 counts (<NA> = non renseigné),
+    and the file ``line`` of each row (for messages; dropped once checked)."""
+    def ints(values) -> np.ndarray:
+        return np.frombuffer(values, dtype=np.int64).copy() if len(values) else np.zeros(0, dtype=np.int64)
+
+    values = columns.values
+    patients = ints(values["patients"])
+    return pd.DataFrame({
+        "wave": ints(values["wave"]),
+        "region": np.array(values["region"], dtype=object),
+        "month": np.array(values["month"], dtype=object),
+        "category": np.array(values["category"], dtype=object),
+        "patients": pd.arrays.IntegerArray(patients, patients < 0),   # -1 = empty cell = <NA>
+        "line": ints(columns.lines),
+    })
+
+
+_PATIENTS_KEY = ["wave", "region", "month", "category"]
+
+
+def _check_patients(frame: pd.DataFrame, known_waves: set[int] | None, path: Path,
+                    problems: list[Problem]) -> pd.DataFrame:
+    """Rows of unknown waves and repeated (wave, region, month, category) become problems, vectorised.
+
+    Only the first problems of each kind are written out; the others are counted
+    (a 50 MB file of bad rows must not build two million messages).
+    """
+    if known_waves is not None:
+        unknown = ~frame["wave"].isin(known_waves)
+        hint = ", ".join(map(str, sorted(known_waves)))
+        for row in frame.loc[unknown, ["line", "wave"]].head(MAX_PROBLEMS_PER_FILE).itertuples(index=False):
+            problems.append(Problem(path, int(row.line), "wave", f"unknown wave {row.wave} (expected one of {hint})"))
+        if unknown.sum() > MAX_PROBLEMS_PER_FILE:
+            problems.append(MoreProblems(path, int(unknown.sum()) - MAX_PROBLEMS_PER_FILE))
+        frame = frame[~unknown]
+    repeated = frame.duplicated(_PATIENTS_KEY, keep="first")
+    if repeated.any():
+        first = frame[~repeated].set_index(_PATIENTS_KEY)["line"]
+        for row in frame.loc[repeated].head(MAX_PROBLEMS_PER_FILE).itertuples(index=False):
+            shown_key = f"wave={row.wave}, region={row.region}, month={row.month}, category={row.category}"
+            problems.append(Problem(path, int(row.line), "category",
+                                    f"duplicate ({shown_key}) already on line "
+                                    f"{int(first.loc[(row.wave, row.region, row.month, row.category)])} "
+                                    "(expected one row per wave, region, month, category)"))
+        if repeated.sum() > MAX_PROBLEMS_PER_FILE:
+            problems.append(MoreProblems(path, int(repeated.sum()) - MAX_PROBLEMS_PER_FILE))
+    return frame.drop(columns="line").reset_index(drop=True)
+
+
+def check_wave_months(data: PostCovidData, wave: int, months: list[str], report_date: dt.date | None,
+                      params_path: Path, months_line: int | None, data_dir: Path) -> list[Problem]:
+    """What the deck of ``wave`` and ``months`` needs and the data lacks, as problems.
+
+    Refused, because the deck would look complete while it is not: a wave with no
+    patients rows, a month of ``months`` with no row at all for the wave, a region
+    of the wave missing the row of a (month, category) (an *empty cell* is fine: it
+    means "non renseigné"), and no milestone dated on or before the report date.
+    """
+    patients_path = Path(data_dir) / SUBDIR / "patients.csv"
+    problems: list[Problem] = []
+    rows = data.patients[data.patients["wave"] == wave]
+    if rows.empty:
+        return [Problem(patients_path, None, "wave", f"no patients rows for wave {wave} "
+                        "(expected one row per region, month and category of the wave)")]
+    present = set(zip(rows["region"].astype(str), rows["month"].astype(str), rows["category"].astype(str)))
+    months_with_rows = {m for _, m, _ in present}
+    regions = list(dict.fromkeys(rows["region"].astype(str)))
+    for month in months:
+        if month not in months_with_rows:
+            problems.append(Problem(params_path, months_line, "months",
+                                    f"no patients rows for {month} in wave {wave} (expected rows in {patients_path.name};"
+                                    " an empty patients cell means non renseigné)"))
+            continue
+        for region in regions:
+            for category in CATEGORIES:
+                if (region, month, category) not in present:
+                    problems.append(Problem(patients_path, None, "patients",
+                                            f"missing row wave={wave}, region={region}, month={month}, "
+                                            f"category={category} (expected one row per region of the wave, month "
+                                            "and category; leave the patients cell empty when not reported)"))
+    if report_date is not None and not (data.milestones["date"] <= report_date).any():
+        problems.append(Problem(Path(data_dir) / SUBDIR / "milestones.csv", None, "date",
+                                f"no milestone dated on or before the report date {report_date.isoformat()} "
+                                "(expected at least one to draw the timeline)"))
+    return problems
+
+
 def _read_measures(path: Path, known_waves: set[int], known_regions: set[str], region_hint: str,
-                   problems: list[Problem]) -> dict[int, dict]:
-    data = read_yaml(path, problems, what="a YAML list of waves' measures")
+                   problems: list[Problem], data_dir: Path) -> dict[int, dict]:
+    data = read_yaml(path, problems, what="a YAML list of waves' measures", root=data_dir)
     if data is None:
         return {}
     if not isinstance(data, LocList):
@@ -150,12 +275,13 @@ def _read_measures(path: Path, known_waves: set[int], known_regions: set[str], r
         if not isinstance(entry, LocDict):
             problems.append(Problem(path, line, None, "expected a mapping with wave, ami, financing, actions"))
             continue
-        if not check_keys(entry, path, problems, required=("wave", "ami", "financing", "actions"), what="wave entry"):
+        if not check_keys(entry, path, problems, required=("wave", "ami", "financing", "actions"), what="wave entry",
+                          mappings=("ami", "financing", "actions")):
             continue
         wave = entry["wave"]
-        if not isinstance(wave, int) or wave not in known_waves:
+        if not isinstance(wave, int) or isinstance(wave, bool) or (known_waves and wave not in known_waves):
             problems.append(Problem(path, entry.line_of("wave"), "wave",
-                                    f"unknown wave {wave!r} (expected one of {', '.join(map(str, sorted(known_waves)))})"))
+                                    f"unknown wave {kind(wave)} (expected one of {', '.join(map(str, sorted(known_waves)))})"))
             continue
         if wave in out:
             problems.append(Problem(path, entry.line_of("wave"), "wave", f"duplicate wave {wave} (expected one entry per wave)"))
@@ -168,15 +294,16 @@ def _read_measures(path: Path, known_waves: set[int], known_regions: set[str], r
             if not isinstance(block, LocDict):
                 problems.append(Problem(path, entry.line_of(key), key, "expected a mapping with title and " + required[1]))
                 continue
-            if not check_keys(block, path, problems, required=required, optional=optional, what=f"{key} block"):
+            if not check_keys(block, path, problems, required=required, optional=optional, what=f"{key} block",
+                              lists=(required[1],)):
                 continue
             parsed[key] = {"title": str(block["title"])}
         if "ami" in parsed:
             regions = string_list(entry["ami"], "regions", path, problems)
             for r in regions:
-                if r not in known_regions:
+                if known_regions and r not in known_regions:
                     problems.append(Problem(path, entry["ami"].line_of("regions"), "regions",
-                                            f"unknown region {r!r} (expected one of {region_hint})"))
+                                            f"unknown region {shown(r)} (expected one of {region_hint})"))
             parsed["ami"]["regions"] = regions
         if "financing" in parsed:
             items = []
@@ -187,9 +314,9 @@ def _read_measures(path: Path, known_waves: set[int], known_regions: set[str], r
                     continue
                 if check_keys(item, path, problems, required=("text",), optional=("example", "region"),
                               what="financing item"):
-                    if item.get("region") is not None and item["region"] not in known_regions:
+                    if item.get("region") is not None and known_regions and str(item["region"]) not in known_regions:
                         problems.append(Problem(path, item.line_of("region"), "region",
-                                                f"unknown region {item['region']!r} (expected one of {region_hint})"))
+                                                f"unknown region {shown(item['region'])} (expected one of {region_hint})"))
                     items.append({"text": str(item["text"]), "example": item.get("example"),
                                   "region": item.get("region")})
             parsed["financing"]["items"] = items

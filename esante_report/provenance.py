@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata
@@ -15,7 +16,12 @@ __all__ = ["Provenance", "provenance", "package_version", "git_commit", "short_s
 
 
 def short_sha256(path: Path, length: int = 12) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:length]
+    """Start of the SHA-256 of the file's bytes, read in blocks (a 50 MB CSV is not held in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:length]
 
 
 def package_version() -> str:
@@ -52,13 +58,20 @@ class Provenance:
 
 
 def provenance(files: Iterable[Path], data_dir: Path) -> Provenance:
-    data_dir = Path(data_dir).resolve()
+    """Each file as its path relative to ``data_dir`` (``post_covid/patients.csv``) and its hash.
+
+    Paths are compared as given, symlinks not followed; the loaders refuse a file
+    whose real location is outside ``data_dir``, so every name here is relative.
+    A file that is not under ``data_dir`` at all is named by its full path, never
+    by a bare file name that would hide where it came from.
+    """
+    base = Path(os.path.abspath(data_dir))
     entries = []
     for path in files:
-        path = Path(path).resolve()
+        path = Path(os.path.abspath(path))
         try:
-            name = str(path.relative_to(data_dir))
+            name = path.relative_to(base).as_posix()
         except ValueError:
-            name = path.name
+            name = str(path)
         entries.append((name, short_sha256(path)))
     return Provenance(files=tuple(entries), version=package_version(), commit=git_commit())

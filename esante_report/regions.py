@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._io import Column, check_unique, matching, read_csv
-from .errors import DataError, Problem
+from .errors import DataError, Problem, ProblemList
 
 __all__ = ["load_regions", "REGIONS_FILE"]
 
@@ -24,7 +24,9 @@ _COLUMNS = [
 def read_regions(data_dir: Path, problems: list[Problem]) -> pd.DataFrame:
     """Regions as a frame (code, abbr, name), in file order; problems are appended."""
     path = Path(data_dir) / REGIONS_FILE
-    rows = read_csv(path, _COLUMNS, problems)
+    rows = read_csv(path, _COLUMNS, problems, root=data_dir)
+    if not rows and not any(p.path == path for p in problems):
+        problems.append(Problem(path, None, None, "no regions (expected one row per region)"))
     check_unique(rows, ("code",), path, problems)
     check_unique(rows, ("abbr",), path, problems)
     return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in _COLUMNS], dtype=object)
@@ -32,7 +34,7 @@ def read_regions(data_dir: Path, problems: list[Problem]) -> pd.DataFrame:
 
 def load_regions(data_dir: Path) -> pd.DataFrame:
     """Regions as a frame; raises :class:`DataError` listing every problem."""
-    problems: list[Problem] = []
+    problems: list[Problem] = ProblemList()
     frame = read_regions(data_dir, problems)
     if problems:
         raise DataError(problems)
