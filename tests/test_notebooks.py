@@ -103,3 +103,42 @@ def test_notebook_is_canonical_so_opening_it_changes_nothing(name, tmp_path):
     nbformat.write(nbformat.read(path, as_version=4), rewritten)
     assert rewritten.read_bytes() == path.read_bytes(), (
         f"{path.name} is not in nbformat's canonical form: rewrite it with nbformat.read/nbformat.write")
+
+
+# --------------------------------------------------------------------------- what JupyterLab sets on opening
+
+@pytest.fixture(scope="module")
+def project_kernel() -> dict:
+    """What JupyterLab writes into a notebook's metadata when it starts the project's kernel.
+
+    JupyterLab sets ``kernelspec`` (name, display name, language of the installed kernel) and
+    ``language_info`` (the kernel's reply to kernel_info); a value that differs from the file marks
+    the notebook modified. Both are read here from the installed kernel, started once.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import start_new_kernel
+
+    spec = KernelSpecManager().get_kernel_spec(KERNEL)
+    km, kc = start_new_kernel(kernel_name=KERNEL, startup_timeout=120)
+    try:
+        info = kc.kernel_info(reply=True, timeout=60)["content"]["language_info"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return {"kernelspec": {"name": KERNEL, "display_name": spec.display_name, "language": spec.language},
+            "language_info": info}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_starting_the_kernel_leaves_the_kernelspec_as_committed(name, project_kernel):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    assert dict(nb.metadata.kernelspec) == project_kernel["kernelspec"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the notebooks commit language_info {'name': 'python'} only; the kernel reports the full record "
+    "(codemirror_mode, version…), which JupyterLab writes on opening, marking the notebook modified"))
+@pytest.mark.parametrize("name", NAMES)
+def test_starting_the_kernel_leaves_language_info_as_committed(name, project_kernel):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    assert dict(nb.metadata.get("language_info", {})) == project_kernel["language_info"]
