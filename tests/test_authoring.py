@@ -413,6 +413,19 @@ def test_export_into_out_prints_warnings_with_cell_numbers(executed, tmp_path, c
     assert len(_pages(out / "essai.pdf")) == len(TITLES)
 
 
+def test_export_reads_the_parameters_the_notebook_ran_with():
+    from esante_report.cli_export import notebook_parameters_of
+
+    nb = nbformat.v4.new_notebook(cells=[
+        new_code_cell('report_date = "2021-11-15"\nissuer = None\nwave = 3  # vague', metadata={"tags": ["parameters"]}),
+        new_code_cell('# Parameters\nissuer = "ARS Bretagne"\nmonths = ["2021-08", "2021-09"]\n',
+                      metadata={"tags": ["injected-parameters"]}),
+        new_code_cell('report_date = "1999-01-01"'),  # not a parameters cell
+    ])
+    assert notebook_parameters_of(nb) == {"report_date": "2021-11-15", "issuer": "ARS Bretagne", "wave": 3,
+                                          "months": ["2021-08", "2021-09"]}
+
+
 def _one_line_error(args: argparse.Namespace, pattern: str) -> None:
     with pytest.raises(ExportError, match=pattern) as info:
         run(args)
