@@ -52,7 +52,8 @@ def test_twin_is_in_sync_with_its_notebook(name):
 
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     twin = jupytext.read(NOTEBOOKS / f"{name}.py")
-    fix = (f"run `jupytext --sync notebooks/{name}.ipynb` (JupyterLab does it on save) and commit both files")
+    fix = (f"rewrite the twin from the notebook: `jupytext --to py:percent notebooks/{name}.ipynb` "
+           "(JupyterLab does it on save), and commit it")
     assert len(twin.cells) == len(notebook.cells), fix
     for n, (a, b) in enumerate(zip(notebook.cells, twin.cells), start=1):
         assert _view(b) == _view(a), f"cell {n} differs: {fix}"
@@ -71,7 +72,7 @@ def test_twin_is_what_jupytext_writes_from_the_notebook(name):
     assert "format_name: percent" in text
     expected = jupytext.writes(nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4), fmt="py:percent")
     assert _VERSION.sub("", text) == _VERSION.sub("", expected), (
-        f"run `jupytext --sync notebooks/{name}.ipynb` and commit both files")
+        f"rewrite the twin from the notebook: `jupytext --to py:percent notebooks/{name}.ipynb`")
 
 
 @pytest.mark.parametrize("name", NAMES)
