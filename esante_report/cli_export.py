@@ -1,0 +1,223 @@
+"""``esante-report export``: a notebook already executed → the house HTML and PDF decks.
+
+The notebook is not run again: it may come from stock papermill or from
+JupyterLab (*Run All*, then save). Its slides are built exactly as ``render``
+builds them (:func:`esante_report.export.build`), the PDF gets the same checks,
+and what cannot be placed on a slide is reported with the cell number.
+
+The deck's header and footer need a reporting date and an issuer: they are
+read from the notebook's parameters (papermill's injected cell first, then the
+cell tagged ``parameters``), the issuer falling back on the params file of
+that date and then on the deck's default issuer. ``--date`` overrides the date.
+
+Outputs are written to a temporary folder first and moved next to the
+notebook (or into ``--out``) only when the PDF passed its checks; a rejected
+PDF is kept in ``<out>/failed/``. Files already there are otherwise untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime as dt
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import EsanteReportError, ExportError
+
+__all__ = ["ExportedDeck", "export_notebook", "notebook_parameters_of", "add_parser", "run"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExportedDeck:
+    deck: str
+    html: Path
+    pdf: Path
+    slides: int
+    warnings: tuple[str, ...]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _literal_assignments(source: str) -> dict[str, Any]:
+    """``name = <literal>`` lines of a parameters cell (anything else is ignored)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    values = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+    return values
+
+
+def notebook_parameters_of(nb) -> dict[str, Any]:
+    """The parameters a notebook ran with: its ``parameters`` cell, overridden by papermill's injected cell."""
+    params: dict[str, Any] = {}
+    injected: dict[str, Any] = {}
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.get("cell_type") != "code":
+            continue
+        if "parameters" in tags:
+            params.update(_literal_assignments(cell.source))
+        elif "injected-parameters" in tags:
+            injected.update(_literal_assignments(cell.source))
+    return {**params, **injected}
+
+
+def _read_notebook(path: Path):
+    import nbformat
+
+    if not path.is_file():
+        raise ExportError(f"{path}: notebook not found (expected an executed .ipynb file)")
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # JSON, schema or encoding errors: nbformat raises many types
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"{path}: cannot read the notebook ({detail[:120]}); expected a Jupyter "
+                          ".ipynb file") from None
+
+
+def _report_date(path: Path, date: str | None, params: dict[str, Any]) -> dt.date:
+    given = date if date is not None else params.get("report_date")
+    if given is None:
+        raise ExportError(f"{path}: no reporting date in the notebook's parameters: give --date YYYY-MM-DD")
+    text = str(given)
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        where = "--date" if date is not None else f"{path}: parameter 'report_date'"
+        raise ExportError(f"{where}: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _issuer(deck, day: dt.date, params: dict[str, Any], data_dir: Path) -> str:
+    issuer = params.get("issuer")
+    if isinstance(issuer, str) and issuer.strip():
+        return issuer
+    from .params import load_params
+    from .paths import default_params_dir
+
+    params_dir = Path(params.get("params_dir") or default_params_dir())
+    try:
+        runs = load_params(params_dir, day.isoformat(), data_dir, [deck.name])
+        return runs[0].parameters["issuer"]
+    except (EsanteReportError, KeyError, IndexError):
+        return deck.default_issuer
+
+
+def _meta(deck, day: dt.date, params: dict[str, Any]):
+    from . import export
+    from .fmt import fmt_date
+    from .paths import default_data_dir
+    from .provenance import git_commit, package_version, provenance
+
+    data_dir = Path(params.get("data_dir") or default_data_dir())
+    try:
+        keywords = provenance(deck.files(data_dir), data_dir).text()
+    except (OSError, EsanteReportError):
+        keywords = ""
+    date = fmt_date(day)
+    commit = git_commit()
+    return export.DeckMeta(
+        title=deck.title, issuer=_issuer(deck, day, params, data_dir), date=date,
+        subject=f"{deck.title} — date de référence {date}", keywords=keywords,
+        created=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))
+
+
+def export_notebook(notebook: Path | str, deck: str, *, date: str | None = None, out_dir: Path | str | None = None,
+                    progress: Progress = _quiet) -> ExportedDeck:
+    """Write ``<stem>.html`` and ``<stem>.pdf`` of the executed ``notebook`` as deck ``deck``.
+
+    Raises :class:`ExportError` (one line) for an unknown deck, an unreadable or
+    unexecuted notebook, a bad date, or a PDF that fails its checks.
+    """
+    from . import export, pdfcheck
+    from .decks import DECKS
+
+    notebook = Path(notebook)
+    if deck not in DECKS:
+        raise ExportError(f"unknown deck {deck!r} (expected one of {', '.join(DECKS)})")
+    nb = _read_notebook(notebook)
+    code = [c for c in nb.cells if c.get("cell_type") == "code"]
+    if not any(c.get("outputs") for c in code):
+        raise ExportError(f"{notebook}: not executed (no cell has an output): run it first (papermill, or "
+                          "JupyterLab's Run All then save), or use `esante-report render`")
+    params = notebook_parameters_of(nb)
+    day = _report_date(notebook, date, params)
+    spec = DECKS[deck]
+    out_dir = Path(out_dir) if out_dir is not None else notebook.resolve().parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = notebook.stem
+    progress(f"{notebook.name}: building slides")
+    rendered = export.build(nb, _meta(spec, day, params))
+    for warning in rendered.warnings:
+        progress(f"warning: {notebook.name}: {warning}")
+    with tempfile.TemporaryDirectory(prefix=f".export-{stem}-", dir=out_dir) as tmp:
+        tmp = Path(tmp)
+        html, pdf = tmp / f"{stem}.html", tmp / f"{stem}.pdf"
+        html.write_text(rendered.html, encoding="utf-8")
+        progress(f"{notebook.name}: writing PDF ({rendered.slides} slides)")
+        export.write_pdf(rendered.print_html, pdf)
+        try:
+            pdfcheck.check_pdf(pdf, rendered.slides, rendered.expected_chars, rendered.slide_cells)
+        except ExportError as exc:
+            failed = out_dir / "failed"
+            failed.mkdir(exist_ok=True)
+            shutil.copyfile(pdf, failed / pdf.name)
+            raise ExportError(f"{exc} (rejected PDF kept in {failed / pdf.name})") from exc
+        for path in (html, pdf):
+            os.replace(path, out_dir / path.name)
+    return ExportedDeck(deck, out_dir / f"{stem}.html", out_dir / f"{stem}.pdf", rendered.slides,
+                        rendered.warnings)
+
+
+# --------------------------------------------------------------------------- command line
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """The ``export`` sub-command, added to the ``esante-report`` parser."""
+    parser = subparsers.add_parser(
+        "export", help="turn a notebook already executed (papermill, JupyterLab) into the HTML and PDF decks",
+        description="Build the house HTML and PDF decks of an executed notebook without running it again.")
+    parser.add_argument("notebook", type=Path, help="the executed notebook (.ipynb)")
+    parser.add_argument("--deck", required=True, metavar="NAME", help="its deck, e.g. post_covid or catalogue")
+    parser.add_argument("--date", help="reporting date YYYY-MM-DD (default: the notebook's report_date)")
+    parser.add_argument("--out", type=Path, help="output folder (default: the notebook's folder)")
+    parser.add_argument("--quiet", action="store_true", help="print only what was written")
+    return parser
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1024:.0f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MiB"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``export``; errors are raised as :class:`EsanteReportError` for ``cli.main`` to print."""
+    quiet = getattr(args, "quiet", False)
+
+    def progress(message: str) -> None:
+        if not quiet or message.startswith("warning: "):
+            print(message, file=sys.stderr, flush=True)
+
+    done = export_notebook(args.notebook, args.deck, date=args.date, out_dir=args.out, progress=progress)
+    for path in (done.html, done.pdf):
+        print(f"wrote {path} ({_size(path)})")
+    return 0
