@@ -41,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true")
     _dirs(check)
 
+    from . import cli_export
     from .cli_survey import add_parsers as add_survey_parsers
+    cli_export.add_parser(sub)
     add_survey_parsers(sub)
     return parser
 
@@ -58,7 +60,9 @@ def _size(path: Path) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from . import cli_survey
+    from . import cli_export, cli_survey
+    if args.command == "export":
+        return cli_export.run(args)
     if args.command in cli_survey.COMMANDS:
         return cli_survey.run(args)
     from . import index as index_mod

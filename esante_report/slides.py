@@ -203,6 +203,7 @@ class _Builder:
         has_figure = any("image/svg+xml" in o.get("data", {}) or "image/png" in o.get("data", {})
                          for o in outputs)
         printed = False
+        shown_svgs: set[str] = set()
         for output in outputs:
             otype = output.get("output_type")
             if otype == "stream":
@@ -218,6 +219,13 @@ class _Builder:
                 self.new_slide(_inline(title) if title else None, int(meta.get("level", 2)),
                                meta.get("layout", ""))
             data = output.get("data", {})
+            if "image/svg+xml" in data:
+                svg = data["image/svg+xml"]
+                key = re.sub(r"<metadata>.*?</metadata>", "", "".join(svg) if isinstance(svg, list) else svg,
+                             count=1, flags=re.S)
+                if key in shown_svgs:
+                    continue  # the same figure again: a trailing `fig` + the inline backend's flush
+                shown_svgs.add(key)
             if set(data) <= {"text/plain"}:
                 text = str(data.get("text/plain", "")).strip()
                 if has_figure and _MPL_REPR.match(text):

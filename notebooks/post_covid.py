@@ -107,10 +107,15 @@ for part in range(1, len(deck.patients_table_parts())):
     esr.slide("Patients pris en charge : détail (suite)", deck.patients_table(part))
 
 # %%
-# a regional deck: the region next to the national total
-if deck.region:
-    esr.slide(f"{deck.region_name()} et le total national", deck.region_share(),
-              esr.note(deck.reporting_note()))
+# a regional deck: the region next to the national total, and its share
+deck.region_share() if deck.region else None
+
+# %%
+# what changed since the previous point d'étape (the title says since when), then each region
+esr.slide(deck.changes_title(), deck.changes_block())
+for part in range(deck.region_changes_parts()):
+    esr.slide(f"{deck.changes_title()} : par région" + (" (suite)" if part else ""),
+              deck.region_changes(part))
 
 # %% [markdown]
 # ## Sources et notes

@@ -149,13 +149,6 @@ def test_headings_start_slides_in_order(deck):
     assert "esr-layout-cover" in _slides(deck["soup"])[0]["class"]
 
 
-#: the known bug that the two strict xfails below pin (they fail as soon as it is fixed: drop the marks)
-TRAILING_FIG_TWICE = pytest.mark.xfail(strict=True, reason=(
-    "a trailing `fig` is shown twice: once as the cell's result and again by the inline backend's flush at "
-    "the end of the cell (the same SVG but for its <metadata> date); two full-size charts overflow the slide"))
-
-
-@TRAILING_FIG_TWICE
 def test_the_pdf_passes_the_render_checks(deck):
     rendered = deck["rendered"]
     pdfcheck.check_pdf(deck["pdf"], rendered.slides, rendered.expected_chars, rendered.slide_cells)
@@ -228,8 +221,7 @@ def test_chart_and_commentary_in_two_columns(deck):
 
 
 @pytest.mark.parametrize("title, alt, ticks", [
-    pytest.param("Figure en fin de cellule", "Barres du Cantal et de la Creuse", ("Cantal", "Creuse"),
-                 marks=TRAILING_FIG_TWICE),
+    ("Figure en fin de cellule", "Barres du Cantal et de la Creuse", ("Cantal", "Creuse")),
     ("Figure avec display", "Barres des Landes et de la Gironde", ("Landes", "Gironde")),
     ("Figure pandas", "Barres de la Vienne et de la Vendée", ("Vienne", "Vendée")),
 ])
@@ -242,7 +234,7 @@ def test_every_way_of_showing_a_figure_gives_one_svg_chart(deck, title, alt, tic
 
 
 def test_a_trailing_figure_reaches_its_slide_as_svg(deck):
-    """What the xfail above leaves: the trailing figure is on its slide, as a vector chart."""
+    """The trailing figure is on its slide once, as a vector chart."""
     slide = _slide_titled(deck["soup"], "Figure en fin de cellule")
     charts = slide.select('[role="img"]')
     assert charts and all(c.find("svg") is not None for c in charts)
@@ -395,7 +387,7 @@ def test_export_turns_a_stock_papermill_run_into_both_decks(catalogue_executed, 
 
 
 def test_export_into_out_prints_warnings_with_cell_numbers(executed, tmp_path, capsys):
-    # the trailing `fig` cell's second copy of its figure (TRAILING_FIG_TWICE) would overflow its slide
+    # keep only the trailing `fig` result of that cell (a notebook saved from JupyterLab may hold just that)
     nb = nbformat.read(executed, as_version=4)
     trailing = nb.cells[CELLS.index(next(c for c in CELLS if c.source.endswith("fig3")))]
     trailing.outputs = [o for o in trailing.outputs if o.output_type == "execute_result"]
@@ -460,8 +452,6 @@ def test_export_bad_date_is_named(executed, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py does not register `export` yet: the lead adds "
-                                       "`cli_export.add_parser(sub)` and the `export` branch of _run (then drop this mark)")
 def test_export_is_a_subcommand_of_the_cli(tmp_path):
     import os
     import subprocess

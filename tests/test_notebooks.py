@@ -136,9 +136,6 @@ def test_starting_the_kernel_leaves_the_kernelspec_as_committed(name, project_ke
     assert dict(nb.metadata.kernelspec) == project_kernel["kernelspec"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the notebooks commit language_info {'name': 'python'} only; the kernel reports the full record "
-    "(codemirror_mode, version…), which JupyterLab writes on opening, marking the notebook modified"))
 @pytest.mark.parametrize("name", NAMES)
 def test_starting_the_kernel_leaves_language_info_as_committed(name, project_kernel):
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
