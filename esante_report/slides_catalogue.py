@@ -23,6 +23,17 @@ from .provenance import provenance
 
 __all__ = ["CatalogueDeck", "period_label", "indicator_label"]
 
+#: text lines a card's first slide holds at the house size (22 px); beyond, its indicators continue
+_CARD_LINES = 12
+
+
+def _card_lines(service: Service, texts: list[str]) -> int:
+    """Rough count of the lines a card's first slide needs (the PDF check remains the judge)."""
+    def lines(items, chars):
+        return sum(-(-len(t) // chars) for t in items)
+    return max(lines(service.audience, 48), lines(service.purpose, 48)) + (lines(texts, 95) or 1)
+
+
 #: largest ratio between the figures of one bar chart; beyond it they are shown as a table
 _CHART_SPAN = 10
 
@@ -100,7 +111,7 @@ class CatalogueDeck:
         bar_labels = [f"{lab} ({p})" if legend and p else lab for lab, p in zip(labels, row_periods)]
         fig = plots.bars_figure(bar_labels, values, title, value_labels=value_labels,
                                 colours=[colours[p] for p in row_periods], legend=legend,
-                                width=11.0, height=min(1.4 + 0.6 * len(values) + (0.6 if legend else 0), 4.6))
+                                width=11.0, height=min(1.0 + 0.45 * len(values) + (0.5 if legend else 0), 4.0))
         if max(values) > _CHART_SPAN * max(min(values), 1e-9):
             # figures of very different sizes (a daily peak beside a total): bars would hide the small
             # ones and mix kinds of figures on one axis, so they are shown as a table of key figures
@@ -206,13 +217,19 @@ class CatalogueDeck:
         # "(suite)" slide, with the source's further blocks, where it has the room to be read
         later = figure is not None and dmap is None and (not is_table or figure.html.count("<tr>") > 4)
         support = self.data.support.get(service.support) if service.support else None
+        table_rows = figure.html.count("<tr>") if is_table and not later else 0
+        # too many lines for one slide at the house text size: the indicators continue on the "(suite)" slide
+        move = _card_lines(service, texts) + table_rows > _CARD_LINES
+        suite = bool(service.details or later or move)
         common = dict(s=service, section=SECTIONS[service.section], status=STATUSES[service.status],
-                      as_of=fmt_date(self.report_date), suite=bool(service.details or later))
-        parts = [components.render("catalogue_card.html.j2", part="main", texts=texts, figure=dmap,
-                                   figures=figure if is_table and not later else None, support=support, **common)]
-        if service.details or later:
-            parts.append(components.render("catalogue_card.html.j2", part="details",
-                                           figures=figure if later else None, **common))
+                      as_of=fmt_date(self.report_date), suite=suite)
+        parts = [components.render("catalogue_card.html.j2", part="main", texts=None if move else texts,
+                                   moved=move, figure=dmap,
+                                   figures=figure if is_table and not later and not move else None,
+                                   support=support, **common)]
+        if suite:
+            parts.append(components.render("catalogue_card.html.j2", part="details", texts=texts if move else None,
+                                           figures=figure if (later or (move and is_table)) else None, **common))
         return parts
 
     def summary(self) -> components.Html:

@@ -277,7 +277,7 @@ class PostCovidDeck:
 
     def region_changes_parts(self) -> int:
         """Slides the regions' changes need (none for a regional deck or a first point)."""
-        if self.region or not self.changes.regions:
+        if self.region or self.changes.first or not self.changes.regions:
             return 0
         return math.ceil(len(self.changes.regions) / _CHANGES_PER_SLIDE)
 
@@ -334,17 +334,11 @@ class PostCovidDeck:
         return len(self._chart_regions())
 
     def reporting_note(self) -> str:
-        s = self._summary()
+        """The chart's key to its marks: n.r. is never 0; * is a partial answer."""
         partial = sorted({r for t in self.month_totals(self.region) for r in t.partial})
-        text = ("n.r. = non renseigné : une case vide de l'enquête n'est jamais comptée comme 0 ; "
-                "les totaux ne portent que sur les régions ayant répondu.")
+        text = "n.r. : non renseigné, jamais compté comme 0 ; les totaux ne portent que sur les régions ayant répondu."
         if partial:
-            text += (f" * réponse partielle ({', '.join(partial)}) : certaines catégories non renseignées, "
-                     "le total de la barre est incomplet.")
-        if not self.region:
-            text = ("Régions ayant répondu : " + " ; ".join(
-                f"{len(s.regions_reporting[m])} sur {len(s.regions_shown)} en {fmt_month(m)}" for m in self.months)
-                + ". " + text)
+            text += f" * : réponse partielle ({', '.join(partial)}), total de la barre incomplet."
         return text
 
     def _patients_table(self, regions: list[str], months: list[str] | None = None, footer: bool = True) -> Html:
