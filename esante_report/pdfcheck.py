@@ -19,8 +19,9 @@ belongs to a chart:
   height fails if its dominant text is smaller than 16 pt.
 
 Chart text is told apart by the tagged PDF's structure, not by its colour:
-WeasyPrint tags HTML text with the structure element of its box, while the
-text of an inline SVG is either in a ``Figure`` element or left unmarked.
+WeasyPrint tags each piece of content with the structure element of its box,
+and an inline SVG (a chart, a map) is a ``Figure`` element. Text drawn inside
+a form XObject (SVG groups) takes the mark of the form that draws it.
 
 The PDF is read with pypdfium2 (PDFium), an order of magnitude faster than
 pdfplumber for the same information.
@@ -128,12 +129,44 @@ def _figure_mcids(page) -> set[int]:
     return found
 
 
+def _address(obj) -> int:
+    return ctypes.cast(obj, ctypes.c_void_p).value or 0
+
+
+def _mcids_of_form_text(page) -> dict[int, int]:
+    """Text objects drawn inside form XObjects (SVG groups) → marked-content id of the form that draws them.
+
+    PDFium reports only a text object's own marks; WeasyPrint marks the form that holds an SVG's
+    groups, not the text inside it.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    found: dict[int, int] = {}
+    stack = []
+    for k in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
+        obj = pdfium_c.FPDFPage_GetObject(page.raw, k)
+        if pdfium_c.FPDFPageObj_GetType(obj) == pdfium_c.FPDF_PAGEOBJ_FORM:
+            stack.append((obj, pdfium_c.FPDFPageObj_GetMarkedContentID(obj)))
+    while stack:
+        form, mcid = stack.pop()
+        for k in range(pdfium_c.FPDFFormObj_CountObjects(form)):
+            obj = pdfium_c.FPDFFormObj_GetObject(form, k)
+            own = pdfium_c.FPDFPageObj_GetMarkedContentID(obj)
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+                found[_address(obj)] = own if own >= 0 else mcid
+            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
+                stack.append((obj, own if own >= 0 else mcid))
+    return found
+
+
 def _read_page(page) -> _Page:
     """Text runs and shapes of one PDF page, in top-down coordinates (pt)."""
     import pypdfium2.raw as pdfium_c
 
     width, height = page.get_size()
     figure = _figure_mcids(page)
+    in_forms = _mcids_of_form_text(page)
     textpage = page.get_textpage()
     try:
         raw = textpage.raw
@@ -158,14 +191,16 @@ def _read_page(page) -> _Page:
             if _WORD.match(char):
                 word_chars += 1
             obj = pdfium_c.FPDFText_GetTextObject(raw, i)
-            address = ctypes.cast(obj, ctypes.c_void_p).value or 0
+            address = _address(obj)
             if address not in styles:
                 pdfium_c.FPDFText_GetMatrix(raw, i, matrix)
                 scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
                 pdfium_c.FPDFText_GetFillColor(raw, i, r, g, b, a)
                 mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj) if obj else -1
+                if mcid < 0:
+                    mcid = in_forms.get(address, -1)
                 styles[address] = (pdfium_c.FPDFText_GetFontSize(raw, i) * scale,
-                                   f"#{r.value:02x}{g.value:02x}{b.value:02x}", mcid < 0 or mcid in figure)
+                                   f"#{r.value:02x}{g.value:02x}{b.value:02x}", mcid >= 0 and mcid in figure)
             pdfium_c.FPDFText_GetLooseCharBox(raw, i, box)
             x0, x1 = sorted((box.left, box.right))
             top, bottom = sorted((height - box.top, height - box.bottom))
