@@ -5,7 +5,8 @@ Layout:
 - one page per slide;
 - no blank slide (nothing between the header and the footer);
 - nothing drawn outside the page, and no slide content running into the footer;
-- no content the layout engine left out (``expected_chars``).
+- no content the layout engine left out (``expected_chars``);
+- no chart data table ("Données du graphique") shown on a slide.
 
 Readability (docs/style.md), measured from the PDF's own text — the size of
 each run of characters on the 960×540 pt page, its fill colour and whether it
@@ -61,6 +62,9 @@ _USED_SHARE = 0.55
 SMALL_PRINT_COLOUR = "#595959"
 #: sizes are computed from matrices: ignore float noise
 _SIZE_EPSILON = 0.05
+
+#: summary of a chart's data table (templates/components/figure.html.j2): never on a printed slide
+_DATA_SUMMARY = "Données du graphique"
 
 _BODY_TOP = HEADER_PX * _PT_PER_PX
 _FOOTER_TOP = (SLIDE_HEIGHT_PX - FOOTER_PX) * _PT_PER_PX
@@ -278,7 +282,9 @@ def _size_problems(n: int, runs: list[_Run]) -> list[str]:
 
 
 def _fmt_pt(size: float) -> str:
-    return f"{size:.1f}".rstrip("0").rstrip(".")
+    """10 → '10', 10.5 → '10.5', 9.75 → '9.75' (two decimals only when one would misstate the size)."""
+    text = f"{size:.1f}" if abs(size - round(size, 1)) < 0.02 else f"{size:.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _room_problem(n: int, page: _Page, body_runs: list[_Run], body_shapes: list) -> str | None:
@@ -290,7 +296,7 @@ def _room_problem(n: int, page: _Page, body_runs: list[_Run], body_shapes: list)
     used = (end - _BODY_TOP) / (_FOOTER_TOP - _BODY_TOP)
     weights = Counter()
     for run in text:
-        weights[round(run.size, 1)] += len(_WORD.findall(run.text)) or 1
+        weights[round(run.size, 2)] += len(_WORD.findall(run.text)) or 1
     dominant = weights.most_common(1)[0][0]
     if used < _USED_SHARE and dominant + _SIZE_EPSILON < ROOMY_BODY_PT:
         return (f"slide {n}: content ends at {used:.0%} of the slide body while its text is "
@@ -325,6 +331,10 @@ def _page_problems(n: int, page: _Page, expected: int) -> list[str]:
     if expected and page.word_chars < _LAID_OUT * expected:
         problems.append(f"slide {n}: its content does not fit the slide ({page.word_chars} of "
                         f"{expected} characters laid out)")
+    shown = " ".join(" ".join(r.text.split()) for r in runs)
+    if _DATA_SUMMARY in shown:
+        problems.append(f"slide {n}: shows {_DATA_SUMMARY!r} (a chart's data table is for screen readers, "
+                        "never on the slide)")
     problems += _size_problems(n, runs)
     room = _room_problem(n, page, body_runs, body_shapes)
     if room:

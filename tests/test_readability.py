@@ -132,7 +132,7 @@ def test_small_print_below_9_pt_fails(tmp_path):
 def test_body_text_in_another_grey_is_not_small_print(tmp_path):
     aside = '<p style="font-size:13px; color:#666666">Texte secondaire</p>'
     path, slides = _pdf(tmp_path, _html_cell(_text(22) + aside))
-    with pytest.raises(ExportError, match=r"slide 1: text 'Texte secondaire' is 9.8 pt \(body text must be ≥ 14 pt\)"):
+    with pytest.raises(ExportError, match=r"slide 1: text 'Texte secondaire' is 9.75 pt \(body text must be ≥ 14 pt\)"):
         _check(path, slides)
 
 
@@ -181,3 +181,25 @@ def test_shipped_decks_pass_the_readability_check(rendered, deck):
     with pdfplumber.open(str(pdf)) as doc:  # another reader agrees: nothing under 9 pt anywhere
         smallest = min(c["size"] for page in doc.pages for c in page.chars if c["text"].strip())
     assert smallest >= pdfcheck.MIN_SMALL_PT - 0.05
+
+
+def test_a_chart_data_table_shown_on_a_slide_fails(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from esante_report import components
+    from esante_report.style import house_style
+
+    with house_style():
+        fig = Figure(figsize=(6, 3))
+        fig.add_subplot().bar(["août", "sept."], [250, 286])
+    data = components.table(["Mois", "Patients"], [["août", "250"], ["sept.", "286"]])
+    chart = str(components.figure(fig, alt="Patients par mois", data_table=data))
+    path, slides = _pdf(tmp_path, _html_cell(_text(22)), _html_cell(chart))
+    _check(path, slides)  # as printed by the house style: the table stays for screen readers
+    path, slides = _pdf(tmp_path, _html_cell(_text(22)), _html_cell(chart),
+                        css=".esr-data { display: block !important; font-size: 22px; }")
+    with pytest.raises(ExportError, match=r"slide 2: shows 'Données du graphique'"):
+        _check(path, slides)
