@@ -33,6 +33,7 @@ from __future__ import annotations
 import ctypes
 import math
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,9 @@ _SIZE_EPSILON = 0.05
 
 #: summary of a chart's data table (templates/components/figure.html.j2): never on a printed slide
 _DATA_SUMMARY = "Données du graphique"
+
+#: PDFium is not thread-safe: one check at a time per process (a Dask worker may run decks in threads)
+_PDFIUM_LOCK = threading.Lock()
 
 _BODY_TOP = HEADER_PX * _PT_PER_PX
 _FOOTER_TOP = (SLIDE_HEIGHT_PX - FOOTER_PX) * _PT_PER_PX
@@ -342,6 +346,27 @@ def _page_problems(n: int, page: _Page, expected: int) -> list[str]:
     return problems
 
 
+def _read_pdf(path: Path) -> list[_Page]:
+    import pypdfium2 as pdfium
+
+    with _PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as exc:
+            raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
+        try:
+            pages = []
+            for index in range(len(pdf)):
+                page = pdf[index]
+                try:
+                    pages.append(_read_page(page))
+                finally:
+                    page.close()
+            return pages
+        finally:
+            pdf.close()
+
+
 def check_pdf(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
               slide_cells: tuple[tuple[int, ...], ...] = ()) -> None:
     """Raise :class:`ExportError` naming the slide at fault (and its notebook cells), or return quietly.
@@ -349,27 +374,14 @@ def check_pdf(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
     ``expected_chars`` (letters and digits each slide shows, from :func:`export.visible_chars`) lets
     the check see content the layout engine could not place on its page and left out.
     """
-    import pypdfium2 as pdfium
-
     problems = []
-    try:
-        pdf = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        raise ExportError(f"{Path(path).name}: not a readable PDF ({exc})") from None
-    try:
-        if len(pdf) != slides:
-            problems.append(f"{len(pdf)} pages for {slides} slides (a slide overflowed onto another page, "
-                            "or a slide is missing)")
-        for n in range(1, len(pdf) + 1):
-            page = pdf[n - 1]
-            try:
-                content = _read_page(page)
-            finally:
-                page.close()
-            expected = expected_chars[n - 1] if n <= len(expected_chars) else 0
-            problems += _page_problems(n, content, expected)
-    finally:
-        pdf.close()
+    pages = _read_pdf(Path(path))
+    if len(pages) != slides:
+        problems.append(f"{len(pages)} pages for {slides} slides (a slide overflowed onto another page, "
+                        "or a slide is missing)")
+    for n, content in enumerate(pages, start=1):
+        expected = expected_chars[n - 1] if n <= len(expected_chars) else 0
+        problems += _page_problems(n, content, expected)
     if problems:
         named = []
         for problem in problems:

@@ -203,3 +203,10 @@ def test_a_chart_data_table_shown_on_a_slide_fails(tmp_path):
                         css=".esr-data { display: block !important; font-size: 22px; }")
     with pytest.raises(ExportError, match=r"slide 2: shows 'Données du graphique'"):
         _check(path, slides)
+
+
+def test_an_unreadable_pdf_is_a_one_line_error(tmp_path):
+    path = tmp_path / "deck.pdf"
+    path.write_bytes(b"%PDF-1.7\nnot really a PDF")
+    with pytest.raises(ExportError, match=r"^deck\.pdf: not a readable PDF"):
+        pdfcheck.check_pdf(path, 1)
