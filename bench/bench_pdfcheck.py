@@ -56,8 +56,8 @@ def main(paths: list[str]) -> None:
         plumber_wall, plumber_cpu, _ = _timed(_pdfplumber_read, path)
         check_wall, check_cpu, result = _timed(_check, path)
         name = f"{path.parent.name}/{path.name}"
-        print(f"{name:<28} {pages:>5} {plumber_wall:7.2f} s {plumber_cpu:5.2f} cpu {check_wall:10.2f} s {check_cpu:5.2f} cpu "
-              f"{plumber_cpu / max(check_cpu, 1e-6):8.1f}×  {result}")
+        print(f"{name:<28} {pages:>5} {plumber_wall:7.2f} s {plumber_cpu:5.2f} cpu "
+              f"{check_wall:10.2f} s {check_cpu:5.2f} cpu {plumber_cpu / max(check_cpu, 1e-6):8.1f}×  {result}")
 
 
 if __name__ == "__main__":

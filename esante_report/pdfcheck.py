@@ -85,7 +85,8 @@ class _Run:
     bottom: float
     size: float        # pt, as the reader sees it (font size × text matrix scale)
     colour: str        # fill, '#rrggbb'
-    chart: bool        # inside an SVG chart (a Figure of the tagged PDF, or unmarked)
+    chart: bool        # inside an SVG chart (a Figure of the tagged PDF)
+    turned: bool = False  # drawn at 90° (an axis label)
 
     @property
     def middle(self) -> float:
@@ -181,16 +182,14 @@ def _read_page(page) -> _Page:
         box = pdfium_c.FS_RECTF()
         matrix = pdfium_c.FS_MATRIX()
         r, g, b, a = (ctypes.c_uint() for _ in range(4))
-        styles: dict[int, tuple[float, str, bool]] = {}
+        styles: dict[int, tuple[float, str, bool, bool]] = {}
         runs: list[_Run] = []
         current: list = []    # [object address, chars, x0, top, x1, bottom]
         word_chars = 0
 
         def close() -> None:
             if current:
-                size, colour, chart = styles[current[0]]
-                runs.append(_Run("".join(current[1]), current[2], current[3], current[4], current[5],
-                                 size, colour, chart))
+                runs.append(_Run("".join(current[1]), *current[2:6], *styles[current[0]]))
 
         for i in range(pdfium_c.FPDFText_CountChars(raw)):
             if pdfium_c.FPDFText_IsGenerated(raw, i):
@@ -208,7 +207,8 @@ def _read_page(page) -> _Page:
                 if mcid < 0:
                     mcid = in_forms.get(address, -1)
                 styles[address] = (pdfium_c.FPDFText_GetFontSize(raw, i) * scale,
-                                   f"#{r.value:02x}{g.value:02x}{b.value:02x}", mcid >= 0 and mcid in figure)
+                                   f"#{r.value:02x}{g.value:02x}{b.value:02x}", mcid >= 0 and mcid in figure,
+                                   abs(matrix.b) > abs(matrix.a))
             pdfium_c.FPDFText_GetLooseCharBox(raw, i, box)
             x0, x1 = sorted((box.left, box.right))
             top, bottom = sorted((height - box.top, height - box.bottom))
@@ -235,15 +235,25 @@ def _read_page(page) -> _Page:
 
 
 def _merge(runs: list[_Run]) -> list[_Run]:
-    """Join runs that continue one another on a line in the same style (SVG text drawn glyph by glyph)."""
+    """Join runs that continue one another in the same style (SVG text drawn glyph by glyph).
+
+    Horizontal text continues to the right on its line; text turned 90° (an axis label) continues
+    upwards or downwards in its column.
+    """
     merged: list[_Run] = []
     for run in runs:
         last = merged[-1] if merged else None
-        if (last and (last.size, last.colour, last.chart) == (run.size, run.colour, run.chart)
-                and abs(last.top - run.top) < 1 and -1 <= run.x0 - last.x1 < 0.5 * run.size):
-            space = " " if run.x0 - last.x1 > 0.1 * run.size and not last.text.endswith(" ") else ""
-            merged[-1] = _Run(last.text + space + run.text, last.x0, min(last.top, run.top), run.x1,
-                              max(last.bottom, run.bottom), run.size, run.colour, run.chart)
+        gap = None
+        if last and (last.size, last.colour, last.chart, last.turned) == (run.size, run.colour, run.chart, run.turned):
+            if not run.turned and abs(last.top - run.top) < 1 and abs(last.bottom - run.bottom) < 1:
+                gap = run.x0 - last.x1
+            elif run.turned and abs(last.x0 - run.x0) < 1 and abs(last.x1 - run.x1) < 1:
+                gap = max(last.top - run.bottom, run.top - last.bottom)
+        if gap is not None and -1 <= gap < 0.5 * run.size:
+            space = " " if gap > 0.1 * run.size and not last.text.endswith(" ") else ""
+            merged[-1] = _Run(last.text + space + run.text, min(last.x0, run.x0), min(last.top, run.top),
+                              max(last.x1, run.x1), max(last.bottom, run.bottom), run.size, run.colour, run.chart,
+                              run.turned)
         else:
             merged.append(run)
     return merged

@@ -132,7 +132,8 @@ def test_small_print_below_9_pt_fails(tmp_path):
 def test_body_text_in_another_grey_is_not_small_print(tmp_path):
     aside = '<p style="font-size:13px; color:#666666">Texte secondaire</p>'
     path, slides = _pdf(tmp_path, _html_cell(_text(22) + aside))
-    with pytest.raises(ExportError, match=r"slide 1: text 'Texte secondaire' is 9.75 pt \(body text must be ≥ 14 pt\)"):
+    with pytest.raises(ExportError,
+                       match=r"slide 1: text 'Texte secondaire' is 9.75 pt \(body text must be ≥ 14 pt\)"):
         _check(path, slides)
 
 
@@ -140,6 +141,13 @@ def test_chart_with_9_pt_tick_labels_fails(tmp_path):
     path, slides = _pdf(tmp_path, _html_cell(_text(22)), _svg_cell(_chart_svg(9)), _html_cell(_text(22)))
     assert _measured_sizes(path, 2, "sept.") == {9.0}
     with pytest.raises(ExportError, match=r"slide 2: text '.*sept\..*' is 9 pt \(chart text must be ≥ 12 pt\)"):
+        _check(path, slides)
+
+
+def test_rotated_axis_label_of_9_pt_fails(tmp_path):
+    # the y-axis label is drawn at 90°: its size is the text matrix's scale, not a glyph's width
+    path, slides = _pdf(tmp_path, _html_cell(_text(22)), _svg_cell(_chart_svg(13, label_pt=9)))
+    with pytest.raises(ExportError, match=r"slide 2: text 'Patients' is 9 pt \(chart text must be ≥ 12 pt\)$"):
         _check(path, slides)
 
 
