@@ -289,9 +289,9 @@ def _size_problems(n: int, runs: list[_Run]) -> list[str]:
         size = min(run.size for run in bad)
         smallest = [run for run in bad if run.size - size < _SIZE_EPSILON]
         more = len({run.text for run in bad}) - len({run.text for run in smallest[:3]})
-        problems.append(f"slide {n}: text {_quote(smallest[:3])} is {_fmt_pt(size)} pt ({kind} must be "
-                        f"≥ {_fmt_pt(floors[kind])} pt)" + (f", and {more} more text(s) below it" if more > 0
-                                                             else ""))
+        floor = _fmt_pt(floors[kind])
+        problems.append(f"slide {n}: text {_quote(smallest[:3])} is {_fmt_pt(size)} pt ({kind} must be ≥ {floor} pt)"
+                        + (f", and {more} more text{'s' if more > 1 else ''} under {floor} pt" if more > 0 else ""))
     return problems
 
 
