@@ -220,3 +220,26 @@ def test_an_unreadable_pdf_is_a_one_line_error(tmp_path):
     path.write_bytes(b"%PDF-1.7\nnot really a PDF")
     with pytest.raises(ExportError, match=r"^deck\.pdf: not a readable PDF"):
         pdfcheck.check_pdf(path, 1)
+
+
+def test_a_line_half_hidden_under_the_footer_fails(tmp_path):
+    # the body starts at 60 px (header 44 px + padding 16 px): a 613 px block puts the next line across 686 px,
+    # the top of the footer, which is drawn over it
+    spacer = '<div style="height:613px"></div><p style="margin:0">Région en attente de réponse</p>'
+    path, slides = _pdf(tmp_path, _html_cell(spacer))
+    with pytest.raises(ExportError, match=r"slide 1: content runs into the footer \('Région en attente de réponse'\)"):
+        _check(path, slides)
+
+
+def test_a_few_letters_left_out_by_the_layout_fail(tmp_path):
+    """A line that does not reach the PDF: 24 letters of about 900 (under 3 %) are enough to fail."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_html_cell(_text(22) + '<p class="gone">Région en attente de réponse</p>')]
+    html = export.export_print_html(nb, META)
+    expected = export.visible_chars(html)     # what the slide's HTML shows
+    path = tmp_path / "deck.pdf"
+    export.write_pdf(html, path)
+    pdfcheck.check_pdf(path, 1, tuple(expected))
+    export.write_pdf(html.replace("</head>", "<style>.gone { display: none; }</style></head>", 1), path)
+    with pytest.raises(ExportError, match=r"slide 1: its content does not fit the slide \(\d+ of \d+ characters"):
+        pdfcheck.check_pdf(path, 1, tuple(expected))
