@@ -102,6 +102,7 @@ class _Page:
     runs: list[_Run]
     shapes: list[tuple[float, float, float, float]]   # x0, top, x1, bottom of paths, images, forms
     word_chars: int                                    # letters and digits on the page
+    tagged: bool = True                                # has a structure tree (tells chart text apart)
 
 
 def _struct_type(element) -> str:
@@ -115,13 +116,16 @@ def _struct_type(element) -> str:
     return buffer.raw.decode("utf-16-le", "replace").rstrip("\x00")
 
 
-def _figure_mcids(page) -> set[int]:
-    """Marked-content ids of the page that belong to ``Figure`` structure elements (charts)."""
+def _figure_mcids(page) -> set[int] | None:
+    """Marked-content ids of the page that belong to ``Figure`` structure elements (charts).
+
+    None when the page has no structure tree (an untagged PDF).
+    """
     import pypdfium2.raw as pdfium_c
 
     tree = pdfium_c.FPDF_StructTree_GetForPage(page.raw)
     if not tree:
-        return set()
+        return None
     found: set[int] = set()
     try:
         stack = [pdfium_c.FPDF_StructTree_GetChildAtIndex(tree, i)
@@ -209,7 +213,7 @@ def _read_page(page) -> _Page:
                 if mcid < 0:
                     mcid = in_forms.get(address, -1)
                 styles[address] = (pdfium_c.FPDFText_GetFontSize(raw, i) * scale,
-                                   f"#{r.value:02x}{g.value:02x}{b.value:02x}", mcid >= 0 and mcid in figure,
+                                   f"#{r.value:02x}{g.value:02x}{b.value:02x}", mcid >= 0 and mcid in (figure or ()),
                                    abs(matrix.b) > abs(matrix.a))
             pdfium_c.FPDFText_GetLooseCharBox(raw, i, box)
             x0, x1 = sorted((box.left, box.right))
@@ -233,7 +237,7 @@ def _read_page(page) -> _Page:
             continue
         if pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom_, right, top_):
             shapes.append((left.value, height - top_.value, right.value, height - bottom_.value))
-    return _Page(width, height, runs, shapes, word_chars)
+    return _Page(width, height, runs, shapes, word_chars, tagged=figure is not None)
 
 
 def _merge(runs: list[_Run]) -> list[_Run]:
@@ -390,6 +394,9 @@ def check_pdf(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
     """
     problems = []
     pages = _read_pdf(Path(path))
+    if pages and not any(page.tagged for page in pages):
+        problems.append("not a tagged PDF, so chart text cannot be told from body text "
+                        "(write it with export.write_pdf, which tags it)")
     if len(pages) != slides:
         problems.append(f"{len(pages)} pages for {slides} slides (a slide overflowed onto another page, "
                         "or a slide is missing)")

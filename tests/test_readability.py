@@ -243,3 +243,14 @@ def test_a_few_letters_left_out_by_the_layout_fail(tmp_path):
     export.write_pdf(html.replace("</head>", "<style>.gone { display: none; }</style></head>", 1), path)
     with pytest.raises(ExportError, match=r"slide 1: its content does not fit the slide \(\d+ of \d+ characters"):
         pdfcheck.check_pdf(path, 1, tuple(expected))
+
+
+def test_an_untagged_pdf_is_refused(tmp_path):
+    import weasyprint
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_html_cell(_text(22))]
+    path = tmp_path / "deck.pdf"
+    weasyprint.HTML(string=export.export_print_html(nb, META)).write_pdf(str(path))  # no pdf_tags
+    with pytest.raises(ExportError, match=r"not a tagged PDF, so chart text cannot be told from body text"):
+        _check(path, 1)
