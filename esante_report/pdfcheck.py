@@ -24,8 +24,9 @@ WeasyPrint tags each piece of content with the structure element of its box,
 and an inline SVG (a chart, a map) is a ``Figure`` element. Text drawn inside
 a form XObject (SVG groups) takes the mark of the form that draws it.
 
-The PDF is read with pypdfium2 (PDFium), an order of magnitude faster than
-pdfplumber for the same information.
+The PDF is read with pypdfium2 (PDFium): for the same information, 5 to 9
+times less CPU than pdfplumber on the seed decks (bench/bench_pdfcheck.py).
+It needs a tagged PDF, as :func:`export.write_pdf` writes.
 """
 
 from __future__ import annotations
@@ -307,7 +308,7 @@ def _fmt_pt(size: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _room_problem(n: int, page: _Page, body_runs: list[_Run], body_shapes: list) -> str | None:
+def _room_problem(n: int, body_runs: list[_Run], body_shapes: list) -> str | None:
     """A slide whose content ends above 55 % of the body while its text is small."""
     text = [run for run in body_runs if run.text.strip() and not run.chart and run.colour != SMALL_PRINT_COLOUR]
     if not text:
@@ -358,7 +359,7 @@ def _page_problems(n: int, page: _Page, expected: int) -> list[str]:
         problems.append(f"slide {n}: shows {_DATA_SUMMARY!r} (a chart's data table is for screen readers, "
                         "never on the slide)")
     problems += _size_problems(n, runs)
-    room = _room_problem(n, page, body_runs, body_shapes)
+    room = _room_problem(n, body_runs, body_shapes)
     if room:
         problems.append(room)
     return problems
