@@ -34,6 +34,15 @@ def _card_lines(service: Service, texts: list[str]) -> int:
     return max(lines(service.audience, 48), lines(service.purpose, 48)) + (lines(texts, 95) or 1)
 
 
+def _details_lines(service: Service) -> int:
+    """Rough count of the lines the source's further blocks need."""
+    total = 0
+    for block in service.details:
+        items = sum(-(-len(t) // 95) for t in block["items"])
+        total += 2 + (items + 1) // 2 if len(block["items"]) > 4 else 2 + items
+    return total
+
+
 #: largest ratio between the figures of one bar chart; beyond it they are shown as a table
 _CHART_SPAN = 10
 
@@ -164,7 +173,7 @@ class CatalogueDeck:
         inside = {c: v for c, v in departments.items() if region_geom.contains(v[1].representative_point())}
         marked = sorted(set(dep["departement"]) & set(inside))
         names = {c: n for c, (n, _) in inside.items()}
-        fig = plots.departments_map_figure(inside, marked, width=4.3, height=3.9)
+        fig = plots.departments_map_figure(inside, marked, width=3.8, height=3.45)
         alt = (f"Carte des {len(inside)} départements de la région {self._region_name()} : {len(marked)} "
                f"départements déployés à 100 % ({', '.join(f'{names[c]} ({c})' for c in marked)}) ; "
                f"non déployés : {', '.join(f'{names[c]} ({c})' for c in sorted(set(inside) - set(marked))) or 'aucun'}.")
@@ -219,10 +228,14 @@ class CatalogueDeck:
         support = self.data.support.get(service.support) if service.support else None
         table_rows = figure.html.count("<tr>") if is_table and not later else 0
         # too many lines for one slide at the house text size: the indicators continue on the "(suite)" slide
-        move = _card_lines(service, texts) + table_rows > _CARD_LINES
-        suite = bool(service.details or later or move)
+        lines = _card_lines(service, texts) + table_rows
+        move = lines > _CARD_LINES
+        # short further blocks stay on the card; longer ones continue on the "(suite)" slide
+        details_here = bool(service.details) and not move and not later and \
+            lines + _details_lines(service) <= _CARD_LINES
+        suite = bool((service.details and not details_here) or later or move)
         common = dict(s=service, section=SECTIONS[service.section], status=STATUSES[service.status],
-                      as_of=fmt_date(self.report_date), suite=suite)
+                      as_of=fmt_date(self.report_date), suite=suite, details_here=details_here)
         parts = [components.render("catalogue_card.html.j2", part="main", texts=None if move else texts,
                                    moved=move, figure=dmap,
                                    figures=figure if is_table and not later and not move else None,
