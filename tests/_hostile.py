@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+#: Markdown in a data value: text, never a link or bold type
+MARKDOWN = "[lien](http://127.0.0.1:{port}/md) **gras** `code`"
 #: text payloads, in the order they are spread over the fields
 TEXT_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -42,6 +44,7 @@ TEXT_PAYLOADS = [
     "<div style=\"background:url(http://127.0.0.1:{port}/bg.png)\">bg</div>",
     "<object data=file://{secret}></object><embed src=file://{secret}>",
     "<meta http-equiv=refresh content='0;url=http://127.0.0.1:{port}/meta'><base href=http://127.0.0.1:{port}/>",
+    MARKDOWN,
 ]
 #: URL payloads (contacts, links, support desks): none may become a link
 URL_PAYLOADS = [
@@ -221,7 +224,7 @@ def poison(src_data: Path, src_params: Path, target: Path, port: int, secret: Pa
     # ---- catalogue
     cat = data / "catalogue"
     deck = _load_yaml(cat / "deck.yaml")
-    deck["title"] = s.text("catalogue/deck.yaml: title", "catalogue")
+    deck["title"] = s.text("catalogue/deck.yaml: title", "catalogue", MARKDOWN)
     deck["subtitle"] = s.text("catalogue/deck.yaml: subtitle", "catalogue", "{{7*7}} {0} <i>sous-titre</i>")
     deck["source"] = s.text("catalogue/deck.yaml: source", "catalogue")
     _dump_yaml(cat / "deck.yaml", deck)
@@ -234,7 +237,7 @@ def poison(src_data: Path, src_params: Path, target: Path, port: int, secret: Pa
     _dump_yaml(cat / "support.yaml", desks)
 
     principles = _load_yaml(cat / "principles.yaml")
-    principles["title"] = s.text("catalogue/principles.yaml: title", "catalogue")
+    principles["title"] = s.text("catalogue/principles.yaml: title", "catalogue", MARKDOWN)
     for i, p in enumerate(principles["principles"]):
         p["title"] = s.text(f"catalogue/principles.yaml: principles[{i}].title", "catalogue")
         p["items"][0] = s.text(f"catalogue/principles.yaml: principles[{i}].items[0]", "catalogue")

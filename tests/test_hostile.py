@@ -230,8 +230,9 @@ def _shown_text(soup: BeautifulSoup) -> tuple[str, str, str]:
     return text, alts, re.sub(r"\s+", "", slides.get_text(""))
 
 
-#: fields whose value is not shown as typed, reported to the lead (see KNOWN_BRACES)
+#: fields whose value is not shown as typed, reported to the lead (see the xfail tests below)
 KNOWN_BRACES = {"post_covid/waves.csv: label", "catalogue/deck.yaml: subtitle"}
+KNOWN_MARKDOWN = {"catalogue/deck.yaml: title", "catalogue/principles.yaml: title"}
 
 
 def _missing_text(hostile: dict[str, Any], deck: str, names: set[str] | None = None) -> list[str]:
@@ -251,7 +252,7 @@ def _missing_text(hostile: dict[str, Any], deck: str, names: set[str] | None = N
 @pytest.mark.parametrize("deck", DECKS)
 def test_html_shows_every_hostile_value_as_text(hostile, deck) -> None:
     """Each hostile value a slide shows is there as text (e.g. '<script>alert(1)</script>'), not as markup."""
-    fields = {f.name for f in hostile["fields"]} - KNOWN_BRACES
+    fields = {f.name for f in hostile["fields"]} - KNOWN_BRACES - KNOWN_MARKDOWN
     missing = _missing_text(hostile, deck, fields)
     assert not missing, _report(f"{deck}: hostile values not shown as typed", missing)
     text = _shown_text(_soup(_deck(hostile, deck).html))[0]
@@ -269,6 +270,17 @@ def test_cover_shows_braces_as_typed(hostile, deck) -> None:
     assert values and all(v in cover for v in values), f"{values} not in the cover: {cover[:300]!r}"
 
 
+@pytest.mark.e2e
+@pytest.mark.xfail(strict=True, reason="LEAK reported to the lead: a slide title from data (esr.slide(deck.title), "
+                   "esr.slide(deck.principles_title)) goes through slides._inline, i.e. Markdown: "
+                   "'[lien](http://…) **gras**' in deck.yaml title or principles.yaml title becomes a link and bold "
+                   "type in the HTML deck and a /URI link in the PDF")
+def test_slide_titles_from_data_are_text_not_markdown(hostile) -> None:
+    missing = _missing_text(hostile, "catalogue", KNOWN_MARKDOWN)
+    links = [u for u in h.uri_links(_deck(hostile, "catalogue").pdf) if "127.0.0.1" in u]
+    assert not missing and not links, _report("catalogue: Markdown from data read as markup", missing + links)
+
+
 # --------------------------------------------------------------------------- PDF
 
 
@@ -281,7 +293,8 @@ def test_pdf_has_no_attachment_script_or_unsafe_link(hostile, secret, deck) -> N
     assert not findings, _report(f"{deck}: {pdf.name}", findings)
     links = h.uri_links(pdf)
     assert all(re.match(r"(https?://|mailto:|tel:)", u, re.I) for u in links), links
-    assert not [u for u in links if "127.0.0.1" in u or "file:" in u.lower()], links
+    # links come from link fields only (the Markdown of a data title is tested above)
+    assert not [u for u in links if "file:" in u.lower() or "127.0.0.1" in u and "/md" not in u], links
 
 
 @pytest.mark.e2e
