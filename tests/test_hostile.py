@@ -365,6 +365,25 @@ def test_s1_issuer_and_long_value_render_safely_or_are_kept_clean_in_failed(s1, 
         assert all(re.match(r"(https?://|mailto:|tel:)", u) for u in h.uri_links(pdf))
 
 
+def test_index_shows_hostile_file_names_as_text(tmp_path: Path) -> None:
+    """A stray deck file named like markup is listed as text on the distribution page, never as markup."""
+    from esante_report.index import write_index
+
+    folder = tmp_path / "out" / "2021-11-15"
+    folder.mkdir(parents=True)
+    names = ["x\"><img src=x onerror=alert(1)>", "<svg onload=alert(2)>", "javascript:alert(3)"]
+    for name in names:
+        (folder / f"{name}.html").write_text("<p>deck</p>", encoding="utf-8")
+        (folder / f"{name}.pdf").write_bytes(b"%PDF-1.4 not really")
+    soup = _soup(write_index(tmp_path / "out"))
+    assert not soup.find_all(["script", "img", "iframe", "object", "embed", "link", "base"])
+    assert not [a for el in soup.find_all(True) for a in el.attrs if a.lower().startswith("on")]
+    hrefs = [a["href"] for a in soup.find_all("a", href=True)]
+    assert len(hrefs) == 2 * len(names) and all(href.startswith("2021-11-15/") for href in hrefs), hrefs
+    text = normalise(soup.get_text(" "))
+    assert all(name in text for name in names), text[:500]
+
+
 # --------------------------------------------------------------------------- the sanitiser (analyst outputs)
 
 
