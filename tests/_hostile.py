@@ -157,7 +157,7 @@ class _Spreader:
 
     def url(self, name: str, deck: str, index: int) -> str:
         value = fill(URL_PAYLOADS[index % len(URL_PAYLOADS)], self.port, self.secret)
-        self.fields.append(Field(name, value, deck, shown=False))
+        self.fields.append(Field(name, value, deck))  # shown as text, never as a link
         return value
 
 
