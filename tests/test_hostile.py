@@ -365,6 +365,45 @@ def test_s1_issuer_and_long_value_render_safely_or_are_kept_clean_in_failed(s1, 
         assert all(re.match(r"(https?://|mailto:|tel:)", u) for u in h.uri_links(pdf))
 
 
+def test_pdf_detector_finds_attachments_scripts_and_unsafe_links(tmp_path: Path) -> None:
+    """The PDF walk of this matrix sees what it must refuse (so that its silence on the decks means something)."""
+    from pypdf import PdfWriter
+    from pypdf.annotations import Link
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    clean, bad = tmp_path / "clean.pdf", tmp_path / "bad.pdf"
+    writer = PdfWriter()
+    writer.add_blank_page(100, 100)
+    writer.write(clean)
+    writer._root_object[NameObject("/OpenAction")] = DictionaryObject({
+        NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1);")})
+    writer.add_attachment("s.txt", b"ESR-MARKER-42")
+    writer.add_annotation(0, Link(rect=(0, 0, 50, 50), url="javascript:alert(1)"))
+    writer.write(bad)
+    assert h.pdf_findings(clean, (b"ESR-MARKER-42",)) == []
+    found = "\n".join(h.pdf_findings(bad, (b"ESR-MARKER-42",)))
+    for expected in ("/OpenAction", "action /JavaScript", "/EmbeddedFiles", "/JS in", "/URI action to 'javascript:alert(1)'",
+                     "marker b'ESR-MARKER-42' in a stream"):
+        assert expected in found, found
+    assert h.uri_links(bad) == ["javascript:alert(1)"]
+
+
+CODE_IN_PARAMS = ['x"; open("/tmp/esr-pwned", "w"); y="', "a\\\"+__import__('os').getcwd()+\"", "ligne\nsuivante",
+                  "\\", "\\x41 \\u00e9 \\N{BULLET}", "'''", '"""', "\x1b[2J"]
+
+
+@pytest.mark.parametrize("value", CODE_IN_PARAMS + h.TEXT_PAYLOADS + [h.S1_ISSUER])
+def test_params_reach_the_kernel_as_data_not_code(value: str) -> None:
+    """The issuer is injected by papermill into a code cell: it arrives as the same string, never as code."""
+    from papermill.translators import translate_parameters
+
+    code = translate_parameters("python3", "python", {"issuer": value, "report_date": "2021-11-15"}, "")
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "<injected-parameters>", "exec"), namespace)  # noqa: S102 - what the kernel runs
+    assert namespace["issuer"] == value
+    assert set(namespace) - {"__builtins__"} == {"issuer", "report_date"}
+
+
 def test_index_shows_hostile_file_names_as_text(tmp_path: Path) -> None:
     """A stray deck file named like markup is listed as text on the distribution page, never as markup."""
     from esante_report.index import write_index
