@@ -29,6 +29,12 @@ SECTIONS = {
     "usage_direct": "Services à usage direct et exclusif par les professionnels terrain et les patients",
     "usage_mixte": "Services à usage mixte : professionnels et autorités sanitaires",
 }
+#: the section as the kicker of a card says it (short enough for one line at the body size)
+SECTIONS_SHORT = {
+    "cadre_national": "Cadre national",
+    "usage_direct": "Usage direct : professionnels et patients",
+    "usage_mixte": "Usage mixte : professionnels et autorités",
+}
 STATUSES = {
     "production": "Service en production",
     "stand_by": "Service en stand by, à relancer si demande",

@@ -109,8 +109,14 @@ def svg(fig: Figure) -> Markup:
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
           numeric: Sequence[bool] | None = None, footer: Iterable[Sequence[Any]] = (),
           row_header: bool = True, css_class: str = "") -> Html:
-    """An accessible HTML table (header cells with scope, optional footer rows)."""
-    return (render("table.html.j2", columns=list(columns), rows=[list(r) for r in rows],
+    """An accessible HTML table (header cells with scope, optional footer rows).
+
+    A short table (at most 8 rows) is set at the body text size: it has the room.
+    """
+    rows = [list(r) for r in rows]
+    if len(rows) <= 8:
+        css_class = f"{css_class} esr-table-large".strip()
+    return (render("table.html.j2", columns=list(columns), rows=rows,
                          footer=[list(r) for r in footer], caption=caption,
                          numeric=list(numeric) if numeric else [False] * len(columns),
                          row_header=row_header, css_class=css_class))

@@ -27,7 +27,8 @@ __all__ = ["clean", "safe_href"]
 _DROP_WITH_CONTENT = frozenset({
     "script", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript", "template", "textarea",
     "select", "form", "button", "input", "audio", "video", "source", "track", "portal", "foreignobject",
-    "title",
+    "title", "animate", "set", "animatemotion", "animatetransform", "animatecolor", "discard", "handler",
+    "listener",
 })
 _DROP_TAG_ONLY = frozenset({"link", "meta", "base", "html", "head", "body"})
 _VOID = frozenset({"area", "br", "col", "hr", "img", "wbr", "param"})
@@ -35,8 +36,10 @@ _URL_ATTRS = frozenset({"href", "xlink:href", "src", "action", "data", "poster",
                         "longdesc", "usemap", "codebase", "manifest", "ping", "formaction", "lowsrc", "dynsrc"})
 _DROP_ATTRS = frozenset({"rel", "srcset", "imagesrcset", "formaction", "http-equiv", "target"})
 _LINK_SCHEMES = ("http://", "https://", "mailto:", "tel:")
-# a CSS url() is allowed only to an in-page reference (SVG clip paths, hatch patterns: url(#id))
-_CSS_URL = re.compile(r"url\s*\(\s*['\"]?(?!#)|@import|expression\s*\(|javascript:|behavior\s*:", re.I)
+# a CSS url() is allowed only to an in-page reference (SVG clip paths, hatch patterns: url(#id));
+# CSS escapes (\75 rl) and image-set() could hide a remote load: refused outright
+_CSS_URL = re.compile(r"url\s*\(\s*['\"]?(?!#)|@import|expression\s*\(|javascript:|behavior\s*:|\\|image-set|"
+                      r"-moz-binding", re.I)
 # control characters and spaces that browsers ignore inside a URL scheme ("jav\tascript:")
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
 
@@ -91,8 +94,8 @@ class _Cleaner(HTMLParser):
                          _safe_src(value) if name in ("src", "xlink:href", "href") else None)
                 if value is None:
                     continue
-            if name == "style" and _CSS_URL.search(value):
-                continue
+            if (name == "style" or "url(" in value.lower() or "\\" in value) and _CSS_URL.search(value):
+                continue  # also SVG presentation attributes: fill="url(http://…)"
             kept.append(f' {name}="{escape(value, quote=True)}"')
         self.out.append(f"<{tag}{''.join(kept)}{' /' if closing else ''}>")
         if tag == "style" and not closing:

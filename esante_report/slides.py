@@ -216,7 +216,8 @@ class _Builder:
             meta = output.get("metadata", {}).get(NEW_SLIDE_KEY, {})
             if meta.get("new_slide"):
                 title = meta.get("title")
-                self.new_slide(_inline(title) if title else None, int(meta.get("level", 2)),
+                # a title given from code often comes from data: plain text, never Markdown
+                self.new_slide(escape(str(title)) if title else None, int(meta.get("level", 2)),
                                meta.get("layout", ""))
             data = output.get("data", {})
             if "image/svg+xml" in data:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import components, plots, style
 from .authoring import md, slide
-from .catalogue import SECTIONS, STATUSES, CatalogueData, Service, load_catalogue
+from .catalogue import SECTIONS, SECTIONS_SHORT, STATUSES, CatalogueData, Service, load_catalogue
 from .fmt import fmt_date, fmt_int, fmt_month, fmt_number
 from .geo import CREDIT, load_boundaries
 from .provenance import provenance
@@ -191,9 +191,8 @@ class CatalogueDeck:
     def cover(self) -> components.Html:
         """The cover lines under the title: subtitle and version date."""
         subtitle = self.data.deck.get("subtitle", "")
-        text = (f"**{subtitle}**\n\n" if subtitle else "") + \
-            f"Version au {fmt_date(self.report_date)}"
-        return md(text.replace("{", "{{").replace("}", "}}"))
+        return md(("**{subtitle}**\n\n" if subtitle else "") + "Version au {date}", subtitle=subtitle,
+                  date=self.report_date)
 
     def principles(self) -> components.Html:
         return components.render("catalogue_principles.html.j2", principles=self.data.principles["principles"])
@@ -234,7 +233,7 @@ class CatalogueDeck:
         details_here = bool(service.details) and not move and not later and \
             lines + _details_lines(service) <= _CARD_LINES
         suite = bool((service.details and not details_here) or later or move)
-        common = dict(s=service, section=SECTIONS[service.section], status=STATUSES[service.status],
+        common = dict(s=service, section=SECTIONS_SHORT[service.section], status=STATUSES[service.status],
                       as_of=fmt_date(self.report_date), suite=suite, details_here=details_here)
         parts = [components.render("catalogue_card.html.j2", part="main", texts=None if move else texts,
                                    moved=move, figure=dmap,

@@ -125,11 +125,12 @@ class PostCovidDeck:
     # ------------------------------------------------------------------ blocks
     def cover(self) -> Html:
         """The cover lines under the deck title: date, region, survey."""
-        lines = f"**Point d'étape – {fmt_date(self.report_date)}**"
+        lines = "**Point d'étape – {date}**"
         if self.region:
-            lines += f"\n\nRégion {self.region_name()} ({self.region})"
-        lines += f"\n\nRetour sur l'enquête auprès des ARS : {self.wave_label} du {fmt_date(self.wave_date)}"
-        return md(lines.replace("{", "{{").replace("}", "}}"))
+            lines += "\n\nRégion {region} ({abbr})"
+        lines += "\n\nRetour sur l'enquête auprès des ARS : {label} du {wave_date}"
+        return md(lines, date=self.report_date, region=self.region_name(), abbr=self.region or "",
+                  label=self.wave_label, wave_date=self.wave_date)
 
     def timeline(self) -> Html:
         """Milestones on a time axis; under each, who acted and the source's sentence."""
@@ -284,8 +285,9 @@ class PostCovidDeck:
     def region_changes(self, part: int = 0) -> Html:
         """Each region's change for the latest month: "non comparable" unless both months are complete."""
         ch = self.changes
+        size = math.ceil(len(ch.regions) / self.region_changes_parts())  # even parts: no near-empty "(suite)"
         rows = []
-        for r in ch.regions[part * _CHANGES_PER_SLIDE:(part + 1) * _CHANGES_PER_SLIDE]:
+        for r in ch.regions[part * size:(part + 1) * size]:
             why = None if r.comparable else ("non renseigné" if r.reason.startswith("missing") else "incomplet")
             rows.append([f"{self.region_name(r.region)} ({r.region})",
                          fmt_int(r.previous, na="n.r."), fmt_int(r.value, na="n.r."),

