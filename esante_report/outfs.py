@@ -93,8 +93,7 @@ def write_bytes(target: Path, data: bytes) -> Path:
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
         tmp = Path(name)
         os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        _write_fd(fd, data)
         os.replace(tmp, target)
         tmp = None
     except OSError as exc:
@@ -104,6 +103,12 @@ def write_bytes(target: Path, data: bytes) -> Path:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     return target
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    """Write ``data`` to ``fd`` and close it (the one place bytes reach the disk; tests simulate ENOSPC here)."""
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
 
 
 def write_text(target: Path, text: str) -> Path:

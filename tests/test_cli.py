@@ -102,7 +102,7 @@ def test_a_failing_notebook_keeps_its_partial_copy_and_publishes_nothing(tmp_pat
     nbformat.write(nb, notebooks / "post_covid.ipynb")
     out = tmp_path / "out"
     before = _published(out, "2021-11-15")
-    with pytest.raises(RenderError, match=r"failed at cell \d+: ValueError: cassé exprès \(partly executed notebook "
+    with pytest.raises(RenderError, match=r"failed at cell \d+ \(In \[\d+\]\): ValueError: cassé exprès \(partly executed notebook "
                                           r"kept in .*failed/post_covid\.ipynb\)"):
         render_date("2021-11-15", params_dir=params_copy, out_dir=out, notebooks=notebooks)
     partial = nbformat.read(out / "2021-11-15" / "failed" / "post_covid.ipynb", as_version=4)
