@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 from . import cache, outfs
 from .decks import DECKS
 from .errors import EsanteReportError, ParamsError, Problem, RenderError
-from .render import Job, JobResult, StderrProgress, job_for, render_job
+from .render import Job, JobResult, StderrProgress, params_entries, job_for, render_job
 
 __all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs", "REGIONAL_DECKS"]
 
@@ -68,29 +68,20 @@ def _regions(data_dir: Path, wanted: list[str]) -> list[tuple[str, str]]:
     return chosen
 
 
-def _entries(params_dir: Path, date: str) -> dict | None:
-    """The params file of ``date`` as parsed, or None when it has problems (the full check reports them)."""
-    from ._io import LocDict, read_yaml
-    from .params import params_path
-
-    problems: list[Problem] = []
-    data = read_yaml(params_path(params_dir, date), problems)
-    return data if not problems and isinstance(data, LocDict) else None
-
-
 def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, params_dir: Path, out_dir: Path,
          notebooks: Path, regions: list[str] | None = None, force: bool = False,
-         only_listed: bool = False) -> Plan:
+         only_listed: bool = False, strict: bool = False) -> Plan:
     """What to do for ``dates``: up-to-date decks are skipped, the others are checked and become jobs.
 
     With ``regions``, the regional decks (post_covid) are rendered once per region instead of nationally.
+    With ``strict``, the first date whose params or data are refused raises (``--debug``).
     """
     from .params import load_params
 
     result = Plan()
     region_list = _regions(data_dir, regions) if regions else []
     for date in dates:
-        entries = _entries(params_dir, date)
+        entries = params_entries(params_dir, date)
         pending: list[tuple[str, str | None, str | None, str]] = []  # deck, region, region name, key
         if entries is None:
             names = list(decks or [])
@@ -111,12 +102,14 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                         result.up_to_date.append(JobResult(date, label, "up to date", slides=record.slides))
                         continue
                 pending.append((name, region, region_name, key))
-        if not pending and names:
+        if not pending and entries is not None:
             continue
         try:
             runs = load_params(params_dir, date, data_dir, sorted({p[0] for p in pending}) or decks,
                                only_listed=only_listed)
         except EsanteReportError as exc:
+            if strict:
+                raise
             lines = str(exc).splitlines()
             result.problems += lines
             for name, region, _, _ in pending or [("(params)", None, None, "")]:
@@ -153,7 +146,10 @@ def run_jobs(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     elif workers <= 1 or len(jobs) == 1:
         results = {}
         for i, job in enumerate(jobs):
-            results[i] = render_job(job, progress)
+            try:
+                results[i] = render_job(job, progress)
+            except Exception as exc:  # as a pool worker would report it: that deck failed, the others go on
+                results[i] = JobResult(job.date, job.name, "failed", error=f"{type(exc).__name__}: {exc}")
             on_result(results[i])
             if fail_fast and results[i].status == "failed":
                 break
@@ -251,13 +247,13 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
                  out_dir: Path, notebooks: Path, regions: list[str] | None = None, force: bool = False,
                  only_listed: bool = False, workers: int = 1, scheduler: str | None = None, dask: bool = False,
                  fail_fast: bool = False, progress: StderrProgress | None = None,
-                 report: Report | None = None) -> tuple[Plan, list[JobResult]]:
+                 report: Report | None = None, strict: bool = False) -> tuple[Plan, list[JobResult]]:
     """Plan and run; ``report`` receives a line per deck as it ends (``up to date``, ``wrote …``)."""
     report = report or (lambda _: None)
     out_dir = outfs.prepare_out(out_dir)
     outfs.remove_stale_temp(out_dir)
     the_plan = plan(dates, decks=decks, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
-                    notebooks=notebooks, regions=regions, force=force, only_listed=only_listed)
+                    notebooks=notebooks, regions=regions, force=force, only_listed=only_listed, strict=strict)
     for result in the_plan.up_to_date:
         report(f"{result.date}/{result.name}: up to date")
     if fail_fast and the_plan.refused:

@@ -112,10 +112,13 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         dates, decks=args.deck, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
         notebooks=notebooks_dir(), regions=args.region, force=args.force, only_listed=only_listed,
         workers=args.jobs or default_jobs(), scheduler=args.scheduler, dask=args.dask, fail_fast=args.fail_fast,
-        progress=progress, report=lambda line: print(line, flush=True) if not args.quiet else None)
+        progress=progress, report=lambda line: print(line, flush=True) if not args.quiet else None,
+        strict=args.debug)
     for line in the_plan.problems:
         print(f"error: {line}", file=sys.stderr)
     for result in results:
+        if args.debug and result.traceback:
+            print(f"{result.date}/{result.name}:\n{result.traceback}", file=sys.stderr)
         if result.deck is not None:
             for path in (result.deck.html, result.deck.pdf, result.deck.ipynb):
                 print(f"wrote {path} ({_size(path)})")

@@ -28,7 +28,7 @@ from .errors import EsanteReportError, ExportError, RenderError
 from .params import DeckRun, list_dates, load_params
 
 __all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "render_job", "job_for",
-           "deck_title", "StderrProgress", "KERNEL_NAME"]
+           "deck_title", "params_entries", "StderrProgress", "KERNEL_NAME"]
 
 #: the kernel papermill starts: the Python of the environment esante-report runs in
 KERNEL_NAME = "python3"
@@ -90,6 +90,8 @@ class JobResult:
     slides: int | None = None
     error: str = ""
     deck: RenderedDeck | None = None
+    #: the Python traceback of a failure (shown with ``--debug``)
+    traceback: str = ""
 
 
 class StderrProgress:
@@ -142,8 +144,24 @@ def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | N
     progress(f"{date}: checking parameters and data")
     runs = load_params(params_dir, date, data_dir, decks, only_listed=only_listed)
     outfs.remove_stale_temp(out_dir)
-    return [_render(job_for(run, date, data_dir=data_dir, out_dir=out_dir, notebooks=notebooks), progress)
-            for run in runs]
+    entries = params_entries(params_dir, date)
+    rendered = []
+    for run in runs:
+        key = cache.static_key(notebook=notebooks / DECKS[run.deck].notebook, entry=entries.get(run.deck),
+                               date=date, name=run.deck, region=None) if entries is not None else ""
+        job = job_for(run, date, data_dir=data_dir, out_dir=out_dir, notebooks=notebooks, key=key)
+        rendered.append(_render(job, progress))
+    return rendered
+
+
+def params_entries(params_dir: Path, date: str) -> dict | None:
+    """The params file of ``date`` as parsed (the cache key hashes a deck's entry), None when unreadable."""
+    from ._io import LocDict, read_yaml
+    from .params import params_path
+
+    problems: list = []
+    data = read_yaml(params_path(params_dir, date), problems)
+    return data if not problems and isinstance(data, LocDict) else None
 
 
 def render_all(*, data_dir: Path | None = None, params_dir: Path | None = None, out_dir: Path | None = None,
@@ -171,7 +189,10 @@ def render_job(job: Job, progress: Progress | None = None) -> JobResult:
     except EsanteReportError as exc:
         with contextlib.suppress(OSError):
             cache.forget(Path(job.out_dir), job.date, job.name)
-        return JobResult(job.date, job.name, "failed", time.monotonic() - start, error=_one_line(str(exc)))
+        import traceback
+
+        return JobResult(job.date, job.name, "failed", time.monotonic() - start, error=_one_line(str(exc)),
+                         traceback=traceback.format_exc())
     return JobResult(job.date, job.name, "rendered", time.monotonic() - start, deck.slides, deck=deck)
 
 
