@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,9 +277,41 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
                         final_dir / f"{job.name}.ipynb", slides, name=job.name, timings=timings)
 
 
+def _lighter_imports() -> None:
+    """Skip an import that costs about a second per process and that rendering never uses.
+
+    nbformat imports jsonschema, whose format checkers import ``rfc3987_syntax`` (a grammar
+    compiled at import) only to check "iri" strings; nbformat does not check formats, and
+    jsonschema skips that checker when the import fails. Done only if nothing imported it yet.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def _warm_up() -> threading.Thread:
+    """Load what the export stages need (nbconvert, WeasyPrint, the subset fonts, reveal.js) while the kernel
+    runs the notebook in its own process: the export then starts at once. Errors are left to the stages."""
+    def work() -> None:
+        with contextlib.suppress(Exception):
+            import pdfplumber  # noqa: F401
+            import weasyprint  # noqa: F401
+
+            from . import export, fonts
+
+            fonts.font_face_css()
+            export._assets()
+
+    thread = threading.Thread(target=work, name="esante-report-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
+    _lighter_imports()
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+
+    warm = _warm_up()
 
     executed = tmp / f"{job.name}.ipynb"
     kernel_log = tmp / "kernel.log"
@@ -299,6 +332,8 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
         where = f" ({note})" if kept or "could not" in note else ""
         raise RenderError(f"{source.name} could not run: {type(exc).__name__}: {_one_line(str(exc))}"
                           f"{where}{detail}") from exc
+    finally:
+        warm.join()
     return executed
 
 
