@@ -21,7 +21,8 @@ from typing import Callable, Iterable
 from . import cache, outfs
 from .decks import DECKS
 from .errors import EsanteReportError, ParamsError, Problem, RenderError
-from .render import Job, JobResult, StderrProgress, params_entries, job_for, render_job
+from .progress import Board
+from .render import Job, JobResult, StderrProgress, job_for, params_entries, render_job, set_progress_queue
 
 __all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs", "REGIONAL_DECKS"]
 
@@ -131,46 +132,58 @@ def _first(lines: list[str]) -> str:
 
 def run_jobs(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None, dask: bool = False,
              fail_fast: bool = False, progress: StderrProgress | None = None,
-             on_result: Callable[[JobResult], None] | None = None) -> list[JobResult]:
+             on_result: Callable[[JobResult], None] | None = None, board: Board | None = None) -> list[JobResult]:
     """Run ``jobs`` and return their results in the order of ``jobs``.
 
     ``workers`` > 1 uses a local process pool; ``scheduler`` (an address such as
     ``tcp://host:8786``) or ``dask`` (a LocalCluster of ``workers`` processes) a Dask cluster.
+    With a ``board``, the stages of running decks are drawn on it instead of printed.
     """
     progress = progress or StderrProgress(quiet=True)
     on_result = on_result or (lambda _: None)
     if not jobs:
         return []
     if scheduler or dask:
-        results = _run_dask(jobs, workers, scheduler, fail_fast, progress, on_result)
+        results = _run_dask(jobs, workers, scheduler, fail_fast, progress, on_result, board)
     elif workers <= 1 or len(jobs) == 1:
         results = {}
         for i, job in enumerate(jobs):
             try:
-                results[i] = render_job(job, progress)
+                results[i] = render_job(job, board.update if board and not progress.quiet else progress)
             except Exception as exc:  # as a pool worker would report it: that deck failed, the others go on
                 results[i] = JobResult(job.date, job.name, "failed", error=f"{type(exc).__name__}: {exc}")
             on_result(results[i])
             if fail_fast and results[i].status == "failed":
                 break
     else:
-        results = _run_pool(jobs, workers, fail_fast, progress, on_result)
+        results = _run_pool(jobs, workers, fail_fast, progress, on_result, board)
     return [results.get(i) or JobResult(job.date, job.name, "skipped", error="not run (--fail-fast)")
             for i, job in enumerate(jobs)]
 
 
 def _run_pool(jobs: list[Job], workers: int, fail_fast: bool, progress: StderrProgress,
-              on_result: Callable[[JobResult], None]) -> dict[int, JobResult]:
+              on_result: Callable[[JobResult], None], board: Board | None) -> dict[int, JobResult]:
     import multiprocessing
+    import queue as queue_mod
 
     results: dict[int, JobResult] = {}
     # spawn: workers start clean (no inherited threads or locks); each job starts its own kernel anyway
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue() if board is not None and not progress.quiet else None
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
+                               initializer=set_progress_queue if messages is not None else None,
+                               initargs=(messages,) if messages is not None else ())
     try:
         futures = {pool.submit(render_job, job, progress): i for i, job in enumerate(jobs)}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=0.25 if messages is not None else None,
+                                 return_when=FIRST_COMPLETED)
+            while messages is not None:
+                try:
+                    board.update(messages.get_nowait())
+                except queue_mod.Empty:
+                    break
             for future in done:
                 i = futures[future]
                 results[i] = _result_of(future, jobs[i])
@@ -192,7 +205,7 @@ def _result_of(future, job: Job) -> JobResult:
 
 
 def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: bool, progress: StderrProgress,
-              on_result: Callable[[JobResult], None]) -> dict[int, JobResult]:
+              on_result: Callable[[JobResult], None], board: Board | None) -> dict[int, JobResult]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -212,6 +225,8 @@ def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: b
     try:
         futures = {client.submit(render_job, job, progress, pure=False, key=f"render-{job.label}-{time.time_ns()}"): i
                    for i, job in enumerate(jobs)}
+        for job in jobs:
+            (board.update if board else progress)(f"{job.label}: sent to the Dask cluster")
         for future in as_completed(list(futures)):
             i = futures[future]
             results[i] = _result_of(future, jobs[i])
@@ -247,8 +262,11 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
                  out_dir: Path, notebooks: Path, regions: list[str] | None = None, force: bool = False,
                  only_listed: bool = False, workers: int = 1, scheduler: str | None = None, dask: bool = False,
                  fail_fast: bool = False, progress: StderrProgress | None = None,
-                 report: Report | None = None, strict: bool = False) -> tuple[Plan, list[JobResult]]:
-    """Plan and run; ``report`` receives a line per deck as it ends (``up to date``, ``wrote …``)."""
+                 report: Report | None = None, strict: bool = False, live: bool = False) -> tuple[Plan, list[JobResult]]:
+    """Plan and run; ``report`` receives a line per deck as it ends (``up to date``, ``rendered …``).
+
+    With ``live`` (stderr is a terminal), a :class:`~esante_report.progress.Board` shows the running decks.
+    """
     report = report or (lambda _: None)
     out_dir = outfs.prepare_out(out_dir)
     outfs.remove_stale_temp(out_dir)
@@ -258,13 +276,29 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
         report(f"{result.date}/{result.name}: up to date")
     if fail_fast and the_plan.refused:
         return the_plan, []
+    board = Board(len(the_plan.jobs)) if live and len(the_plan.jobs) > 1 else None
 
     def on_result(result: JobResult) -> None:
+        if board is not None:
+            board.finish(f"{result.date}/{result.name}", result.status == "failed")
         if result.status == "rendered" and result.deck is not None:
-            report(f"{result.date}/{result.name}: rendered in {result.seconds:.1f}s")
+            line = f"{result.date}/{result.name}: rendered in {result.seconds:.1f}s"
+            if board is not None:
+                board.clear()
+            report(line)
+            if board is not None:
+                board.draw()
         elif result.status == "failed":
-            print(f"error: {result.date}/{result.name}: {result.error}", file=sys.stderr, flush=True)
+            line = f"error: {result.date}/{result.name}: {result.error}"
+            if board is not None:
+                board.print(line)
+            else:
+                print(line, file=sys.stderr, flush=True)
 
-    results = run_jobs(the_plan.jobs, workers=workers, scheduler=scheduler, dask=dask, fail_fast=fail_fast,
-                       progress=progress, on_result=on_result)
+    try:
+        results = run_jobs(the_plan.jobs, workers=workers, scheduler=scheduler, dask=dask, fail_fast=fail_fast,
+                           progress=progress, on_result=on_result, board=board)
+    finally:
+        if board is not None:
+            board.close()
     return the_plan, results

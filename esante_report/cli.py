@@ -113,7 +113,7 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         notebooks=notebooks_dir(), regions=args.region, force=args.force, only_listed=only_listed,
         workers=args.jobs or default_jobs(), scheduler=args.scheduler, dask=args.dask, fail_fast=args.fail_fast,
         progress=progress, report=lambda line: print(line, flush=True) if not args.quiet else None,
-        strict=args.debug)
+        strict=args.debug, live=sys.stderr.isatty() and not args.quiet)
     for line in the_plan.problems:
         print(f"error: {line}", file=sys.stderr)
     for result in results:

@@ -29,7 +29,7 @@ from .errors import EsanteReportError, ExportError, RenderError
 from .params import DeckRun, list_dates, load_params
 
 __all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "render_job", "job_for",
-           "deck_title", "params_entries", "StderrProgress", "KERNEL_NAME"]
+           "deck_title", "params_entries", "StderrProgress", "set_progress_queue", "KERNEL_NAME"]
 
 #: the kernel papermill starts: the Python of the environment esante-report runs in
 KERNEL_NAME = "python3"
@@ -95,6 +95,16 @@ class JobResult:
     traceback: str = ""
 
 
+#: in a pool worker, where progress messages go when the parent draws a live board (see set_progress_queue)
+_PROGRESS_QUEUE = None
+
+
+def set_progress_queue(queue) -> None:
+    """Pool worker initialiser: send progress messages to ``queue`` instead of printing them."""
+    global _PROGRESS_QUEUE
+    _PROGRESS_QUEUE = queue
+
+
 class StderrProgress:
     """Progress lines ``[  12.3s] date/deck: stage`` on stderr (picklable, so workers print their own)."""
 
@@ -103,7 +113,11 @@ class StderrProgress:
         self.quiet = quiet
 
     def __call__(self, message: str) -> None:
-        if not self.quiet:
+        if self.quiet:
+            return
+        if _PROGRESS_QUEUE is not None:
+            _PROGRESS_QUEUE.put(message)
+        else:
             print(f"[{time.time() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 

@@ -64,6 +64,9 @@ def test_the_batch_exits_non_zero_and_the_summary_names_the_failure(batch):
     assert rows[("2020-12-08", "catalogue", "rendered")].split()[4] == "22"  # pages
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {FAILING_DATE}/catalogue: ")
+    # stderr is not a terminal here: progress is plain lines, one per deck and stage
+    assert re.search(r"^\[\s*[\d.]+s\] 2021-11-15/post_covid-IDF: writing PDF$", result.stderr, re.M), result.stderr
+    assert "\x1b[" not in result.stderr
 
 
 def test_the_other_decks_are_published_with_their_regional_names(batch):
