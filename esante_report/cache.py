@@ -30,6 +30,8 @@ __all__ = ["CACHE_DIR", "static_key", "file_hashes", "Record", "read_record", "w
 CACHE_DIR = ".esante-cache"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _TOOLKIT_SUFFIXES = (".py", ".j2", ".css", ".json", ".mplstyle")
+_LIBRARIES = ("papermill", "nbconvert", "nbformat", "weasyprint", "pydyf", "matplotlib", "pandas", "shapely",
+              "fonttools", "jinja2", "markupsafe", "babel")
 
 
 def _sha256(path: Path) -> str | None:
@@ -42,10 +44,18 @@ def _sha256(path: Path) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _toolkit_digest() -> str:
-    """Hash of the package's own files (code, templates, CSS) and version, the reveal.js assets, the fonts."""
+    """Hash of the package's own files (code, templates, CSS) and version, the versions of the libraries that
+    shape the outputs, the reveal.js assets and the fonts."""
     from .provenance import package_version
 
+    from importlib import metadata
+
     digest = hashlib.sha256(package_version().encode())
+    for dist in _LIBRARIES:  # an upgrade of a library that shapes the outputs renders again
+        try:
+            digest.update(f"{dist}={metadata.version(dist)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{dist}=none\0".encode())
     files = sorted(p for p in _PACKAGE_DIR.rglob("*") if p.suffix in _TOOLKIT_SUFFIXES and "__pycache__" not in p.parts)
     reveal = node_modules_dir() / "reveal.js"
     files += [reveal / "dist" / "reveal.css", reveal / "dist" / "reveal.js", reveal / "plugin" / "notes" / "notes.js"]
