@@ -144,7 +144,8 @@ def locked(out_dir: Path) -> Iterator[None]:
 
 
 def remove_stale_temp(out_dir: Path, *, older_than: float = STALE_SECONDS) -> list[Path]:
-    """Remove ``<out>/.render-*`` leftovers of killed runs older than ``older_than`` seconds."""
+    """Remove ``<out>/.render-*`` folders and ``.*.tmp`` files, leftovers of killed runs older than ``older_than``
+    seconds (a younger one may belong to a run in progress)."""
     removed = []
     now = time.time()
     try:
@@ -152,7 +153,8 @@ def remove_stale_temp(out_dir: Path, *, older_than: float = STALE_SECONDS) -> li
     except OSError:
         return removed
     for entry in entries:
-        if not entry.name.startswith(TEMP_PREFIX):
+        is_temp_file = entry.name.startswith(".") and entry.name.endswith(".tmp")  # from write_bytes
+        if not entry.name.startswith(TEMP_PREFIX) and not is_temp_file:
             continue
         try:
             info = entry.stat(follow_symlinks=False)

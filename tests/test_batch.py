@@ -119,3 +119,17 @@ def test_bad_date_arguments_are_usage_errors(tmp_path):
     result = _cli("render", "--date", "2021-11-15", "--region", "XYZ", "--out", str(tmp_path))
     assert result.returncode == 1
     assert "field 'region': unknown region 'XYZ' given to --region (expected 'all' or one of ARA," in result.stderr
+
+
+def test_region_all_plans_one_deck_per_region_of_regions_csv(tmp_path):
+    """--region all: every region of regions.csv, in file order (planned only: nothing is rendered here)."""
+    from esante_report.batch import plan
+    from esante_report.paths import notebooks_dir
+
+    the_plan = plan(["2021-11-15"], decks=None, data_dir=DATA, params_dir=PARAMS, out_dir=tmp_path,
+                    notebooks=notebooks_dir(), regions=["all"])
+    abbrs = [line.split(",")[1] for line in (DATA / "regions.csv").read_text(encoding="utf-8").splitlines()[1:]]
+    assert [job.name for job in the_plan.jobs] == [f"post_covid-{abbr}" for abbr in abbrs]
+    assert len(abbrs) == 18
+    assert the_plan.jobs[0].title == "Cellules de coordination post-COVID — Auvergne-Rhône-Alpes"
+    assert the_plan.jobs[0].parameters["region"] == "ARA"

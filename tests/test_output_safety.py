@@ -105,14 +105,18 @@ def test_stale_temp_folders_are_removed_at_the_start_of_a_render(tmp_path):
     for folder in (stale, fresh):
         folder.mkdir(parents=True)
         (folder / "post_covid.ipynb").write_text("{}", encoding="utf-8")
+    stale_file = out / ".index.html.abc123.tmp"
+    stale_file.write_text("half a page", encoding="utf-8")
     two_days_ago = time.time() - 2 * 24 * 3600
-    os.utime(stale, (two_days_ago, two_days_ago))
+    for path in (stale, stale_file):
+        os.utime(path, (two_days_ago, two_days_ago))
     params = tmp_path / "params"
     params.mkdir()
     (params / "2021-11-15.yaml").write_text("post_covid:\n  wave: 99\n", encoding="utf-8")  # refused: no render
     result = _cli("render", "--date", "2021-11-15", "--params", str(params), "--out", str(out))
     assert result.returncode == 1
     assert not stale.exists(), "a leftover of a killed run older than a day is removed"
+    assert not stale_file.exists()
     assert fresh.exists(), "a recent temporary folder may belong to a run in progress"
 
 
