@@ -1,6 +1,7 @@
 """``esante-report`` command line: parse, call the library, map errors to exit codes.
 
-Exit codes: 0 success; 1 bad input (data, params) or failed render/export;
+Exit codes: 0 success; 1 bad input (data, params), an output that cannot be written, or any
+deck of a batch that failed (the others are still rendered, then a summary is printed);
 2 wrong usage. No traceback unless ``--debug``.
 """
 
