@@ -69,6 +69,22 @@ def _regions(data_dir: Path, wanted: list[str]) -> list[tuple[str, str]]:
     return chosen
 
 
+def _check_regional_notebook(notebook: Path) -> None:
+    """A regional deck needs a notebook that reads ``region``: else it would show national figures under a
+    regional title. Its parameters cell must declare it (``region = None``)."""
+    import json
+    import re
+
+    try:
+        cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        return  # the render reports an unreadable notebook
+    source = "".join("".join(c.get("source", "")) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    if not re.search(r"^\s*region\s*(:[^=]*)?=", source, re.M):
+        raise RenderError(f"{notebook}: the parameters cell has no 'region' parameter, so a regional deck would show "
+                          "national figures (expected a line `region = None` read by the notebook)")
+
+
 def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, params_dir: Path, out_dir: Path,
          notebooks: Path, regions: list[str] | None = None, force: bool = False,
          only_listed: bool = False, strict: bool = False) -> Plan:
@@ -81,6 +97,10 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
 
     result = Plan()
     region_list = _regions(data_dir, regions) if regions else []
+    if region_list:
+        for name in REGIONAL_DECKS:
+            if not decks or name in decks:
+                _check_regional_notebook(notebooks / DECKS[name].notebook)
     for date in dates:
         entries = params_entries(params_dir, date)
         pending: list[tuple[str, str | None, str | None, str]] = []  # deck, region, region name, key

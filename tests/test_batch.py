@@ -41,6 +41,11 @@ def batch(tmp_path_factory) -> dict:
     nb.cells.insert(3, nbformat.v4.new_code_cell(
         f"if report_date == {FAILING_DATE!r}:\n    raise ValueError('cassé exprès pour ce test')"))
     nbformat.write(nb, root / "notebooks" / "catalogue.ipynb")
+    nb = nbformat.read(root / "notebooks" / "post_covid.ipynb", as_version=4)
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    if not re.search(r"^region\s*=", parameters.source, re.M):  # until the notebook reads its region
+        parameters.source += "\nregion = None"
+    nbformat.write(nb, root / "notebooks" / "post_covid.ipynb")
     params = root / "params"
     shutil.copytree(PARAMS, params)
     (params / f"{FAILING_DATE}.yaml").write_text("catalogue:\n  region: OCC\n", encoding="utf-8")
@@ -121,15 +126,30 @@ def test_bad_date_arguments_are_usage_errors(tmp_path):
     assert "field 'region': unknown region 'XYZ' given to --region (expected 'all' or one of ARA," in result.stderr
 
 
-def test_region_all_plans_one_deck_per_region_of_regions_csv(tmp_path):
+def test_region_all_plans_one_deck_per_region_of_regions_csv(tmp_path, batch):
     """--region all: every region of regions.csv, in file order (planned only: nothing is rendered here)."""
     from esante_report.batch import plan
-    from esante_report.paths import notebooks_dir
 
     the_plan = plan(["2021-11-15"], decks=None, data_dir=DATA, params_dir=PARAMS, out_dir=tmp_path,
-                    notebooks=notebooks_dir(), regions=["all"])
+                    notebooks=batch["root"] / "notebooks", regions=["all"])
     abbrs = [line.split(",")[1] for line in (DATA / "regions.csv").read_text(encoding="utf-8").splitlines()[1:]]
     assert [job.name for job in the_plan.jobs] == [f"post_covid-{abbr}" for abbr in abbrs]
     assert len(abbrs) == 18
     assert the_plan.jobs[0].title == "Cellules de coordination post-COVID — Auvergne-Rhône-Alpes"
     assert the_plan.jobs[0].parameters["region"] == "ARA"
+
+
+def test_a_notebook_without_a_region_parameter_is_refused_for_regional_decks(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.read(ROOT / "notebooks" / "post_covid.ipynb", as_version=4)
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    parameters.source = re.sub(r"^region\s*=.*$", "", parameters.source, flags=re.M)
+    nbformat.write(nb, notebooks / "post_covid.ipynb")
+    shutil.copy(ROOT / "notebooks" / "catalogue.ipynb", notebooks)
+    result = _cli("render", "--date", "2021-11-15", "--region", "IDF", "--data", str(DATA), "--params", str(PARAMS),
+                  "--out", str(tmp_path / "out"), root=tmp_path)
+    assert result.returncode == 1
+    assert "post_covid.ipynb: the parameters cell has no 'region' parameter, so a regional deck would show " \
+           "national figures" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out" / "2021-11-15").exists()
