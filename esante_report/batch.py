@@ -125,23 +125,29 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 pending.append((name, region, region_name, key))
         if not pending and entries is not None:
             continue
-        try:
-            runs = load_params(params_dir, date, data_dir, sorted({p[0] for p in pending}) or decks,
-                               only_listed=only_listed)
-        except EsanteReportError as exc:
-            if strict:
-                raise
-            lines = str(exc).splitlines()
-            result.problems += lines
-            for name, region, _, _ in pending or [("(params)", None, None, "")]:
-                label = f"{name}-{region}" if region else name
-                result.refused.append(JobResult(date, label, "failed", error=_first(lines)))
-            continue
-        by_deck = {run.deck: run for run in runs}
-        for name, region, region_name, key in pending:
-            if name in by_deck:
-                result.jobs.append(job_for(by_deck[name], date, data_dir=data_dir, out_dir=out_dir,
-                                           notebooks=notebooks, region=region, region_name=region_name, key=key))
+        # each deck is checked on its own, so that one deck's bad data does not stop another deck of the date;
+        # a params file that cannot be read at all is checked once, for the whole date
+        groups = [[p for p in pending if p[0] == name] for name in dict.fromkeys(p[0] for p in pending)] \
+            if entries is not None else [pending]
+        for group in groups:
+            wanted = sorted({p[0] for p in group}) or decks
+            try:
+                runs = load_params(params_dir, date, data_dir, wanted, only_listed=only_listed)
+            except EsanteReportError as exc:
+                if strict:
+                    raise
+                lines = str(exc).splitlines()
+                result.problems += [line for line in lines if line not in result.problems]
+                for name, region, _, _ in group or [("(params)", None, None, "")]:
+                    label = f"{name}-{region}" if region else name
+                    result.refused.append(JobResult(date, label, "failed", error=_first(lines)))
+                continue
+            by_deck = {run.deck: run for run in runs}
+            for name, region, region_name, key in group:
+                if name in by_deck:
+                    result.jobs.append(job_for(by_deck[name], date, data_dir=data_dir, out_dir=out_dir,
+                                               notebooks=notebooks, region=region, region_name=region_name,
+                                               key=key))
     return result
 
 

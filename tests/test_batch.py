@@ -153,3 +153,23 @@ def test_a_notebook_without_a_region_parameter_is_refused_for_regional_decks(tmp
     assert "post_covid.ipynb: the parameters cell has no 'region' parameter, so a regional deck would show " \
            "national figures" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out" / "2021-11-15").exists()
+
+
+def test_bad_data_of_one_deck_does_not_refuse_another_deck_of_the_same_date(tmp_path):
+    """Planned only: the catalogue's broken data refuses the catalogue, the post-COVID deck of that date still runs."""
+    from esante_report.batch import plan
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    indicators = data / "catalogue" / "indicators.csv"
+    indicators.write_text(indicators.read_text(encoding="utf-8").replace(",20356,", ",vingt mille,", 1),
+                          encoding="utf-8")
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "2021-11-15.yaml").write_text(
+        "post_covid:\n  wave: 3\n  months: [\"2021-08\", \"2021-09\"]\ncatalogue:\n  region: OCC\n", encoding="utf-8")
+    the_plan = plan(["2021-11-15"], decks=None, data_dir=data, params_dir=params, out_dir=tmp_path / "out",
+                    notebooks=ROOT / "notebooks")
+    assert [job.name for job in the_plan.jobs] == ["post_covid"]
+    assert [(r.name, r.status) for r in the_plan.refused] == [("catalogue", "failed")]
+    assert any("indicators.csv" in line and "vingt mille" in line for line in the_plan.problems), the_plan.problems
