@@ -1,6 +1,7 @@
 """``esante-report`` command line: parse, call the library, map errors to exit codes.
 
-Exit codes: 0 success; 1 bad input (data, params) or failed render/export;
+Exit codes: 0 success; 1 bad input (data, params), an output that cannot be written, or any
+deck of a batch that failed (the others are still rendered, then a summary is printed);
 2 wrong usage. No traceback unless ``--debug``.
 """
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from .errors import EsanteReportError
@@ -22,15 +22,29 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    render = sub.add_parser("render", help="render the decks of one reporting date (or of all)")
-    which = render.add_mutually_exclusive_group(required=True)
-    which.add_argument("--date", help="reporting date YYYY-MM-DD: renders params/<date>.yaml")
-    which.add_argument("--all", action="store_true", help="render every params file")
+    render = sub.add_parser("render", help="render the decks of reporting dates (cached, in parallel)")
+    render.add_argument("--date", action="append", metavar="YYYY-MM-DD",
+                        help="reporting date: renders params/<date>.yaml (repeatable)")
+    render.add_argument("--all", action="store_true", help="render every params file")
+    render.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
+                        help="render every params file from this date (inclusive)")
+    render.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
+                        help="render every params file up to this date (inclusive)")
     render.add_argument("--deck", action="append", metavar="NAME",
                         help="render only this deck (repeatable), e.g. post_covid or catalogue")
+    render.add_argument("--region", action="append", metavar="ABBR",
+                        help="render the post_covid deck of this region (repeatable; 'all' = every region of "
+                             "regions.csv) as <deck>-<ABBR>.* instead of the national deck")
     _dirs(render)
+    render.add_argument("--jobs", "-j", type=_positive, metavar="N",
+                        help="decks rendered at once (default: the number of cores)")
+    render.add_argument("--force", action="store_true", help="render even the decks that are up to date")
+    render.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
+    render.add_argument("--scheduler", metavar="ADDRESS",
+                        help="send the decks to this Dask scheduler, e.g. tcp://host:8786")
+    render.add_argument("--dask", action="store_true", help="run the decks on a local Dask cluster")
     render.add_argument("--no-index", action="store_true", help="do not rewrite <out>/index.html")
-    render.add_argument("--quiet", action="store_true", help="print only what was written")
+    render.add_argument("--quiet", action="store_true", help="print only what was written and the failures")
 
     index = sub.add_parser("index", help="write <out>/index.html listing every rendered deck")
     index.add_argument("--out", type=Path, help="output folder (default: outputs/)")
@@ -54,44 +68,100 @@ def _dirs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="output folder (default: outputs/)")
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of workers ≥ 1, got {text!r}")
+    return int(text)
+
+
 def _size(path: Path) -> str:
     size = path.stat().st_size
     return f"{size / 1024:.0f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MiB"
 
 
-def _run(args: argparse.Namespace) -> int:
+def _dates(args: argparse.Namespace, params_dir: Path, parser: argparse.ArgumentParser) -> tuple[list[str], bool]:
+    """The dates to render, and whether decks missing from a params file are skipped (a range of dates)."""
+    import re
+
+    from .params import list_dates
+
+    ranged = args.date_from is not None or args.date_to is not None
+    if sum((bool(args.date), args.all, ranged)) != 1:
+        parser.error("render: give exactly one of --date (repeatable), --all, or --from/--to")
+    for value in (*(args.date or []), args.date_from, args.date_to):
+        if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            parser.error(f"render: expected a date YYYY-MM-DD, got {value!r}")
+    if args.date:
+        return list(dict.fromkeys(args.date)), False
+    from .errors import RenderError
+
+    dates = list_dates(params_dir)
+    if ranged:
+        dates = [d for d in dates if (args.date_from or d) <= d <= (args.date_to or d)]
+    if not dates:
+        where = f" between {args.date_from or 'the first'} and {args.date_to or 'the last'}" if ranged else ""
+        raise RenderError(f"no params file{where} in {params_dir} (expected files named YYYY-MM-DD.yaml)")
+    return dates, bool(args.deck)
+
+
+def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .batch import default_jobs, render_batch, summary_table
+    from .paths import default_data_dir, default_out_dir, default_params_dir, notebooks_dir
+    from .render import StderrProgress
+
+    out_dir = Path(args.out or default_out_dir())
+    data_dir = Path(args.data or default_data_dir())
+    params_dir = Path(args.params or default_params_dir())
+    dates, only_listed = _dates(args, params_dir, parser)
+    progress = StderrProgress(quiet=args.quiet)
+    the_plan, results = render_batch(
+        dates, decks=args.deck, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
+        notebooks=notebooks_dir(), regions=args.region, force=args.force, only_listed=only_listed,
+        workers=args.jobs or default_jobs(), scheduler=args.scheduler, dask=args.dask, fail_fast=args.fail_fast,
+        progress=progress, report=lambda line: print(line, flush=True) if not args.quiet else None,
+        strict=args.debug, live=sys.stderr.isatty() and not args.quiet)
+    for line in the_plan.problems:
+        print(f"error: {line}", file=sys.stderr)
+    for result in results:
+        if args.debug and result.traceback:
+            print(f"{result.date}/{result.name}:\n{result.traceback}", file=sys.stderr)
+        if result.deck is not None:
+            for path in (result.deck.html, result.deck.pdf, result.deck.ipynb):
+                print(f"wrote {path} ({_size(path)})")
+    everything = the_plan.up_to_date + the_plan.refused + results
+    failed = [r for r in everything if r.status not in ("rendered", "up to date")]
+    if everything and (not args.quiet or failed):
+        print(summary_table(sorted(everything, key=lambda r: (r.date, r.name))))
+    if not args.no_index:
+        from . import index as index_mod
+
+        path = index_mod.write_index(out_dir, force=False)
+        if path is not None:
+            print(f"wrote {path}")
+    return 1 if failed else 0
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import cli_export, cli_survey
     if args.command == "export":
         return cli_export.run(args)
     if args.command in cli_survey.COMMANDS:
         return cli_survey.run(args)
-    from . import index as index_mod
     from .paths import default_data_dir, default_out_dir, default_params_dir
-    from .render import render_all, render_date
 
-    out_dir = args.out or default_out_dir()
     if args.command == "index":
-        path = index_mod.write_index(out_dir)
+        from . import index as index_mod
+
+        path = index_mod.write_index(args.out or default_out_dir(), force=True)
         print(f"wrote {path}")
         return 0
+    if args.command == "render":
+        return _render(args, parser)
     data_dir = args.data or default_data_dir()
     params_dir = args.params or default_params_dir()
     if args.command == "check":
         return _check(params_dir, data_dir, None if args.all else args.date)
-    start = time.monotonic()
-
-    def progress(message: str) -> None:
-        if not args.quiet:
-            print(f"[{time.monotonic() - start:5.1f}s] {message}", file=sys.stderr, flush=True)
-
-    kwargs = dict(decks=args.deck, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir, progress=progress)
-    rendered = render_all(**kwargs) if args.all else render_date(args.date, **kwargs)
-    for deck in rendered:
-        for path in (deck.html, deck.pdf, deck.ipynb):
-            print(f"wrote {path} ({_size(path)})")
-    if not args.no_index:
-        print(f"wrote {index_mod.write_index(out_dir)}")
-    return 0
+    return 2
 
 
 def _check(params_dir: Path, data_dir: Path, date: str | None) -> int:
@@ -118,14 +188,22 @@ def _print_error(exc: BaseException) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
-        return _run(args)
+        return _run(args, parser)
     except EsanteReportError as exc:
         if args.debug:
             raise
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # permissions, disk full, read-only file system: one line naming the path
+        if args.debug:
+            raise
+        from .outfs import os_error
+
+        print(f"error: {os_error(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; outputs already published are untouched", file=sys.stderr)

@@ -1,19 +1,30 @@
-"""The distribution page ``<out>/index.html``: every date, newest first, every deck."""
+"""The distribution page ``<out>/index.html``: every date, newest first, every deck.
+
+Only the toolkit's own files are listed: folders named after a real date, holding
+``<deck>.html`` or ``<deck>-<REGION>.html`` of a known deck; anything else in ``<out>``
+is ignored. The page is written under a lock (``<out>/.esante-report.lock``), to a fresh
+temporary file renamed into place, so concurrent runs never fail and a link planted at
+a temporary name is never followed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 import re
 from pathlib import Path
 
-from . import components, fonts
+from . import cache, outfs
 from .decks import DECKS
 from .fmt import fmt_date
-from .paths import templates_dir
 
 __all__ = ["write_index", "collect"]
 
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DECK_FILE = re.compile(r"^(?P<deck>[a-z_]+)(?:-(?P<region>[A-Z]{2,4}))?\.html$")
+_INDEX_STAMP = "index.json"
 
 
 def _size(path: Path) -> str:
@@ -32,38 +43,86 @@ def _pages(pdf: Path) -> int | None:
         return None
 
 
+def _is_date(name: str) -> bool:
+    if not _DATE_DIR.match(name):
+        return False
+    try:
+        dt.date.fromisoformat(name)
+    except ValueError:  # e.g. 2020-13-01: not the toolkit's folder
+        return False
+    return True
+
+
+def _plain(path: Path, kind: str) -> bool:
+    """True for a real file or folder (``kind`` 'file' or 'dir'), never a link."""
+    return not path.is_symlink() and (path.is_dir() if kind == "dir" else path.is_file())
+
+
+def _local_time(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp).strftime("%d/%m/%Y à %H:%M")
+
+
 def collect(out_dir: Path) -> list[dict]:
     """Rendered dates (newest first), each with its decks and their files."""
     out_dir = Path(out_dir)
     dates = []
-    for folder in sorted((p for p in out_dir.iterdir() if p.is_dir() and _DATE_DIR.match(p.name)), reverse=True):
+    folders = [p for p in out_dir.iterdir() if _is_date(p.name) and _plain(p, "dir")]
+    for folder in sorted(folders, key=lambda p: p.name, reverse=True):
         decks = []
-        for html in sorted(folder.glob("*.html")):
-            name = html.stem
+        for html in sorted(folder.iterdir()):
+            match = _DECK_FILE.match(html.name)
+            if not match or match["deck"] not in DECKS or not _plain(html, "file"):
+                continue
+            name = html.name[:-len(".html")]
             pdf = folder / f"{name}.pdf"
+            has_pdf = _plain(pdf, "file")
+            record = cache.read_record(out_dir, folder.name, name)
+            title = record.title if record else DECKS[match["deck"]].title + (
+                f" — {match['region']}" if match["region"] else "")
+            pages = record.slides if record and has_pdf else (_pages(pdf) if has_pdf else None)
             decks.append({
-                "name": name,
-                "title": DECKS[name].title if name in DECKS else name,
+                "name": name, "title": title,
                 "html": f"{folder.name}/{html.name}", "html_size": _size(html),
-                "pdf": f"{folder.name}/{pdf.name}" if pdf.exists() else None,
-                "pdf_size": _size(pdf) if pdf.exists() else None,
-                "pages": _pages(pdf) if pdf.exists() else None,
-                "generated": dt.datetime.fromtimestamp(html.stat().st_mtime).strftime("%d/%m/%Y à %H:%M"),
+                "pdf": f"{folder.name}/{pdf.name}" if has_pdf else None,
+                "pdf_size": _size(pdf) if has_pdf else None,
+                "pages": pages,
+                "generated": _local_time(html.stat().st_mtime),
             })
         if decks:
             dates.append({"date": fmt_date(folder.name), "iso": folder.name, "decks": decks})
     return dates
 
 
-def write_index(out_dir: Path) -> Path:
-    """Write ``<out>/index.html`` (offline, house style) and return its path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    css = (templates_dir() / "css" / "index.css").read_text(encoding="utf-8")
-    page = components.render("index.html.j2", dates=collect(out_dir), font_css=fonts.font_face_css(), css=css,
-                             generated=dt.datetime.now().strftime("%d/%m/%Y à %H:%M"))
+def _generated() -> str:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return _local_time(int(epoch)) if epoch.isdigit() else dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
+
+
+def write_index(out_dir: Path, *, force: bool = True) -> Path | None:
+    """Write ``<out>/index.html`` (offline, house style) and return its path.
+
+    Without ``force``, the page is left as it is (and None returned) when the decks it
+    lists have not changed since it was written.
+    """
+    out_dir = outfs.prepare_out(Path(out_dir))
     target = out_dir / "index.html"
-    tmp = target.with_suffix(".html.tmp")
-    tmp.write_text(page.html, encoding="utf-8")
-    tmp.replace(target)
+    with outfs.locked(out_dir):
+        dates = collect(out_dir)
+        digest = hashlib.sha256(json.dumps(dates, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        stamp = out_dir / cache.CACHE_DIR / _INDEX_STAMP
+        if not force and _plain(target, "file"):
+            try:
+                if json.loads(stamp.read_text(encoding="utf-8")).get("digest") == digest:
+                    return None
+            except (OSError, ValueError, AttributeError):
+                pass
+        from . import components, fonts
+        from .paths import templates_dir
+
+        css = (templates_dir() / "css" / "index.css").read_text(encoding="utf-8")
+        page = components.render("index.html.j2", dates=dates, font_css=fonts.font_face_css(), css=css,
+                                 generated=_generated())
+        outfs.write_text(target, page.html)
+        outfs.safe_dir(out_dir / cache.CACHE_DIR)
+        outfs.write_text(stamp, json.dumps({"digest": digest}))
     return target

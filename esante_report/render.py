@@ -4,6 +4,10 @@ Everything is written to a temporary folder inside ``<out>`` first and moved
 into ``<out>/<date>/`` only when the deck is complete and its PDF passed its
 checks, so a failure never touches decks already published. A notebook that
 fails while running leaves its partly executed copy in ``<out>/<date>/failed/``.
+
+:func:`render_job` renders one :class:`Job` (one date, one deck, maybe one region). It is
+the only function the local process pool and a Dask cluster run, so both paths behave
+the same; :mod:`esante_report.batch` plans the jobs and gathers their results.
 """
 
 from __future__ import annotations
@@ -12,26 +16,25 @@ import contextlib
 import datetime as dt
 import os
 import sys
-import shutil
 import tempfile
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-import nbformat
-
-from . import export, pdfcheck
+from . import cache, outfs
 from .decks import DECKS
-from .errors import ExportError, RenderError
-from .fmt import fmt_date
+from .errors import EsanteReportError, ExportError, RenderError
 from .params import DeckRun, list_dates, load_params
-from .paths import default_data_dir, default_out_dir, default_params_dir, notebooks_dir
-from .provenance import git_commit, package_version, provenance
 
-__all__ = ["RenderedDeck", "render_date", "render_all", "KERNEL_NAME"]
+__all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "render_job", "job_for",
+           "deck_title", "params_entries", "StderrProgress", "set_progress_queue", "KERNEL_NAME"]
 
 #: the kernel papermill starts: the Python of the environment esante-report runs in
 KERNEL_NAME = "python3"
+#: stages of a render, in order (progress display and per-stage timings)
+STAGES = ("execute", "html", "pdf", "check", "publish")
 
 Progress = Callable[[str], None]
 
@@ -44,37 +47,143 @@ class RenderedDeck:
     pdf: Path
     ipynb: Path
     slides: int
+    #: deck name on disk: the deck, or ``<deck>-<REGION>`` for a regional deck
+    name: str = ""
+    #: seconds per stage (execute, html, pdf, check, publish)
+    timings: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One deck of one date (of one region), with everything a worker needs; paths are absolute."""
+
+    date: str
+    deck: str
+    parameters: dict[str, Any]
+    data_dir: str
+    out_dir: str
+    notebooks: str
+    region: str | None = None
+    region_name: str | None = None
+    key: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.deck}-{self.region}" if self.region else self.deck
+
+    @property
+    def title(self) -> str:
+        return deck_title(self.deck, self.region_name)
+
+    @property
+    def label(self) -> str:
+        return f"{self.date}/{self.name}"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What became of a job: ``rendered``, ``up to date`` or ``failed`` (with its one-line error)."""
+
+    date: str
+    name: str
+    status: str
+    seconds: float = 0.0
+    slides: int | None = None
+    error: str = ""
+    deck: RenderedDeck | None = None
+    #: the Python traceback of a failure (shown with ``--debug``)
+    traceback: str = ""
+
+
+#: in a pool worker, where progress messages go when the parent draws a live board (see set_progress_queue)
+_PROGRESS_QUEUE = None
+
+
+def set_progress_queue(queue) -> None:
+    """Pool worker initialiser: send progress messages to ``queue`` instead of printing them."""
+    global _PROGRESS_QUEUE
+    _PROGRESS_QUEUE = queue
+
+
+class StderrProgress:
+    """Progress lines ``[  12.3s] date/deck: stage`` on stderr (picklable, so workers print their own)."""
+
+    def __init__(self, start: float | None = None, quiet: bool = False):
+        self.start = time.time() if start is None else start
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if self.quiet:
+            return
+        if _PROGRESS_QUEUE is not None:
+            _PROGRESS_QUEUE.put(message)
+        else:
+            print(f"[{time.time() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def _quiet(_: str) -> None:
     return None
 
 
+def deck_title(deck: str, region_name: str | None = None) -> str:
+    title = DECKS[deck].title
+    return f"{title} — {region_name}" if region_name else title
+
+
+def job_for(run: DeckRun, date: str, *, data_dir: Path, out_dir: Path, notebooks: Path,
+            region: str | None = None, region_name: str | None = None, key: str = "") -> Job:
+    parameters = dict(run.parameters)
+    if region:
+        parameters["region"] = region
+    return Job(date=date, deck=run.deck, parameters=parameters, data_dir=str(Path(data_dir).resolve()),
+               out_dir=str(Path(out_dir).resolve()), notebooks=str(Path(notebooks).resolve()),
+               region=region, region_name=region_name, key=key)
+
+
 def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | None = None,
                 params_dir: Path | None = None, out_dir: Path | None = None,
                 notebooks: Path | None = None, progress: Progress = _quiet,
                 only_listed: bool = False) -> list[RenderedDeck]:
-    """Render every deck (or ``decks``) of the params file of ``date``.
+    """Render every deck (or ``decks``) of the params file of ``date``, one after another.
 
     With ``only_listed``, decks of ``decks`` that the params file lacks are skipped
-    instead of being an error (``--all --deck NAME``).
+    instead of being an error (``--all --deck NAME``). Raises at the first failure;
+    :func:`esante_report.batch.render_batch` keeps going, runs in parallel and caches.
     """
+    from .paths import default_data_dir, default_out_dir, default_params_dir, notebooks_dir
+
     data_dir = Path(data_dir or default_data_dir())
     params_dir = Path(params_dir or default_params_dir())
-    out_dir = Path(out_dir or default_out_dir())
+    out_dir = outfs.prepare_out(Path(out_dir or default_out_dir()))
     notebooks = Path(notebooks or notebooks_dir())
     progress(f"{date}: checking parameters and data")
     runs = load_params(params_dir, date, data_dir, decks, only_listed=only_listed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    outfs.remove_stale_temp(out_dir)
+    entries = params_entries(params_dir, date)
     rendered = []
     for run in runs:
-        rendered.append(_render_one(run, date, data_dir, out_dir, notebooks, progress))
+        key = cache.static_key(notebook=notebooks / DECKS[run.deck].notebook, entry=entries.get(run.deck),
+                               date=date, name=run.deck, region=None) if entries is not None else ""
+        job = job_for(run, date, data_dir=data_dir, out_dir=out_dir, notebooks=notebooks, key=key)
+        rendered.append(_render(job, progress))
     return rendered
+
+
+def params_entries(params_dir: Path, date: str) -> dict | None:
+    """The params file of ``date`` as parsed (the cache key hashes a deck's entry), None when unreadable."""
+    from ._io import LocDict, read_yaml
+    from .params import params_path
+
+    problems: list = []
+    data = read_yaml(params_path(params_dir, date), problems)
+    return data if not problems and isinstance(data, LocDict) else None
 
 
 def render_all(*, data_dir: Path | None = None, params_dir: Path | None = None, out_dir: Path | None = None,
                decks: list[str] | None = None, progress: Progress = _quiet, **kwargs) -> list[RenderedDeck]:
     """Render every params file of ``params_dir``, oldest date first."""
+    from .paths import default_params_dir
+
     params_dir = Path(params_dir or default_params_dir())
     dates = list_dates(params_dir)
     if not dates:
@@ -86,64 +195,163 @@ def render_all(*, data_dir: Path | None = None, params_dir: Path | None = None, 
     return out
 
 
-def _render_one(run: DeckRun, date: str, data_dir: Path, out_dir: Path, notebooks: Path,
-                progress: Progress) -> RenderedDeck:
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
+def render_job(job: Job, progress: Progress | None = None) -> JobResult:
+    """Render ``job`` and report what became of it; never raises for a user error (the result says it)."""
+    progress = progress or _quiet
+    start = time.monotonic()
+    try:
+        deck = _render(job, progress)
+    except EsanteReportError as exc:
+        with contextlib.suppress(OSError):
+            cache.forget(Path(job.out_dir), job.date, job.name)
+        import traceback
 
-    deck = DECKS[run.deck]
-    source = notebooks / deck.notebook
+        return JobResult(job.date, job.name, "failed", time.monotonic() - start, error=_one_line(str(exc)),
+                         traceback=traceback.format_exc())
+    return JobResult(job.date, job.name, "rendered", time.monotonic() - start, deck.slides, deck=deck)
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    text = lines[0] if lines else "unknown error"
+    if len(lines) > 1:
+        text += f" (and {len(lines) - 1} more line{'s' if len(lines) > 2 else ''})"
+    return text
+
+
+def _render(job: Job, progress: Progress) -> RenderedDeck:
+    try:
+        return _render_unguarded(job, progress)
+    except OSError as exc:
+        if isinstance(exc, EsanteReportError):
+            raise
+        raise outfs.os_error(exc) from None
+
+
+def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
+    deck = DECKS[job.deck]
+    source = Path(job.notebooks) / deck.notebook
     if not source.is_file():
-        raise RenderError(f"{source}: notebook of deck {run.deck!r} not found")
-    final_dir = out_dir / date
-    with tempfile.TemporaryDirectory(prefix=f".render-{date}-{run.deck}-", dir=out_dir) as tmp:
+        raise RenderError(f"{source}: notebook of deck {job.deck!r} not found")
+    out_dir = Path(job.out_dir)
+    final_dir = out_dir / job.date
+    failed_dir = final_dir / "failed"
+    outfs.safe_dir(final_dir, create=False)  # links are refused before any work
+    outfs.safe_dir(failed_dir, create=False)
+    data_hashes = cache.file_hashes(deck.files(Path(job.data_dir)))  # before running: what this render read
+    timings: dict[str, float] = {}
+    current, clock = "", time.monotonic()
+
+    def stage(name: str, message: str) -> None:
+        nonlocal current, clock
+        now = time.monotonic()
+        if current:
+            timings[current] = now - clock
+        current, clock = name, now
+        progress(f"{job.label}: {message}")
+
+    with tempfile.TemporaryDirectory(prefix=f"{outfs.TEMP_PREFIX}{job.date}-{job.name}-", dir=out_dir) as tmp:
         tmp = Path(tmp)
-        executed = tmp / f"{run.deck}.ipynb"
-        progress(f"{date}/{run.deck}: running {source.name}")
-        kernel_log = tmp / "kernel.log"
-        try:
-            with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
-                pm.execute_notebook(str(source), str(executed), parameters=run.parameters, kernel_name=KERNEL_NAME,
-                                    cwd=str(notebooks), progress_bar=False, log_output=False,
-                                    report_mode=False, request_save_on_cell_execute=False)
-        except PapermillExecutionError as exc:
-            kept = _keep_failed(executed, final_dir, run.deck)
-            raise RenderError(f"{source.name} failed at cell {exc.exec_count}: {exc.ename}: {exc.evalue} "
-                              f"(partly executed notebook kept in {kept})") from exc
-        except Exception as exc:  # kernel died, notebook unreadable, ...
-            kept = _keep_failed(executed, final_dir, run.deck)
-            where = f" (partly executed notebook kept in {kept})" if kept else ""
-            log = kernel_log.read_text(errors="replace").strip().splitlines()[-1:] if kernel_log.exists() else []
-            detail = f"; kernel said: {log[0]}" if log else ""
-            raise RenderError(f"{source.name} could not run: {type(exc).__name__}: {exc}{where}{detail}") from exc
+        stage("execute", f"running {source.name}")
+        executed = _execute(job, source, tmp, final_dir)
+        import nbformat
+
+        from . import export, pdfcheck
+
         nb = nbformat.read(executed, as_version=4)
-        meta = _meta(run, deck.title, data_dir)
-        progress(f"{date}/{run.deck}: writing HTML")
+        meta = _meta(job)
+        stage("html", "writing HTML")
         decks = export.build(nb, meta)
         for warning in decks.warnings:
-            progress(f"{date}/{run.deck}: warning: {source.name}: {warning}")
-        html = tmp / f"{run.deck}.html"
+            progress(f"{job.label}: warning: {source.name}: {warning}")
+        html = tmp / f"{job.name}.html"
         html.write_text(decks.html, encoding="utf-8")
-        progress(f"{date}/{run.deck}: writing PDF")
-        pdf = tmp / f"{run.deck}.pdf"
+        stage("pdf", "writing PDF")
+        pdf = tmp / f"{job.name}.pdf"
         export.write_pdf(decks.print_html, pdf)
         slides = decks.slides
-        progress(f"{date}/{run.deck}: checking PDF ({slides} slides)")
+        stage("check", f"checking PDF ({slides} slides)")
         try:
             pdfcheck.check_pdf(pdf, slides, decks.expected_chars, decks.slide_cells)
         except ExportError as exc:
-            _keep_failed(executed, final_dir, run.deck)
-            kept = _keep_failed(pdf, final_dir, run.deck, suffix=".pdf")
-            raise ExportError(f"{exc} (rejected PDF and executed notebook kept in {kept.parent})") from exc
-        final_dir.mkdir(parents=True, exist_ok=True)
+            kept, note = _try_keep_failed(executed, final_dir, job.name)
+            if kept:
+                kept_pdf, note = _try_keep_failed(pdf, final_dir, job.name, suffix=".pdf")
+                if kept_pdf:
+                    note = f"rejected PDF and executed notebook kept in {kept_pdf.parent}"
+            raise ExportError(f"{exc} ({note})") from exc
+        stage("publish", "publishing")
+        outfs.safe_dir(out_dir / job.date)
+        outputs = {}
         for path in (executed, html, pdf):
-            os.replace(path, final_dir / path.name)
-    for stale in (final_dir / "failed").glob(f"{run.deck}.*"):
-        stale.unlink()
-    if (final_dir / "failed").is_dir() and not any((final_dir / "failed").iterdir()):
-        (final_dir / "failed").rmdir()
-    return RenderedDeck(run.deck, date, final_dir / f"{run.deck}.html", final_dir / f"{run.deck}.pdf",
-                        final_dir / f"{run.deck}.ipynb", slides)
+            outputs[path.name] = cache.file_hashes([path])[str(path.resolve())]
+            os.replace(path, final_dir / path.name)  # a rename replaces a link at the target, never follows it
+    _clear_failed(failed_dir, job.name)
+    timings[current] = time.monotonic() - clock
+    cache.write_record(out_dir, job.date, job.name, cache.Record(
+        key=job.key, data=data_hashes, outputs=outputs, slides=slides, title=job.title))
+    return RenderedDeck(job.deck, job.date, final_dir / f"{job.name}.html", final_dir / f"{job.name}.pdf",
+                        final_dir / f"{job.name}.ipynb", slides, name=job.name, timings=timings)
+
+
+def _lighter_imports() -> None:
+    """Skip an import that costs about a second per process and that rendering never uses.
+
+    nbformat imports jsonschema, whose format checkers import ``rfc3987_syntax`` (a grammar
+    compiled at import) only to check "iri" strings; nbformat does not check formats, and
+    jsonschema skips that checker when the import fails. Done only if nothing imported it yet.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def _warm_up() -> threading.Thread:
+    """Load what the export stages need (nbconvert, WeasyPrint, the subset fonts, reveal.js) while the kernel
+    runs the notebook in its own process: the export then starts at once. Errors are left to the stages."""
+    def work() -> None:
+        with contextlib.suppress(Exception):
+            import pdfplumber  # noqa: F401
+            import weasyprint  # noqa: F401
+
+            from . import export, fonts
+
+            fonts.font_face_css()
+            export._assets()
+
+    thread = threading.Thread(target=work, name="esante-report-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
+    _lighter_imports()
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    warm = _warm_up()
+
+    executed = tmp / f"{job.name}.ipynb"
+    kernel_log = tmp / "kernel.log"
+    try:
+        with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
+            pm.execute_notebook(str(source), str(executed), parameters=job.parameters, kernel_name=KERNEL_NAME,
+                                cwd=str(source.parent), progress_bar=False, log_output=False,
+                                report_mode=False, request_save_on_cell_execute=False)
+    except PapermillExecutionError as exc:
+        kept, note = _try_keep_failed(executed, final_dir, job.name)
+        evalue = _one_line(str(exc.evalue)) if str(exc.evalue).strip() else ""
+        raise RenderError(f"{source.name} failed at cell {exc.cell_index + 1} (In [{exc.exec_count}]): "
+                          f"{exc.ename}{': ' + evalue if evalue else ''} ({note})") from exc
+    except Exception as exc:  # kernel died, notebook unreadable, ...
+        kept, note = _try_keep_failed(executed, final_dir, job.name)
+        log = kernel_log.read_text(errors="replace").strip().splitlines()[-1:] if kernel_log.exists() else []
+        detail = f"; kernel said: {log[0]}" if log else ""
+        where = f" ({note})" if kept or "could not" in note else ""
+        raise RenderError(f"{source.name} could not run: {type(exc).__name__}: {_one_line(str(exc))}"
+                          f"{where}{detail}") from exc
+    finally:
+        warm.join()
+    return executed
 
 
 @contextlib.contextmanager
@@ -163,23 +371,60 @@ def _stderr_to(path: Path) -> Iterator[None]:
         os.close(saved)
 
 
-def _keep_failed(path: Path, final_dir: Path, deck: str, suffix: str = ".ipynb") -> Path | None:
-    """Copy the evidence of a failure to ``<out>/<date>/failed/``; published decks are not touched."""
+def _keep_failed(path: Path, final_dir: Path, name: str, suffix: str = ".ipynb") -> Path | None:
+    """Copy the evidence of a failure to ``<out>/<date>/failed/``; published decks are not touched.
+
+    Written atomically and never through a link; raises :class:`~esante_report.outfs.OutputError`.
+    """
     if not path.exists():
         return None
-    target = final_dir / "failed" / f"{deck}{suffix}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, target)
-    return target
+    outfs.safe_dir(final_dir)
+    folder = outfs.safe_dir(final_dir / "failed")
+    return outfs.copy_file(path, folder / f"{name}{suffix}")
 
 
-def _meta(run: DeckRun, title: str, data_dir: Path) -> export.DeckMeta:
-    prov = provenance(DECKS[run.deck].files(data_dir), data_dir)
-    date = fmt_date(run.report_date)
+def _try_keep_failed(path: Path, final_dir: Path, name: str, suffix: str = ".ipynb") -> tuple[Path | None, str]:
+    """Keep the evidence if possible; a failure to do so never hides the real error (the note says it)."""
+    what = "partly executed notebook" if suffix == ".ipynb" else "rejected PDF"
+    try:
+        kept = _keep_failed(path, final_dir, name, suffix)
+    except outfs.OutputError as exc:
+        return None, f"the {what} could not be kept: {exc}"
+    return kept, f"{what} kept in {kept}" if kept else f"no {what} was written"
+
+
+def _clear_failed(failed_dir: Path, name: str) -> None:
+    """Remove the evidence of an earlier failure of this deck; ``failed/`` itself when it is left empty."""
+    if not os.path.lexists(failed_dir):
+        return
+    outfs.safe_dir(failed_dir, create=False)  # never delete through a link
+    for entry in os.scandir(failed_dir):
+        stem, dot, _ = entry.name.rpartition(".")
+        if dot and stem == name:
+            os.unlink(entry.path)
+    with contextlib.suppress(OSError):
+        os.rmdir(failed_dir)  # only when empty
+
+
+def _created() -> str:
+    """Creation timestamp: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat()
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _meta(job: Job):
+    from . import export
+    from .fmt import fmt_date
+    from .provenance import git_commit, package_version, provenance
+
+    title = job.title
+    prov = provenance(DECKS[job.deck].files(Path(job.data_dir)), Path(job.data_dir))
+    date = fmt_date(dt.date.fromisoformat(job.date))
     commit = git_commit()
     return export.DeckMeta(
-        title=title, issuer=run.parameters["issuer"], date=date,
+        title=title, issuer=job.parameters["issuer"], date=date,
         subject=f"{title} — date de référence {date}",
-        keywords=prov.text(),
-        created=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        keywords=prov.text(), created=_created(),
         generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))

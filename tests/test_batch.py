@@ -1,0 +1,175 @@
+"""Batches: several dates and regional decks in parallel; one deck fails on purpose, the others publish.
+
+One batch is rendered once for the module (``--jobs 2``) and read back by every test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from .conftest import DATA, PARAMS, ROOT, pdf_pages_text
+
+pytestmark = pytest.mark.e2e
+
+FAILING_DATE = "2021-12-01"
+
+
+def _cli(*args: str, root: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if root is not None:
+        env["ESANTE_REPORT_ROOT"] = str(root)  # the notebooks of this root
+    return subprocess.run([sys.executable, "-m", "esante_report", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=900, env=env)
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> dict:
+    """Three dates: the seed catalogue, the seed post-COVID deck for two regions, and a catalogue date whose
+    notebook fails on purpose (a cell raises for that date only)."""
+    root = tmp_path_factory.mktemp("root")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    nb = nbformat.read(root / "notebooks" / "catalogue.ipynb", as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell(
+        f"if report_date == {FAILING_DATE!r}:\n    raise ValueError('cassé exprès pour ce test')"))
+    nbformat.write(nb, root / "notebooks" / "catalogue.ipynb")
+    nb = nbformat.read(root / "notebooks" / "post_covid.ipynb", as_version=4)
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    if not re.search(r"^region\s*=", parameters.source, re.M):  # until the notebook reads its region
+        parameters.source += "\nregion = None"
+    nbformat.write(nb, root / "notebooks" / "post_covid.ipynb")
+    params = root / "params"
+    shutil.copytree(PARAMS, params)
+    (params / f"{FAILING_DATE}.yaml").write_text("catalogue:\n  region: OCC\n", encoding="utf-8")
+    out = root / "out"
+    result = _cli("render", "--all", "--region", "IDF", "--region", "NOR", "--jobs", "2", "--data", str(DATA),
+                  "--params", str(params), "--out", str(out), root=root)
+    return {"root": root, "out": out, "result": result, "params": params}
+
+
+def test_the_batch_exits_non_zero_and_the_summary_names_the_failure(batch):
+    result = batch["result"]
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    rows = {tuple(line.split()[:3]): line for line in result.stdout.splitlines() if re.match(r"\d{4}-\d\d-\d\d ", line)}
+    assert ("2020-12-08", "catalogue", "rendered") in rows
+    assert ("2021-11-15", "post_covid-IDF", "rendered") in rows
+    assert ("2021-11-15", "post_covid-NOR", "rendered") in rows
+    failed = rows[(FAILING_DATE, "catalogue", "failed")]
+    assert re.search(r"catalogue\.ipynb failed at cell \d+ \(In \[\d+\]\): ValueError: cassé exprès pour ce test",
+                     failed), failed
+    assert rows[("2020-12-08", "catalogue", "rendered")].split()[4] == "22"  # pages
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {FAILING_DATE}/catalogue: ")
+    # stderr is not a terminal here: progress is plain lines, one per deck and stage
+    assert re.search(r"^\[\s*[\d.]+s\] 2021-11-15/post_covid-IDF: writing PDF$", result.stderr, re.M), result.stderr
+    assert "\x1b[" not in result.stderr
+
+
+def test_the_other_decks_are_published_with_their_regional_names(batch):
+    out = batch["out"]
+    published = sorted(p.relative_to(out).as_posix() for p in out.glob("20*/*.*"))
+    assert published == ["2020-12-08/catalogue.html", "2020-12-08/catalogue.ipynb", "2020-12-08/catalogue.pdf",
+                         "2021-11-15/post_covid-IDF.html", "2021-11-15/post_covid-IDF.ipynb",
+                         "2021-11-15/post_covid-IDF.pdf",
+                         "2021-11-15/post_covid-NOR.html", "2021-11-15/post_covid-NOR.ipynb",
+                         "2021-11-15/post_covid-NOR.pdf"]
+    assert (out / FAILING_DATE / "failed" / "catalogue.ipynb").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".render-")]
+    # the regional deck ran with its region parameter
+    nb = nbformat.read(out / "2021-11-15" / "post_covid-IDF.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'region = "IDF"' in injected.source
+    assert len(pdf_pages_text(out / "2021-11-15" / "post_covid-NOR.pdf")) == 7
+
+
+def test_the_index_is_rewritten_and_lists_regional_decks_under_their_date(batch):
+    soup = BeautifulSoup((batch["out"] / "index.html").read_text(encoding="utf-8"), "html.parser")
+    titles = [th.get_text(strip=True) for th in soup.select("tbody th")]
+    assert titles == ["Cellules de coordination post-COVID — Île-de-France",
+                      "Cellules de coordination post-COVID — Normandie",
+                      "Point e-santé – catalogue des services"]
+    assert [t["datetime"] for t in soup.select("section.idx-date time")] == ["2021-11-15", "2020-12-08"]
+    assert FAILING_DATE not in soup.get_text()
+
+
+def test_fail_fast_stops_at_the_first_failure(batch):
+    """Only the failing date is out of date: with --fail-fast and one worker, nothing runs after it."""
+    params = batch["params"]
+    later = "2021-12-02"
+    (params / f"{later}.yaml").write_text("catalogue:\n  region: OCC\n", encoding="utf-8")
+    try:
+        result = _cli("render", "--from", FAILING_DATE, "--to", later, "--fail-fast", "--jobs", "1", "--data",
+                      str(DATA), "--params", str(params), "--out", str(batch["out"]), root=batch["root"])
+    finally:
+        (params / f"{later}.yaml").unlink()
+    assert result.returncode == 1
+    assert re.search(rf"{later}\s+catalogue\s+skipped\s+-\s+not run \(--fail-fast\)", result.stdout), result.stdout
+    assert not (batch["out"] / later).exists()
+
+
+def test_bad_date_arguments_are_usage_errors(tmp_path):
+    result = _cli("render", "--date", "2021-11-15", "--all", "--out", str(tmp_path))
+    assert result.returncode == 2 and "give exactly one of --date (repeatable), --all, or --from/--to" in result.stderr
+    result = _cli("render", "--from", "15/11/2021", "--out", str(tmp_path))
+    assert result.returncode == 2 and "expected a date YYYY-MM-DD, got '15/11/2021'" in result.stderr
+    result = _cli("render", "--date", "2021-11-15", "--region", "XYZ", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "field 'region': unknown region 'XYZ' given to --region (expected 'all' or one of ARA," in result.stderr
+
+
+def test_region_all_plans_one_deck_per_region_of_regions_csv(tmp_path, batch):
+    """--region all: every region of regions.csv, in file order (planned only: nothing is rendered here)."""
+    from esante_report.batch import plan
+
+    the_plan = plan(["2021-11-15"], decks=None, data_dir=DATA, params_dir=PARAMS, out_dir=tmp_path,
+                    notebooks=batch["root"] / "notebooks", regions=["all"])
+    abbrs = [line.split(",")[1] for line in (DATA / "regions.csv").read_text(encoding="utf-8").splitlines()[1:]]
+    assert [job.name for job in the_plan.jobs] == [f"post_covid-{abbr}" for abbr in abbrs]
+    assert len(abbrs) == 18
+    assert the_plan.jobs[0].title == "Cellules de coordination post-COVID — Auvergne-Rhône-Alpes"
+    assert the_plan.jobs[0].parameters["region"] == "ARA"
+
+
+def test_a_notebook_without_a_region_parameter_is_refused_for_regional_decks(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.read(ROOT / "notebooks" / "post_covid.ipynb", as_version=4)
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    parameters.source = re.sub(r"^region\s*=.*$", "", parameters.source, flags=re.M)
+    nbformat.write(nb, notebooks / "post_covid.ipynb")
+    shutil.copy(ROOT / "notebooks" / "catalogue.ipynb", notebooks)
+    result = _cli("render", "--date", "2021-11-15", "--region", "IDF", "--data", str(DATA), "--params", str(PARAMS),
+                  "--out", str(tmp_path / "out"), root=tmp_path)
+    assert result.returncode == 1
+    assert "post_covid.ipynb: the parameters cell has no 'region' parameter, so a regional deck would show " \
+           "national figures" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out" / "2021-11-15").exists()
+
+
+def test_bad_data_of_one_deck_does_not_refuse_another_deck_of_the_same_date(tmp_path):
+    """Planned only: the catalogue's broken data refuses the catalogue, the post-COVID deck of that date still runs."""
+    from esante_report.batch import plan
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    indicators = data / "catalogue" / "indicators.csv"
+    indicators.write_text(indicators.read_text(encoding="utf-8").replace(",20356,", ",vingt mille,", 1),
+                          encoding="utf-8")
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "2021-11-15.yaml").write_text(
+        "post_covid:\n  wave: 3\n  months: [\"2021-08\", \"2021-09\"]\ncatalogue:\n  region: OCC\n", encoding="utf-8")
+    the_plan = plan(["2021-11-15"], decks=None, data_dir=data, params_dir=params, out_dir=tmp_path / "out",
+                    notebooks=ROOT / "notebooks")
+    assert [job.name for job in the_plan.jobs] == ["post_covid"]
+    assert [(r.name, r.status) for r in the_plan.refused] == [("catalogue", "failed")]
+    assert any("indicators.csv" in line and "vingt mille" in line for line in the_plan.problems), the_plan.problems

@@ -1,0 +1,96 @@
+"""The render cache: a second run renders nothing; a changed data file re-renders only the decks that read it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from esante_report import batch as batch_mod
+from esante_report.paths import notebooks_dir
+
+from .conftest import DATA, PARAMS, ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "esante_report", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=900, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("cache")
+    data = root / "data"
+    shutil.copytree(DATA, data)
+    out = root / "out"
+    first = _cli("render", "--all", "--jobs", "2", "--data", str(data), "--params", str(PARAMS), "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    return {"data": data, "out": out, "first": first}
+
+
+def _args(cached: dict) -> list[str]:
+    return ["--data", str(cached["data"]), "--params", str(PARAMS), "--out", str(cached["out"])]
+
+
+def _status(stdout: str) -> dict[str, str]:
+    """deck → status, from the summary table."""
+    rows = re.findall(r"^\d{4}-\d\d-\d\d\s+(\S+)\s+(rendered|up to date|failed|skipped)\b", stdout, re.M)
+    return dict(rows)
+
+
+def test_a_second_run_renders_nothing_and_loads_no_renderer(cached):
+    before = {p: p.stat().st_mtime_ns for p in cached["out"].glob("20*/*.*")}
+    code = ("import sys; from esante_report.cli import main; rc = main(sys.argv[1:]); "
+            "heavy = [m for m in ('papermill', 'nbconvert', 'weasyprint', 'nbclient') if m in sys.modules]; "
+            "print('loaded:', heavy); sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code, "render", "--all", *_args(cached)], capture_output=True,
+                            text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "2021-11-15/post_covid: up to date" in result.stdout
+    assert "2020-12-08/catalogue: up to date" in result.stdout
+    assert "loaded: []" in result.stdout
+    assert "wrote" not in result.stdout
+    assert {p: p.stat().st_mtime_ns for p in cached["out"].glob("20*/*.*")} == before
+
+
+def test_force_and_changed_or_removed_outputs_make_a_deck_out_of_date(cached):
+    """--force plans every deck; an edited published file makes its deck out of date (checked without rendering)."""
+    kwargs = dict(decks=None, data_dir=cached["data"], params_dir=PARAMS, out_dir=cached["out"],
+                  notebooks=notebooks_dir())
+    dates = ["2020-12-08", "2021-11-15"]
+    assert [j.name for j in batch_mod.plan(dates, **kwargs).jobs] == []
+    assert [j.name for j in batch_mod.plan(dates, force=True, **kwargs).jobs] == ["catalogue", "post_covid"]
+    pdf = cached["out"] / "2021-11-15" / "post_covid.pdf"
+    saved = pdf.read_bytes()
+    try:
+        pdf.write_bytes(saved + b"\n")
+        assert [j.name for j in batch_mod.plan(dates, **kwargs).jobs] == ["post_covid"]
+    finally:
+        pdf.write_bytes(saved)
+    params = cached["out"].parent / "params-changed"
+    shutil.copytree(PARAMS, params)
+    text = (params / "2021-11-15.yaml").read_text(encoding="utf-8")
+    (params / "2021-11-15.yaml").write_text(text.replace("Ministère des Solidarités", "Ministère de la Santé"),
+                                            encoding="utf-8")
+    assert [j.name for j in batch_mod.plan(dates, **{**kwargs, "params_dir": params}).jobs] == ["post_covid"]
+
+
+def test_touching_one_data_file_re_renders_only_the_decks_that_read_it(cached):
+    geo = cached["data"] / "geo" / "departements.geojson"  # read by the catalogue deck only
+    geo.write_text(geo.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    post_covid_pdf = cached["out"] / "2021-11-15" / "post_covid.pdf"
+    before = post_covid_pdf.stat().st_mtime_ns
+    result = _cli("render", "--all", *_args(cached))
+    assert result.returncode == 0, result.stderr
+    status = _status(result.stdout)
+    assert status == {"catalogue": "rendered", "post_covid": "up to date"}, result.stdout
+    assert post_covid_pdf.stat().st_mtime_ns == before
+    again = _cli("render", "--all", *_args(cached))
+    assert _status(again.stdout) == {"catalogue": "up to date", "post_covid": "up to date"}, again.stdout

@@ -1,0 +1,34 @@
+"""Scale-out: the same job function renders two dates on a Dask LocalCluster (2 worker processes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT, pdf_pages_text
+
+pytestmark = pytest.mark.e2e
+
+
+def test_two_dates_render_on_a_local_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            workers = client.scheduler_info()["workers"]
+            assert len(workers) == 2
+            pids = set(client.run(os.getpid).values())
+            result = subprocess.run([sys.executable, "-m", "esante_report", "render", "--all", "--scheduler",
+                                     cluster.scheduler_address, "--out", str(out)], capture_output=True, text=True,
+                                    cwd=ROOT, timeout=900, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            prefixes = client.run_on_scheduler(lambda dask_scheduler: sorted(map(str, dask_scheduler.task_prefixes)))
+    assert result.returncode == 0, result.stderr
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert "render" in prefixes, prefixes  # the decks were tasks of this cluster
+    assert "2020-12-08  catalogue   rendered" in result.stdout and "2021-11-15  post_covid  rendered" in result.stdout
+    assert len(pdf_pages_text(out / "2021-11-15" / "post_covid.pdf")) == 7
+    assert len(pdf_pages_text(out / "2020-12-08" / "catalogue.pdf")) == 22
+    assert (out / "index.html").exists()
