@@ -24,14 +24,20 @@ from .provenance import provenance
 __all__ = ["CatalogueDeck", "period_label", "indicator_label"]
 
 #: text lines a card's first slide holds at the house size (22 px); beyond, its indicators continue
-_CARD_LINES = 12
+_CARD_LINES = 11
 
 
 def _card_lines(service: Service, texts: list[str]) -> int:
-    """Rough count of the lines a card's first slide needs (the PDF check remains the judge)."""
+    """Rough count of the lines a card's first slide needs beyond a one-line title and contact line.
+
+    The PDF check remains the judge; this only decides what goes on the "(suite)" slide.
+    """
     def lines(items, chars):
-        return sum(-(-len(t) // chars) for t in items)
-    return max(lines(service.audience, 48), lines(service.purpose, 48)) + (lines(texts, 95) or 1)
+        return sum(-(-len(str(t)) // chars) for t in items)
+    contacts = " · ".join(f"{c.get('label', '')} {c.get('email', '')} {c.get('phone', '')} {c.get('url', '')}"
+                          for c in service.contacts) + " ".join(f"{link.get('label', '')} {link.get('url', '')}" for link in service.links)
+    extra = (lines([service.name], 45) - 1) + lines([service.tagline or ""], 95) + (lines([contacts], 95) - 1)
+    return max(lines(service.audience, 48), lines(service.purpose, 48)) + (lines(texts, 95) or 1) + max(extra, 0)
 
 
 def _details_lines(service: Service) -> int:
@@ -239,9 +245,13 @@ class CatalogueDeck:
                                    moved=move, figure=dmap,
                                    figures=figure if is_table and not later and not move else None,
                                    support=support, **common)]
-        if suite:
+        moved_figures = figure if (later or (move and is_table)) else None
+        if move or moved_figures is not None:  # the indicators continue on their own slide
             parts.append(components.render("catalogue_card.html.j2", part="details", texts=texts if move else None,
-                                           figures=figure if (later or (move and is_table)) else None, **common))
+                                           figures=moved_figures, show_details=False, **common))
+        if service.details and not details_here:  # then the source's further blocks
+            parts.append(components.render("catalogue_card.html.j2", part="details", texts=None, figures=None,
+                                           show_details=True, **common))
         return parts
 
     def summary(self) -> components.Html:

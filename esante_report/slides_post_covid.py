@@ -140,7 +140,7 @@ class PostCovidDeck:
         alt = (f"Frise chronologique de {len(ms)} jalons, de {whens[0]} à {whens[-1]} : "
                + " ; ".join(f"{w}, {m.title} ({m.actor})" for w, m in zip(whens, ms.itertuples())) + "."
                if len(ms) else "Frise chronologique sans jalon à cette date.")
-        fig = plots.timeline_figure(ms, height=2.6)
+        fig = plots.timeline_figure(ms, height=2.35)
         steps = "".join(f"<li><strong>{components.escape_text(m.actor)}</strong> — "
                         f"{components.escape_text(m.what)}</li>" for m in ms.itertuples())
         return Html(components.figure(fig, alt=alt).html + f'<ol class="esr-steps">{steps}</ol>')

@@ -261,7 +261,7 @@ def test_disk_full_at_the_html_stage_gives_one_line(tmp_path, monkeypatch, capsy
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "out" / "x.html"))
 
     monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
-    monkeypatch.setattr(export, "export_html", html_disk_full)
+    monkeypatch.setattr(export, "build", html_disk_full)
     out = tmp_path / "out"
     _fake_deck(out)
     assert cli.main(["render", "--date", "2021-11-15", "--out", str(out), "--jobs", "1", "--quiet",
