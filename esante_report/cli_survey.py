@@ -12,7 +12,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import EsanteReportError
 
 __all__ = ["COMMANDS", "add_parsers", "run", "main"]
 
@@ -102,19 +101,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``esante-report`` with the survey commands only: same options, messages and exit codes."""
-    parser = argparse.ArgumentParser(prog="esante-report", description="The ARS survey cycle.")
-    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except EsanteReportError as exc:
-        if args.debug:
-            raise
-        for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
-        return 1
+    """The survey commands through ``esante-report`` (same options, messages and exit codes)."""
+    from .cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -126,7 +126,7 @@ class CatalogueDeck:
         bar_labels = [f"{lab} ({p})" if legend and p else lab for lab, p in zip(labels, row_periods)]
         fig = plots.bars_figure(bar_labels, values, title, value_labels=value_labels,
                                 colours=[colours[p] for p in row_periods], legend=legend,
-                                width=11.0, height=min(1.0 + 0.45 * len(values) + (0.5 if legend else 0), 4.0))
+                                width=11.0, height=min(0.8 + 0.4 * len(values) + (0.5 if legend else 0), 3.8))
         if max(values) > _CHART_SPAN * max(min(values), 1e-9):
             # figures of very different sizes (a daily peak beside a total): bars would hide the small
             # ones and mix kinds of figures on one axis, so they are shown as a table of key figures

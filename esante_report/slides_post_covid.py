@@ -197,8 +197,10 @@ class PostCovidDeck:
         """The three columns of measures, the AMI map (a regional deck says whether its ARS is among them)."""
         m, since = self.measures_entry()
         names = [f"ARS {self.region_name(r)}" for r in m["ami"]["regions"]]
+        # a regional deck of a wave with unchanged measures has two more lines above: a smaller map
+        small = self.region is not None and since != self.wave
         fig = plots.highlight_map_figure(m["ami"]["regions"], self.data.regions, self._boundaries(),
-                                         width=3.0, height=2.3)
+                                         width=2.6 if small else 3.0, height=1.9 if small else 2.3)
         alt = (f"Carte des {len(names)} régions dont l'ARS a lancé un appel à manifestation d'intérêt "
                f"post-COVID : {join_fr([self.region_name(r) for r in m['ami']['regions']])}.")
         unchanged = None

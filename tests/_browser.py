@@ -320,3 +320,19 @@ def report(title: str, lines: list[Any], limit: int = 80) -> str:
     if len(lines) > limit:
         shown.append(f"  ... and {len(lines) - limit} more")
     return "\n".join([f"{title} ({len(lines)}):", *shown])
+
+
+def launched_browser():
+    """One headless Chromium (generator for a module-scoped pytest fixture); skipped, or failed on CI,
+    when unavailable."""
+    executable = chromium_executable()
+    if executable is None:
+        no_browser(f"Chromium not found ({CHROMIUM} missing, no 'chromium' on PATH)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        no_browser(f"the Playwright Python package is not installed ({exc})")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -67,7 +67,8 @@ def test_the_batch_exits_non_zero_and_the_summary_names_the_failure(batch):
     failed = rows[(FAILING_DATE, "catalogue", "failed")]
     assert re.search(r"catalogue\.ipynb failed at cell \d+ \(In \[\d+\]\): ValueError: cassé exprès pour ce test",
                      failed), failed
-    assert rows[("2020-12-08", "catalogue", "rendered")].split()[4] == "22"  # pages
+    pages = rows[("2020-12-08", "catalogue", "rendered")].split()[4]
+    assert int(pages) == _slides(batch["out"] / "2020-12-08" / "catalogue.html")  # pages
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {FAILING_DATE}/catalogue: ")
     # stderr is not a terminal here: progress is plain lines, one per deck and stage

@@ -44,19 +44,11 @@ class DeckPage:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole module (skipped, or failed on CI, when unavailable)."""
-    executable = b.chromium_executable()
-    if executable is None:
-        b.no_browser(f"Chromium not found ({b.CHROMIUM} missing, no 'chromium' on PATH)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        b.no_browser(f"the Playwright Python package is not installed ({exc})")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=b.CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def browser():
+    """One headless Chromium for the whole module."""
+    from . import _browser
+
+    yield from _browser.launched_browser()
 
 
 def _open(browser: Browser, url: str) -> tuple[Page, b.Recorder]:

@@ -11,11 +11,11 @@ import re
 import shutil
 
 import pytest
-from openpyxl import load_workbook
 
 from esante_report.cli import main
 
 from .conftest import DATA, PARAMS, pdf_pages_text
+from .test_survey import _fill
 
 pytestmark = pytest.mark.e2e
 
@@ -32,24 +32,13 @@ RETURNS = {  # region -> {(month, category): value}; None = left empty (non rens
 SEPTEMBER = {"OCC": 2 + 18 + 28, "IDF": 2 + 59 + 93, "BRE": 0 + 1 + 6}
 
 
-def _fill(form, values, status):
-    wb = load_workbook(form)
-    ws = wb["Patients"]
-    rows = {ws.cell(r, 1).value: r for r in range(7, 7 + len(MONTHS))}
-    month_row = {"2021-10": rows["octobre 2021"], "2021-11": rows["novembre 2021"]}
-    cols = {ws.cell(6, c).value.lower(): c for c in range(2, 5)}
-    for (month, category), value in values.items():
-        ws.cell(month_row[month], cols[category]).value = value
-    wb["Cellules"]["B6"] = status
-    wb.save(form)
-
-
 def _total(region, month):
     return sum(v for (m, _), v in RETURNS[region].items() if m == month and v is not None)
 
 
 def _flat(path):
-    return re.sub(r"\s+", " ", " ".join(pdf_pages_text(path)))
+    """The PDF's text on one line; a name cut at its hyphen by a line end ("Île-de- France") rejoined."""
+    return re.sub(r"(\w)- (\w)", r"\1-\2", re.sub(r"\s+", " ", " ".join(pdf_pages_text(path))))
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +53,7 @@ def cycle(tmp_path_factory):
     returned = []
     for region, values in RETURNS.items():
         form = next(forms.glob(f"*-{region}.xlsx"))
-        _fill(form, values, "Région avec cellules confirmées")
+        _fill(form, form, values, status="Région avec cellules confirmées")
         returned.append(str(form))
     assert main(["survey-import", *returned, *common]) == 0
     args = ["render", "--date", "2021-12-13", "--params", str(params), "--out", str(out), "--jobs", "2", *common]
