@@ -36,8 +36,10 @@ test: setup
 lab: setup
 	$(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/
 
+# Benchmarks print figures and assert nothing (see the README for the latest table)
 bench: setup
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_memory.py
 
 clean:
 	rm -rf outputs/*/ outputs/index.html test-artifacts
