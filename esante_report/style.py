@@ -36,7 +36,7 @@ STATUS_COLOURS = {
     "non_mise_en_place": ROUGE_MARIANNE,
     "en_attente": "#DDDDDD",
 }
-STATUS_HATCHES = {"confirmees": "", "en_cours": "//", "non_mise_en_place": "xx", "en_attente": ".."}
+STATUS_HATCHES = {"confirmees": "", "en_cours": "//", "non_mise_en_place": "xx", "en_attente": "--"}
 STATUS_LABELS = {
     "confirmees": "Région avec cellules confirmées",
     "en_cours": "Région en cours de remontée",
@@ -45,7 +45,7 @@ STATUS_LABELS = {
 }
 CATEGORY_LABELS = {"mineurs": "Mineurs", "hommes": "Hommes", "femmes": "Femmes"}
 CATEGORY_COLOURS = {"mineurs": GREEN, "hommes": BLEU_FRANCE, "femmes": BLEU_FRANCE_LIGHT}
-CATEGORY_HATCHES = {"mineurs": "..", "hommes": "", "femmes": "//"}
+CATEGORY_HATCHES = {"mineurs": "\\\\", "hommes": "", "femmes": "//"}
 #: generic series colours, in order
 SERIES = [BLEU_FRANCE, BLEU_FRANCE_LIGHT, ROUGE_MARIANNE, GREEN, ORANGE, GREY_LINE]
 
