@@ -30,3 +30,15 @@ def test_last_slide_carries_provenance(rendered):
     digest = hashlib.sha256((DATA / "post_covid" / "patients.csv").read_bytes()).hexdigest()[:12]
     assert f"post_covid/patients.csv {digest}" in last
     assert "Date de référence : 15/11/2021" in last and "esante-report" in last
+
+
+def test_each_deck_comes_before_its_regional_decks(tmp_path):
+    from esante_report.index import write_index
+
+    folder = tmp_path / "2021-11-15"
+    folder.mkdir()
+    for name in ("post_covid-OCC", "post_covid", "post_covid-ARA"):
+        (folder / f"{name}.html").write_text("<p>deck</p>", encoding="utf-8")
+    soup = BeautifulSoup(write_index(tmp_path).read_text(encoding="utf-8"), "html.parser")
+    assert [a["href"] for a in soup.select("tbody a")] == [
+        "2021-11-15/post_covid.html", "2021-11-15/post_covid-ARA.html", "2021-11-15/post_covid-OCC.html"]
