@@ -24,7 +24,7 @@ from .provenance import provenance
 __all__ = ["CatalogueDeck", "period_label", "indicator_label"]
 
 #: text lines a card's first slide holds at the house size (22 px); beyond, its indicators continue
-_CARD_LINES = 11
+_CARD_LINES = 13
 
 
 def _card_lines(service: Service, texts: list[str]) -> int:
