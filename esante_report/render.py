@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -323,6 +324,12 @@ def _warm_up() -> threading.Thread:
     return thread
 
 
+#: kernel start-ups tried before a render gives up, and what a failed start-up says
+_KERNEL_STARTS = 3
+_KERNEL_START_FAILED = re.compile(r"Kernel died before replying to kernel_info|Kernel didn't respond|"
+                                  r"kernel_info_reply|Kernel .* failed to start")
+
+
 def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     _lighter_imports()
     import papermill as pm
@@ -333,10 +340,19 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     executed = tmp / f"{job.name}.ipynb"
     kernel_log = tmp / "kernel.log"
     try:
-        with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
-            pm.execute_notebook(str(source), str(executed), parameters=job.parameters, kernel_name=KERNEL_NAME,
-                                cwd=str(source.parent), progress_bar=False, log_output=False,
-                                report_mode=False, request_save_on_cell_execute=False)
+        for attempt in range(1, _KERNEL_STARTS + 1):
+            try:
+                with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
+                    pm.execute_notebook(str(source), str(executed), parameters=job.parameters,
+                                        kernel_name=KERNEL_NAME, cwd=str(source.parent), progress_bar=False,
+                                        log_output=False, report_mode=False, request_save_on_cell_execute=False)
+                break
+            except RuntimeError as exc:
+                # a kernel that dies while starting ran no cell: start another (kernels started at the
+                # same moment by parallel workers can race for their ports)
+                if (isinstance(exc, PapermillExecutionError) or attempt == _KERNEL_STARTS
+                        or not _KERNEL_START_FAILED.search(str(exc))):
+                    raise
     except PapermillExecutionError as exc:
         kept, note = _try_keep_failed(executed, final_dir, job.name)
         evalue = _one_line(str(exc.evalue)) if str(exc.evalue).strip() else ""

@@ -271,3 +271,25 @@ def test_disk_full_at_the_html_stage_gives_one_line(tmp_path, monkeypatch, capsy
                     "No space left on device (free some space and render again)")
     assert (out / "2021-11-15" / "post_covid.html").read_bytes() == b"previous .html"
     assert not [p for p in out.iterdir() if p.name.startswith(".render-")]
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch, capsys):
+    """Kernels started at once by parallel workers can race for their ports; a start-up failure ran no
+    cell, so the render starts another kernel instead of failing the deck."""
+    import papermill
+
+    calls = []
+    real = papermill.execute_notebook
+
+    def flaky(source, target, **kwargs):
+        calls.append(source)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(source, target, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    out = tmp_path / "out"
+    assert cli.main(["render", "--date", "2020-12-08", "--out", str(out), "--jobs", "1", "--quiet",
+                     "--no-index"]) == 0
+    assert len(calls) == 2
+    assert (out / "2020-12-08" / "catalogue.pdf").exists()
