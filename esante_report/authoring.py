@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any, Iterable, Sequence
 
-from .components import Html, svg
+from .components import Html, svg, table_class
 from .fmt import NA_TEXT, fmt_date, fmt_int, fmt_month, fmt_number, is_missing
 from .slides import NEW_SLIDE_KEY, figure_html, markdown_html
 
@@ -40,8 +40,6 @@ __all__ = ["setup", "md", "chart", "table", "table_slides", "columns", "kpis", "
 SLOT_FULL = (12.3, 4.7)
 SLOT_HALF = (6.9, 4.9)
 SLOT_THIRD = (4.6, 4.2)
-#: tables of at most this many rows are set at the body text size (16.5 pt) instead of 14.25 pt
-_LARGE_TABLE_ROWS = 8
 
 
 # --------------------------------------------------------------------------- numbers in French
@@ -193,8 +191,7 @@ def table(df, *, caption: str | None = None, index: bool | None = None, total: d
             cells.append(f'<{tag} class="{_cell_class(value) if value != "" else ""}">{escape(fr(value)) if value != "" else ""}</{tag}>')
         foot = f"<tfoot><tr>{''.join(cells)}</tr></tfoot>"
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    if len(rows) <= _LARGE_TABLE_ROWS:  # a short table has the room for the body text size
-        css_class = f"{css_class} esr-table-large".strip()
+    css_class = table_class(css_class, len(rows))
     return Html(f'<table class="esr-table {escape(css_class)}">{cap}<thead><tr>{head}</tr></thead>'
                 f"<tbody>{''.join(rows)}</tbody>{foot}</table>")
 

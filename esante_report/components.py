@@ -20,13 +20,13 @@ import markupsafe
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from . import sanitize
 from .paths import templates_dir
-from .slides import NEW_SLIDE_KEY
+from .slides import NEW_SLIDE_KEY, prefix_svg_ids, svg_body
 
 __all__ = ["Html", "render", "figure", "table", "safe_url", "svg", "show_slides", "preview_style", "NEW_SLIDE_KEY"]
 
 
-_SAFE_SCHEMES = ("http://", "https://", "mailto:", "tel:")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ class Html:
         return self.html
 
 
+#: tables of at most this many rows are set at the body text size (16.5 pt) instead of 14.25 pt
+LARGE_TABLE_ROWS = 8
+
+
+def table_class(css_class: str, rows: int) -> str:
+    """``css_class`` of a table of ``rows`` rows: a short table has the room for the body text size."""
+    return f"{css_class} esr-table-large".strip() if rows <= LARGE_TABLE_ROWS else css_class
+
+
 def escape_text(text: Any) -> str:
     """``text`` escaped for HTML (data values placed in hand-built markup)."""
     return str(markupsafe.escape(str(text)))
@@ -52,10 +61,8 @@ def escape_text(text: Any) -> str:
 
 def safe_url(url: Any) -> str | None:
     """The URL if its scheme is http, https, mailto or tel; None otherwise."""
-    if not isinstance(url, str):
-        return None
-    cleaned = url.strip()
-    return cleaned if cleaned.lower().startswith(_SAFE_SCHEMES) else None
+    href = sanitize.safe_href(url)
+    return href if href and not href.startswith("#") else None
 
 
 def _env() -> jinja2.Environment:
@@ -89,19 +96,14 @@ def svg(fig: Figure) -> Markup:
         # bbox "tight": labels longer than planned widen the picture instead of being cut off
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, transparent=True,
                     bbox_inches="tight", pad_inches=0.04)
-    text = buffer.getvalue()
-    text = text[text.index("<svg"):]
-    text = re.sub(r"<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    text = svg_body(buffer.getvalue())
     # intrinsic size in CSS px (matplotlib writes pt); CSS scales it down to the column, keeping the ratio
     size = re.search(r'<svg[^>]*? width="([\d.]+)pt" height="([\d.]+)pt"', text)
     width, height = (round(float(v) * 4 / 3) for v in size.groups())
     text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', rf'<svg\1 width="{width}" height="{height}"',
                   text, count=1)
     # ids unique in the deck and the same from one run to the next: prefixed by a hash of the picture
-    prefix = "s" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8] + "-"
-    for old in sorted(set(re.findall(r'\bid="([^"]+)"', text)), key=len, reverse=True):
-        text = (text.replace(f'id="{old}"', f'id="{prefix}{old}"').replace(f"url(#{old})", f"url(#{prefix}{old})")
-                .replace(f'href="#{old}"', f'href="#{prefix}{old}"'))
+    text = prefix_svg_ids(text, "s" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8] + "-")
     text = text.replace("<svg", '<svg aria-hidden="true" focusable="false" preserveAspectRatio="xMidYMid meet"', 1)
     return Markup(text)
 
@@ -114,8 +116,7 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str
     A short table (at most 8 rows) is set at the body text size: it has the room.
     """
     rows = [list(r) for r in rows]
-    if len(rows) <= 8:
-        css_class = f"{css_class} esr-table-large".strip()
+    css_class = table_class(css_class, len(rows))
     return (render("table.html.j2", columns=list(columns), rows=rows,
                          footer=[list(r) for r in footer], caption=caption,
                          numeric=list(numeric) if numeric else [False] * len(columns),

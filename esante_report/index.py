@@ -35,11 +35,12 @@ def _size(path: Path) -> str:
 
 
 def _pages(pdf: Path) -> int | None:
+    from . import pdfcheck
+    from .errors import ExportError
+
     try:
-        import pdfplumber
-        with pdfplumber.open(str(pdf)) as doc:
-            return len(doc.pages)
-    except Exception:  # an unreadable PDF is listed without a page count
+        return pdfcheck.page_count(pdf)
+    except ExportError:  # an unreadable PDF is listed without a page count
         return None
 
 

@@ -365,6 +365,21 @@ def _page_problems(n: int, page: _Page, expected: int) -> list[str]:
     return problems
 
 
+def page_count(path: Path) -> int:
+    """Pages of the PDF ``path``; :class:`ExportError` when it is not a readable PDF."""
+    import pypdfium2 as pdfium
+
+    with _PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as exc:
+            raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()
+
+
 def _read_pdf(path: Path) -> list[_Page]:
     import pypdfium2 as pdfium
 

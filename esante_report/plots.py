@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch, Polygon  # noqa: E402
 
 from . import style  # noqa: E402
-from .fmt import fmt_int, fmt_long_date, fmt_month, fmt_month_short, is_missing  # noqa: E402
+from .fmt import fmt_int, fmt_long_date, fmt_month_short, is_missing  # noqa: E402
 from .geo import ASPECT, OVERSEAS, label_point, polygons  # noqa: E402
 
 __all__ = ["timeline_figure", "status_map_figure", "highlight_map_figure", "stacked_bars_figure",

@@ -372,7 +372,8 @@ def measures_for(data: PostCovidData, wave: int) -> tuple[dict, int]:
     """
     earlier = [w for w in data.measures if w <= wave]
     if not earlier:
-        raise DataError([Problem(data.files[5] if len(data.files) > 5 else "measures.yaml", None, "wave",
+        path = next((f for f in data.files if Path(f).name == "measures.yaml"), "measures.yaml")
+        raise DataError([Problem(path, None, "wave",
                                  f"no entry for wave {wave} or an earlier wave (expected at least one)")])
     source = max(earlier)
     return data.measures[source], source

@@ -307,11 +307,11 @@ def _lighter_imports() -> None:
 
 
 def _warm_up() -> threading.Thread:
-    """Load what the export stages need (nbconvert, WeasyPrint, the subset fonts, reveal.js) while the kernel
+    """Load what the export stages need (WeasyPrint, PDFium, the subset fonts, reveal.js) while the kernel
     runs the notebook in its own process: the export then starts at once. Errors are left to the stages."""
     def work() -> None:
         with contextlib.suppress(Exception):
-            import pdfplumber  # noqa: F401
+            import pypdfium2  # noqa: F401
             import weasyprint  # noqa: F401
 
             from . import export, fonts

@@ -22,7 +22,6 @@ never silently dropped; a slide that would show only a Python repr is an error.
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from html import escape
@@ -126,16 +125,25 @@ def _describe(cell) -> str:
 _SVG_ID = re.compile(r'\bid="([^"]+)"')
 
 
-def _svg_markup(svg: str, prefix: str) -> str:
-    """An SVG document as inline markup: prolog dropped, ids unique in the deck, scalable."""
+def svg_body(svg: str) -> str:
+    """An SVG document from its ``<svg`` on: prolog and matplotlib's ``<metadata>`` (run dates) dropped."""
     start = svg.find("<svg")
     svg = svg[start:] if start >= 0 else svg
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
-    ids = set(_SVG_ID.findall(svg))
-    for old in sorted(ids, key=len, reverse=True):
+    return re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
+
+
+def prefix_svg_ids(svg: str, prefix: str) -> str:
+    """Every id of ``svg``, and every reference to it, prefixed: ids stay unique among a deck's pictures."""
+    for old in sorted(set(_SVG_ID.findall(svg)), key=len, reverse=True):
         new = f"{prefix}{old}"
         svg = svg.replace(f'id="{old}"', f'id="{new}"').replace(f"url(#{old})", f"url(#{new})") \
                  .replace(f'href="#{old}"', f'href="#{new}"')
+    return svg
+
+
+def _svg_markup(svg: str, prefix: str) -> str:
+    """An SVG document as inline markup: prolog dropped, ids unique in the deck, scalable."""
+    svg = prefix_svg_ids(svg_body(svg), prefix)
     return svg.replace("<svg", '<svg aria-hidden="true" focusable="false"', 1)
 
 
@@ -314,12 +322,3 @@ def build_deck(nb: nbformat.NotebookNode) -> Deck:
             raise ExportError(f"slide {slide.number} would show only a Python repr (cell {cell}: {text!r}): "
                               "display the object itself (a figure, esr.table(df), esr.md(...))")
     return Deck(slides, builder.warnings)
-
-
-def strip_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` without outputs or execution counts (what is committed)."""
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            cell.outputs, cell.execution_count = [], None
-    return nb

@@ -105,7 +105,10 @@ class PostCovidDeck:
         return self._regions_geo
 
     def _summary(self):
-        return summarise_patients(self.data.patients, self.wave, self.months)
+        """Region × month × category table of the wave (computed once: every patients block reads it)."""
+        if not hasattr(self, "_patients_summary"):
+            self._patients_summary = summarise_patients(self.data.patients, self.wave, self.months)
+        return self._patients_summary
 
     def month_totals(self, region: str | None = None) -> list[MonthHeadline]:
         """Per month, the total of all categories (nationally, or of ``region``) and who is behind it."""
@@ -378,8 +381,10 @@ class PostCovidDeck:
         regions, months, footer = self.patients_table_parts()[part]
         s = self._summary()
         by_month = {t.month: t for t in self.month_totals(self.region)}
+        # a short table has the room for the body size, unless three months make it too wide for it
+        css_class = components.table_class("esr-patients", len(regions)) if len(months) <= 2 else "esr-patients"
         return components.render(
-            "post_covid_patients_table.html.j2",
+            "post_covid_patients_table.html.j2", css_class=css_class,
             caption=(f"{self.wave_label} — « Total » = toutes catégories ; n.r. = non renseigné (jamais compté "
                      "comme 0) ; * = réponse partielle"),
             months=[fmt_month(m) for m in months],

@@ -87,18 +87,21 @@ _RC = {
 @contextlib.contextmanager
 def house_style() -> Iterator[None]:
     """Context in which figures get the house palette, font and sizes."""
-    register_matplotlib_fonts()
-    # the DejaVu fallback has no semibold: matplotlib's notice about it is noise for the analyst
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    _prepare_fonts()
     with matplotlib.rc_context(_RC):
         yield
 
 
 def apply_house_style() -> None:
     """Make the house style the default of this process (the notebook's kernel): every figure gets it."""
-    register_matplotlib_fonts()
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    _prepare_fonts()
     matplotlib.rcParams.update(_RC)
+
+
+def _prepare_fonts() -> None:
+    register_matplotlib_fonts()
+    # the DejaVu fallback has no semibold: matplotlib's notice about it is noise for the analyst
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 
 def _luminance(colour: str) -> float:

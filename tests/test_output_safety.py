@@ -17,7 +17,7 @@ import pytest
 
 from esante_report import cli, outfs
 
-from .conftest import DATA, PARAMS, ROOT
+from .conftest import ROOT
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

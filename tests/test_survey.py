@@ -297,7 +297,7 @@ def test_forms_are_not_overwritten_and_symlinks_not_followed(cycle, capsys, tmp_
     content = returned.read_bytes()
     code, _, err = _run(capsys, "survey-form", "--wave", "4", "--months", "2021-10,2021-11", "--out", forms,
                         "--data", data)
-    assert code == 1 and f"enquete-4-OCC.xlsx: already exists; refusing to overwrite it" in err
+    assert code == 1 and "enquete-4-OCC.xlsx: already exists; refusing to overwrite it" in err
     assert returned.read_bytes() == content
     # patients.csv as a symbolic link (to a file inside --data, which the loader accepts): refused,
     # neither replaced nor followed
