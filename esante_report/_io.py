@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Callable, Iterable
 
 import yaml
 
-from .errors import MAX_PROBLEMS_PER_FILE, MoreProblems, Problem
+from .errors import MAX_PROBLEMS_PER_FILE, MoreProblems, Problem, quote
 
 Parser = Callable[[str], Any]
 
@@ -43,9 +43,8 @@ csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
 
 
 def shown(value: Any, length: int = 60) -> str:
-    """``repr`` of an untrusted value, clipped so that a message stays one short line."""
-    text = value if isinstance(value, str) else str(value)
-    return repr(text if len(text) <= length else text[:length] + "…")
+    """``repr`` of an untrusted value, clipped so that a message stays one short line (see :func:`quote`)."""
+    return quote(value, length)
 
 
 def kind(value: Any) -> str:
@@ -70,11 +69,20 @@ _INT_RE = re.compile(r"[0-9]+", re.ASCII)
 _NUMBER_RE = re.compile(r"([0-9]{1,15})(\.[0-9]{1,6})?", re.ASCII)
 
 
+class OutOfBounds(ValueError):
+    """A well-formed number beyond the contract's bound (callers may word their own message)."""
+
+
 def parse_int_ge0(text: str) -> int:
+    """The contract's count: ASCII digits only, at most :data:`MAX_INT_DIGITS` of them (leading zeros aside).
+
+    Every writer of the data (the survey import) calls this too, so nothing is written that the
+    loader would refuse.
+    """
     if not _INT_RE.fullmatch(text):
         raise ValueError(f"expected an integer ≥ 0, got {shown(text)}")
     if len(text.lstrip("0")) > MAX_INT_DIGITS:
-        raise ValueError(f"expected an integer ≥ 0 of at most {MAX_INT_DIGITS} digits, got {shown(text)}")
+        raise OutOfBounds(f"expected an integer ≥ 0 of at most {MAX_INT_DIGITS} digits, got {shown(text)}")
     return int(text)
 
 

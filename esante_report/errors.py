@@ -29,7 +29,11 @@ __all__ = [
     "ParamsError",
     "RenderError",
     "ExportError",
+    "quote",
 ]
+
+#: characters of an untrusted value quoted in a message; the rest is counted
+QUOTE_LENGTH = 60
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,18 @@ class ProblemList(list):
         else:
             self._more[key] = MoreProblems(path, count)
             super().append(self._more[key])
+
+
+def quote(value: object, length: int = QUOTE_LENGTH) -> str:
+    """``repr`` of an untrusted value for a message, at most ``length`` characters of it.
+
+    ``'abc…' (100,000 characters)``: a 100,000-character cell gives a short line that still says
+    how long the value was.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= length:
+        return repr(text)
+    return f"{text[:length]!r}… ({len(text):,} characters)"
 
 
 def _one_line(text: str) -> str:

@@ -25,8 +25,10 @@ from typing import Any
 
 import pandas as pd
 
+from ._io import MAX_INT_DIGITS, OutOfBounds, parse_int_ge0, parse_month
 from ._rewrite import Pending, RawCsv, commit, csv_text, read_raw_csv
-from .errors import DataError, Problem, _display_path
+from ._zipguard import zip_refusal
+from .errors import DataError, Problem, _clip, _display_path, _one_line, quote
 from .fmt import fmt_month
 from .post_covid import CATEGORIES, SUBDIR, PostCovidData, load_post_covid
 
@@ -48,8 +50,13 @@ STATUS_CHOICES = {
     "en_attente": "Région en attente de réponse",
 }
 _CATEGORY_LABELS = {"mineurs": "Mineurs", "hommes": "Hommes", "femmes": "Femmes"}
-_MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _INPUT_FILL = "FFF5D6"
+#: most months one form asks for (a wave covers a few); bounds the cells a form is read for
+MAX_FORM_MONTHS = 36
+#: rows of the metadata sheet read: its fixed keys, one per input cell, and one more to see extra rows
+_META_ROWS = 5 + len(CATEGORIES) * MAX_FORM_MONTHS + 2 + 1
+#: a returned form's file name as survey-form wrote it (an ARS may add a suffix, or rename it)
+_FORM_NAME = re.compile(r"enquete-([0-9]+)-([A-Za-z]+)(?![A-Za-z])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ class FormProblem(Problem):
             text += f": {self.where}"
         if self.field:
             text += f": field {self.field!r}"
-        return f"{text}: {self.message}"
+        return f"{text}: {_clip(_one_line(self.message), 600)}"
 
 
 def _problem(path: Path, message: str, *, sheet: str | None = None, cell: str | None = None,
@@ -80,9 +87,10 @@ def parse_months(text: str) -> list[str]:
     months = [m.strip() for m in str(text).split(",") if m.strip()]
     if not months:
         raise ValueError("expected months YYYY-MM separated by commas, e.g. 2021-10,2021-11")
+    if len(months) > MAX_FORM_MONTHS:
+        raise ValueError(f"expected at most {MAX_FORM_MONTHS} months, got {len(months):,}")
     for month in months:
-        if not _MONTH_RE.fullmatch(month):
-            raise ValueError(f"expected a month YYYY-MM, got {month!r}")
+        parse_month(month)   # the data contract's own rule (ASCII digits)
     if len(set(months)) != len(months):
         raise ValueError(f"expected each month once, got {','.join(months)}")
     return months
@@ -91,6 +99,46 @@ def parse_months(text: str) -> list[str]:
 def form_name(wave: int, region: str) -> str:
     """File name of a region's form: ``enquete-4-OCC.xlsx``."""
     return f"enquete-{wave}-{region}.xlsx"
+
+
+def _layout(months: list[str] | tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Field key → (sheet, cell) of every input cell of a form asking for ``months``.
+
+    The form is written from it and the import recomputes it, so a metadata
+    sheet pointing anywhere else is refused.
+    """
+    columns = "BCDEFGHIJ"
+    fields = {f"patients {month} {category}": (SHEET_PATIENTS, f"{columns[j]}{7 + i}")
+              for i, month in enumerate(months) for j, category in enumerate(CATEGORIES)}
+    fields["status"] = (SHEET_CELLS, "B6")
+    fields["cells"] = (SHEET_CELLS, "B7")
+    return fields
+
+
+def _region_text(region: dict[str, str]) -> str:
+    return f"{region['name']} ({region['abbr']}, code INSEE {region['code']})"
+
+
+def _header_rows(*, wave: int, label: str, region: dict[str, str], months: list[str] | tuple[str, ...]):
+    """The visible header block of each data sheet: rows 2-4, (key in A, value in B)."""
+    return (("Région", _region_text(region)), ("Enquête", f"{label} (vague {wave})"),
+            ("Mois", ", ".join(fmt_month(m) for m in months)))
+
+
+def _shown_cells(*, wave: int, label: str, region: dict[str, str],
+                 months: list[str] | tuple[str, ...]) -> dict[tuple[str, str], str]:
+    """(sheet, cell) → the text a form shows there: header blocks, grid labels (what the import checks)."""
+    shown: dict[tuple[str, str], str] = {}
+    for sheet in (SHEET_PATIENTS, SHEET_CELLS):
+        for row, (key, value) in enumerate(_header_rows(wave=wave, label=label, region=region, months=months),
+                                           start=2):
+            shown[(sheet, f"A{row}")], shown[(sheet, f"B{row}")] = key, value
+    shown[(SHEET_PATIENTS, "A6")] = "Mois"
+    for j, category in enumerate(CATEGORIES):
+        shown[(SHEET_PATIENTS, f"{'BCDEFGHIJ'[j]}6")] = _CATEGORY_LABELS[category]
+    for i, month in enumerate(months):
+        shown[(SHEET_PATIENTS, f"A{7 + i}")] = fmt_month(month)
+    return shown
 
 
 # --------------------------------------------------------------------------- forms out
@@ -117,9 +165,9 @@ def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: lis
     unlocked = Protection(locked=False)
     thin = Side(style="thin", color="929292")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    region_text = f"{region['name']} ({region['abbr']}, code INSEE {region['code']})"
+    region_text = _region_text(region)
     months_text = ", ".join(fmt_month(m) for m in months)
-    fields: list[tuple[str, str, str]] = []   # (field key, sheet, cell)
+    layout = _layout(months)
 
     wb = Workbook()
     ins = wb.active
@@ -131,8 +179,8 @@ def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: lis
     def header(ws, title: str) -> None:
         ws["A1"] = title
         ws["A1"].font = title_font
-        for row, (key, value) in enumerate((("Région", region_text), ("Enquête", f"{label} (vague {wave})"),
-                                            ("Mois", months_text)), start=2):
+        for row, (key, value) in enumerate(_header_rows(wave=wave, label=label, region=region, months=months),
+                                           start=2):
             ws.cell(row, 1, key).font = bold
             ws.cell(row, 2, value)
         ws.column_dimensions["A"].width = 42
@@ -152,11 +200,10 @@ def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: lis
     for i, month in enumerate(months):
         row = 7 + i
         pat.cell(row, 1, fmt_month(month))
-        for j, category in enumerate(CATEGORIES, start=2):
-            cell = pat.cell(row, j)
+        for category in CATEGORIES:
+            cell = pat[layout[f"patients {month} {category}"][1]]
             cell.protection, cell.fill, cell.border = unlocked, fill, box
             whole.add(cell.coordinate)
-            fields.append((f"patients {month} {category}", SHEET_PATIENTS, cell.coordinate))
     note = 7 + len(months) + 1
     pat.cell(note, 1, "Case vide = non renseigné (jamais comptée comme 0). Saisir 0 seulement si aucun patient.")
     pat.cell(note, 1).alignment = Alignment(wrap_text=False)
@@ -175,10 +222,10 @@ def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: lis
                               error="Saisir un nombre entier positif ou nul, ou laisser vide (non renseigné).")
     cel.add_data_validation(status)
     cel.add_data_validation(cells_dv)
-    for coord, dv, key in (("B6", status, "status"), ("B7", cells_dv, "cells")):
+    for dv, key in ((status, "status"), (cells_dv, "cells")):
+        coord = layout[key][1]
         cel[coord].protection, cel[coord].fill, cel[coord].border = unlocked, fill, box
         dv.add(coord)
-        fields.append((key, SHEET_CELLS, coord))
 
     # Instructions, in French
     ins.column_dimensions["A"].width = 105
@@ -207,7 +254,7 @@ def _form_workbook(*, wave: int, label: str, region: dict[str, str], months: lis
 
     # Machine-readable metadata, very hidden: what the import trusts
     rows = [("kind", FORM_KIND), ("version", FORM_VERSION), ("wave", wave), ("region", region["abbr"]),
-            ("months", ",".join(months))] + [(f"field {key}", f"{sheet}!{coord}") for key, sheet, coord in fields]
+            ("months", ",".join(months))] + [(f"field {key}", f"{sheet}!{coord}") for key, (sheet, coord) in layout.items()]
     for row, (key, value) in enumerate(rows, start=1):
         meta.cell(row, 1, key)
         meta.cell(row, 2, value)
@@ -283,35 +330,41 @@ class FormReturn:
 
 
 def _shown(value: Any) -> str:
-    """A cell value as the analyst saw it, for messages (French decimal comma)."""
+    """A cell value as the analyst saw it, for messages (French decimal comma), clipped (see ``quote``)."""
     if isinstance(value, float):
         text = repr(value)
         text = text[:-2] if text.endswith(".0") else text
-        return repr(text.replace(".", ","))
+        return quote(text.replace(".", ","))
     if isinstance(value, (dt.datetime, dt.date)):
-        return repr(value.isoformat())
-    return repr(str(value))
+        return quote(value.isoformat())
+    return quote(value)
 
 
 def _whole(value: Any) -> int | None:
-    """A typed whole number ≥ 0, or None for a blank; ValueError otherwise."""
+    """A typed whole number ≥ 0 that the data contract accepts, or None for a blank; ValueError otherwise.
+
+    The cell's value is turned into the text it would be in ``patients.csv`` and
+    checked by the contract's own parser (ASCII digits, at most 9 of them): the
+    import never writes what the loader refuses.
+    """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     expected = f"expected a whole number ≥ 0 or an empty cell, got {_shown(value)}"
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime, dt.time)):
         raise ValueError(expected)
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(expected)
-        return value
     if isinstance(value, float):
-        if value != value or not value.is_integer() or value < 0:
+        if value != value or value in (float("inf"), float("-inf")) or not value.is_integer():
             raise ValueError(expected)
-        return int(value)
-    text = str(value).strip()
-    if re.fullmatch(r"\d+", text):
-        return int(text)
-    raise ValueError(expected)
+        text = str(int(value))   # 1e20 typed in a cell → '100000000000000000000', refused below
+    else:
+        text = str(value).strip()
+    try:
+        return parse_int_ge0(text)
+    except OutOfBounds:
+        raise ValueError(f"expected a whole number ≥ 0 of at most {MAX_INT_DIGITS} digits or an empty cell, "
+                         f"got {_shown(value)}") from None
+    except ValueError:
+        raise ValueError(expected) from None
 
 
 def _status(value: Any) -> str | None:
@@ -325,35 +378,91 @@ def _status(value: Any) -> str | None:
                      f"got {_shown(value)}")
 
 
-def _load_books(path: Path):
-    """The workbook twice: computed values, and formulas (to tell a blank from an uncomputed formula)."""
+class _Unreadable(Exception):
+    """openpyxl failed on the file (it reads sheets lazily, so this can happen after loading)."""
+
+
+@dataclass(frozen=True)
+class _Cell:
+    value: Any
+    formula: bool
+
+
+def _load_book(path: Path):
+    """The workbook, loaded once in read-only mode (sheets are parsed lazily, row by row, when read)."""
     from openpyxl import load_workbook
 
     with warnings.catch_warnings():   # openpyxl warns about extensions it ignores (LibreOffice, Excel add-ins)
         warnings.simplefilter("ignore")
-        return load_workbook(path, data_only=True), load_workbook(path, data_only=False)
+        return load_workbook(path, read_only=True, data_only=False, keep_links=False)
 
 
-def read_form(path: Path, problems: list[Problem]) -> FormReturn | None:
-    """Read one returned form; every problem is appended (one per cell), None when unusable."""
+def _grid(book, sheet: str, max_row: int, max_col: int) -> dict[str, _Cell]:
+    """The cells A1 … (max_col, max_row) of ``sheet``: at most that many are read, whatever the sheet holds."""
+    from openpyxl.utils import get_column_letter
+
+    cells: dict[str, _Cell] = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for r, row in enumerate(book[sheet].iter_rows(min_row=1, max_row=max_row, min_col=1, max_col=max_col),
+                                    start=1):
+                for c, cell in enumerate(row, start=1):
+                    value = getattr(cell, "value", None)
+                    cells[f"{get_column_letter(c)}{r}"] = _Cell(value, getattr(cell, "data_type", None) == "f")
+    except Exception as exc:  # an untrusted file: whatever openpyxl raises while parsing a sheet
+        raise _Unreadable(type(exc).__name__) from None
+    return cells
+
+
+def read_form(path: Path, problems: list[Problem], data: PostCovidData | None = None) -> FormReturn | None:
+    """Read one returned form; every problem is appended (one per cell), None when unusable.
+
+    The zip is checked before any XML is parsed (:func:`~esante_report._zipguard.zip_refusal`),
+    the workbook is loaded once, read-only, and only the cells of the form's layout are read.
+    The metadata sheet must describe exactly the form the file shows: its cell addresses are
+    those the layout of its months defines, its wave and region those of the file name (when it
+    has survey-form's pattern) and, with ``data``, of the visible header block.
+    """
     path = Path(path)
     if not path.is_file():
         problems.append(_problem(path, "file not found (expected a form written by survey-form)"))
         return None
     try:
-        values_book, formula_book = _load_books(path)
+        refusal = zip_refusal(path)
+    except OSError as exc:
+        problems.append(_problem(path, f"cannot be read: {exc.strerror or type(exc).__name__}"))
+        return None
+    if refusal:
+        problems.append(_problem(path, f"{refusal}; expected a form written by survey-form"))
+        return None
+    try:
+        book = _load_book(path)
     except Exception as exc:  # an untrusted file: whatever openpyxl raises, it is not a form we can read
         problems.append(_problem(path, f"not a readable Excel workbook (.xlsx): {type(exc).__name__}; "
                                  "expected a form written by survey-form, saved as .xlsx"))
         return None
-    if SHEET_META not in values_book.sheetnames:
+    try:
+        return _read_book(path, book, problems, data)
+    except _Unreadable as exc:
+        problems.append(_problem(path, f"not a readable Excel workbook (.xlsx): {exc}; "
+                                 "expected a form written by survey-form, saved as .xlsx"))
+        return None
+    finally:
+        book.close()   # a read-only workbook keeps its zip open
+
+
+def _read_book(path: Path, book, problems: list[Problem], data: PostCovidData | None) -> FormReturn | None:
+    if SHEET_META not in book.sheetnames:
         problems.append(_problem(path, f"not a survey form (no hidden sheet {SHEET_META!r}); "
                                  "expected a form written by survey-form"))
         return None
     meta: dict[str, Any] = {}
-    for key, value, *_ in values_book[SHEET_META].iter_rows(min_col=1, max_col=2, values_only=True):
+    grid = _grid(book, SHEET_META, _META_ROWS, 2)
+    for row in range(1, _META_ROWS + 1):
+        key = grid.get(f"A{row}", _Cell(None, False)).value
         if key is not None:
-            meta[str(key)] = value
+            meta[str(key)] = grid[f"B{row}"].value if f"B{row}" in grid else None
     before = len(problems)
     if meta.get("kind") != FORM_KIND or meta.get("version") != FORM_VERSION:
         problems.append(_problem(path, f"not a survey form of this version (expected kind {FORM_KIND!r}, "
@@ -361,10 +470,10 @@ def read_form(path: Path, problems: list[Problem]) -> FormReturn | None:
         return None
     wave = meta.get("wave")
     if not isinstance(wave, int) or isinstance(wave, bool):
-        problems.append(_problem(path, f"expected a wave number, got {wave!r}", sheet=SHEET_META, field="wave"))
+        problems.append(_problem(path, f"expected a wave number, got {_shown(wave)}", sheet=SHEET_META, field="wave"))
     region = meta.get("region")
     if not isinstance(region, str) or not region:
-        problems.append(_problem(path, f"expected a region abbreviation, got {region!r}", sheet=SHEET_META,
+        problems.append(_problem(path, f"expected a region abbreviation, got {_shown(region)}", sheet=SHEET_META,
                                  field="region"))
     try:
         months = parse_months(meta.get("months") or "")
@@ -373,29 +482,30 @@ def read_form(path: Path, problems: list[Problem]) -> FormReturn | None:
         months = []
     if len(problems) > before:
         return None
+    if data is not None and not _known(path, wave, region, data, problems):
+        return None
+    missing = [name for name in (SHEET_PATIENTS, SHEET_CELLS) if name not in book.sheetnames]
+    if missing:
+        problems.append(_problem(path, f"no sheet {missing[0]!r}; expected a form written by survey-form"))
+        return None
+    # the only cells read: the header blocks and the grid of the form's layout (a few dozen)
+    sheets = {SHEET_PATIENTS: _grid(book, SHEET_PATIENTS, 6 + len(months), 1 + len(CATEGORIES)),
+              SHEET_CELLS: _grid(book, SHEET_CELLS, 7, 2)}
+    if not _metadata_matches(path, sheets, meta, wave, region, months, data, problems):
+        return None
 
-    def cell(key: str) -> tuple[str, str, Any, Any] | None:
-        address = meta.get(f"field {key}")
-        match = re.fullmatch(r"([^!]+)!([A-Z]{1,3}[1-9]\d*)", str(address or ""))
-        if not match or match.group(1) not in values_book.sheetnames:
-            problems.append(_problem(path, f"the form's metadata has no valid cell for {key!r}; "
-                                     "expected a form written by survey-form", sheet=SHEET_META))
-            return None
-        sheet, coord = match.groups()
-        return sheet, coord, values_book[sheet][coord].value, formula_book[sheet][coord].value
+    layout = _layout(months)
 
     def value_of(key: str, label: str, parse) -> Any:
-        found = cell(key)
-        if found is None:
-            return None
-        sheet, coord, value, formula = found
-        if value is None and isinstance(formula, str) and formula.startswith("="):
-            problems.append(_problem(path, f"a formula without a computed value ({formula!r}); expected a typed "
-                                     "value (or open and save the file in Excel or LibreOffice)",
+        sheet, coord = layout[key]
+        cell = sheets[sheet].get(coord, _Cell(None, False))
+        if cell.formula:
+            problems.append(_problem(path, f"a formula ({_shown(cell.value)}), not a typed value; expected the value "
+                                     "itself typed in the cell (copy the cell and paste it as a value)",
                                      sheet=sheet, cell=coord, field=label))
             return None
         try:
-            return parse(value)
+            return parse(cell.value)
         except ValueError as exc:
             problems.append(_problem(path, str(exc), sheet=sheet, cell=coord, field=label))
             return None
@@ -404,12 +514,69 @@ def read_form(path: Path, problems: list[Problem]) -> FormReturn | None:
     status = value_of("status", "status", _status)
     cells = value_of("cells", "cells", _whole)
     if cells is not None and status is None and len(problems) == before:
-        sheet, coord = str(meta.get("field status")).split("!")
+        sheet, coord = layout["status"]
         problems.append(_problem(path, f"empty, but the number of cells is filled ({cells}); expected a status "
                                  "from the drop-down list", sheet=sheet, cell=coord, field="status"))
     if len(problems) > before:
         return None
     return FormReturn(path, wave, region, tuple(months), patients, status, cells)
+
+
+def _known(path: Path, wave: int, region: str, data: PostCovidData, problems: list[Problem]) -> bool:
+    """The form's wave and region exist in the data (one problem each otherwise)."""
+    known_waves = sorted(int(w) for w in data.waves["wave"])
+    names = list(data.regions["abbr"])
+    ok = True
+    if wave not in known_waves:
+        waves_path = next(f for f in data.files if Path(f).name == "waves.csv")
+        problems.append(_problem(path, f"form of wave {wave}, unknown in {_display_path(waves_path)} "
+                                 f"(expected one of {', '.join(map(str, known_waves))})", field="wave"))
+        ok = False
+    if region not in names:
+        problems.append(_problem(path, f"unknown region {_shown(region)} (expected one of {', '.join(names)})",
+                                 field="region"))
+        ok = False
+    return ok
+
+
+_TAMPERED = "refusing a form whose metadata was changed: use the form survey-form wrote for this region"
+
+
+def _metadata_matches(path: Path, sheets: dict[str, dict[str, _Cell]], meta: dict[str, Any], wave: int, region: str, months: list[str],
+                      data: PostCovidData | None, problems: list[Problem]) -> bool:
+    """The metadata agrees with the form's layout, its file name and (with ``data``) what it shows; else one line."""
+    expected = {f"field {key}": f"{sheet}!{coord}" for key, (sheet, coord) in _layout(months).items()}
+    given = {key: value for key, value in meta.items() if key.startswith("field ")}
+    for key, address in expected.items():
+        if given.get(key) != address:
+            problems.append(_problem(path, f"the metadata gives {_shown(given.get(key))} for {key[6:]!r}, but a form "
+                                     f"for {','.join(months)} has it in {address}; {_TAMPERED}", sheet=SHEET_META))
+            return False
+    extra = sorted(set(given) - set(expected))
+    if extra:
+        problems.append(_problem(path, f"the metadata has an entry {_shown(extra[0])} that a form for "
+                                 f"{','.join(months)} does not have; {_TAMPERED}", sheet=SHEET_META))
+        return False
+    match = _FORM_NAME.match(path.name)
+    if match and (int(match.group(1)), match.group(2).upper()) != (wave, region.upper()):
+        problems.append(_problem(path, f"the file name says wave {match.group(1)} region {match.group(2)}, but the "
+                                 f"metadata says wave {wave} region {region}; {_TAMPERED}", sheet=SHEET_META))
+        return False
+    if data is None:
+        return True
+    by_abbr = data.regions.set_index("abbr")
+    shown = _shown_cells(wave=wave, label=str(data.wave(wave)["label"]),
+                         region={"abbr": region, "code": str(by_abbr.loc[region, "code"]),
+                                 "name": str(by_abbr.loc[region, "name"])}, months=months)
+    for (sheet, coord), text in shown.items():
+        cell = sheets[sheet].get(coord)
+        actual = None if cell is None else cell.value
+        if actual is None or str(actual).strip() != text:
+            problems.append(_problem(path, f"shows {_shown(actual) if actual is not None else 'nothing'}, but the "
+                                     f"metadata (wave {wave}, region {region}, months {','.join(months)}) means "
+                                     f"{quote(text)}; {_TAMPERED}", sheet=sheet, cell=coord))
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- merge
@@ -505,32 +672,20 @@ def import_forms(paths: list[Path], data_dir: Path, *, wave: int | None = None, 
     """
     data_dir = Path(data_dir)
     data = load_post_covid(data_dir)
-    waves_path = data_dir / SUBDIR / "waves.csv"
-    known_waves = sorted(int(w) for w in data.waves["wave"])
     names = dict(zip(data.regions["abbr"], data.regions["name"]))
     problems: list[Problem] = []
     if not paths:
         raise DataError([Problem("survey-import", None, None, "no form given (expected .xlsx files or a folder)")])
     returns: list[FormReturn] = []
     for path in paths:
-        ret = read_form(Path(path), problems)
+        ret = read_form(Path(path), problems, data)   # checks its wave and region against the data
         if ret is None:
             continue
-        ok = True
-        if ret.wave not in known_waves:
-            problems.append(_problem(ret.path, f"form of wave {ret.wave}, unknown in {_display_path(waves_path)} "
-                                     f"(expected one of {', '.join(map(str, known_waves))})", field="wave"))
-            ok = False
-        elif wave is not None and ret.wave != wave:
+        if wave is not None and ret.wave != wave:
             problems.append(_problem(ret.path, f"form of wave {ret.wave}, expected wave {wave} (--wave {wave})",
                                      field="wave"))
-            ok = False
-        if ret.region not in names:
-            problems.append(_problem(ret.path, f"unknown region {ret.region!r} (expected one of {', '.join(names)})",
-                                     field="region"))
-            ok = False
-        if ok:
-            returns.append(ret)
+            continue
+        returns.append(ret)
 
     seen: dict[tuple[int, str], FormReturn] = {}
     for ret in returns:

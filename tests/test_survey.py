@@ -287,7 +287,7 @@ def test_not_a_form_and_formulas_are_refused(cycle, capsys, tmp_path):
     assert lines[1] == (f"error: {plain}: not a survey form (no hidden sheet '_meta'); "
                         "expected a form written by survey-form")
     assert lines[2].startswith(f"error: {formula}: sheet 'Patients'!C7: field 'hommes 2021-10': "
-                               "a formula without a computed value ('=2+3')")
+                               "a formula ('=2+3'), not a typed value; expected the value itself typed in the cell")
     assert _csv_bytes(data) == before
 
 

@@ -1,0 +1,77 @@
+"""Refuse a zip container (.xlsx) that would inflate past what a small form can hold.
+
+An ``.xlsx`` is a zip of XML parts. A hostile one can declare parts that inflate
+a thousand times (an 89 MB file whose sheet inflates to 1.17 GB), which any XML
+reader would then try to parse. :func:`zip_refusal` reads only the zip's central
+directory (no part is inflated) and checks the file size, the number of parts,
+each part's and the total inflated size and each large part's compression
+ratio. Python's :mod:`zipfile` never inflates a part past the size its directory
+declares (a part that lies fails its CRC check), so checking the declared sizes
+bounds what a reader of the file will ever inflate.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ZipLimits", "FORM_LIMITS", "zip_refusal"]
+
+_MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Caps for one kind of zip file (sizes in bytes)."""
+
+    file_bytes: int
+    members: int
+    member_bytes: int
+    total_bytes: int
+    #: inflated / compressed size allowed for a part larger than ``ratio_from`` bytes
+    ratio: float
+    ratio_from: int
+
+
+#: a survey form holds a few hundred cells: about 10 KiB zipped, 60 KiB inflated (Excel and
+#: LibreOffice add styles, a theme and printer settings); the caps leave a hundred times more room
+FORM_LIMITS = ZipLimits(file_bytes=4 * _MIB, members=100, member_bytes=4 * _MIB, total_bytes=16 * _MIB,
+                        ratio=100.0, ratio_from=_MIB)
+
+
+def _size(n: int) -> str:
+    return f"{n:,} bytes" if n < _MIB else f"{n / _MIB:,.1f} MiB"
+
+
+def zip_refusal(path: Path, limits: ZipLimits = FORM_LIMITS, what: str = "a form") -> str | None:
+    """Why ``path`` is refused (one line), or None when its zip stays within ``limits``.
+
+    Only the zip's directory is read. A file that is not a zip at all is not
+    refused here (the reader that follows says what it is not).
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > limits.file_bytes:
+        return f"file of {_size(size)}, too large for {what} (expected at most {_size(limits.file_bytes)})"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        return None
+    if len(members) > limits.members:
+        return f"zip of {len(members):,} parts, too many for {what} (expected at most {limits.members})"
+    total = 0
+    for member in members:
+        name = member.filename[:60]
+        if member.file_size > limits.member_bytes:
+            return (f"part {name!r} inflates to {_size(member.file_size)}, too large for {what} "
+                    f"(expected at most {_size(limits.member_bytes)} per part): refused unread")
+        if member.file_size > limits.ratio_from and member.file_size > limits.ratio * max(member.compress_size, 1):
+            return (f"part {name!r} inflates {member.file_size / max(member.compress_size, 1):,.0f} times "
+                    f"(expected at most {limits.ratio:,.0f} times for {what}): refused unread")
+        total += member.file_size
+    if total > limits.total_bytes:
+        return (f"parts inflate to {_size(total)} in all, too large for {what} "
+                f"(expected at most {_size(limits.total_bytes)}): refused unread")
+    return None
