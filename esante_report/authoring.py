@@ -102,7 +102,7 @@ def fr(value: Any) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return fmt_date(value)
     text = str(value)
-    if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+    if re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text):
         return fmt_month(text)
     return text
 

@@ -175,7 +175,7 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
                  problems)
     dep_rows = read_csv(files["deployments"], [
         Column("service", service_id), Column("as_of", parse_date),
-        Column("departement", matching(r"\d{2}|2[AB]|97\d", "a department code such as '09', '31' or '2A'")),
+        Column("departement", matching(r"[0-9]{2}|2[AB]|97[0-9]", "a department code such as '09', '31' or '2A'")),
         Column("status", choice("deploye")),
     ], problems, root=data_dir)
     check_unique(dep_rows, ("service", "as_of", "departement"), files["deployments"], problems)

@@ -89,7 +89,7 @@ def _dates(args: argparse.Namespace, params_dir: Path, parser: argparse.Argument
     if sum((bool(args.date), args.all, ranged)) != 1:
         parser.error("render: give exactly one of --date (repeatable), --all, or --from/--to")
     for value in (*(args.date or []), args.date_from, args.date_to):
-        if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if value is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             parser.error(f"render: expected a date YYYY-MM-DD, got {value!r}")
     if args.date:
         return list(dict.fromkeys(args.date)), False

@@ -99,7 +99,7 @@ def _report_date(path: Path, date: str | None, params: dict[str, Any]) -> dt.dat
         raise ExportError(f"{path}: no reporting date in the notebook's parameters: give --date YYYY-MM-DD")
     text = str(given)
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:

@@ -70,7 +70,7 @@ def _env() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(templates_dir() / "components")),
         autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_url"] = safe_url
-    env.filters["tel"] = lambda phone: "tel:" + re.sub(r"[^\d+]", "", str(phone))
+    env.filters["tel"] = lambda phone: "tel:" + re.sub(r"[^0-9+]", "", str(phone))
     return env
 
 

@@ -22,7 +22,7 @@ from .fmt import fmt_date
 
 __all__ = ["write_index", "collect"]
 
-_DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_DIR = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _DECK_FILE = re.compile(r"^(?P<deck>[a-z_]+)(?:-(?P<region>[A-Z]{2,4}))?\.html$")
 _INDEX_STAMP = "index.json"
 

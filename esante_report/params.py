@@ -18,7 +18,7 @@ from .paths import default_data_dir, default_params_dir
 
 __all__ = ["DeckRun", "params_path", "list_dates", "check_params_dir", "load_params", "notebook_parameters"]
 
-_DATE_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.ya?ml$")
+_DATE_FILE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.ya?ml$")
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def list_dates(params_dir: Path) -> list[str]:
 
 def _parse_date(date: str, path: Path) -> dt.date:
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
             raise ValueError
         return dt.date.fromisoformat(date)
     except ValueError:

@@ -15,7 +15,7 @@ REGIONS_FILE = "regions.csv"
 
 
 _COLUMNS = [
-    Column("code", matching(r"\d{2}", "a two-digit INSEE region code as text (e.g. '84', '01')")),
+    Column("code", matching(r"[0-9]{2}", "a two-digit INSEE region code as text (e.g. '84', '01')")),
     Column("abbr", matching(r"[A-Z]{2,4}", "an abbreviation of 2 to 4 capital letters (e.g. 'ARA')")),
     Column("name"),
 ]

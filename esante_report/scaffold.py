@@ -28,7 +28,7 @@ from .post_covid import SUBDIR, load_post_covid, measures_for
 
 __all__ = ["Scaffold", "scaffold", "next_months"]
 
-_MONTH_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_MONTH_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def scaffold(date: str, params_dir: Path, data_dir: Path) -> Scaffold:
     params_dir, data_dir = Path(params_dir), Path(data_dir)
     target = params_dir / f"{date}.yaml"
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
             raise ValueError
         day = dt.date.fromisoformat(date)
     except ValueError:
