@@ -69,7 +69,7 @@ def _dirs(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a number of workers ≥ 1, got {text!r}")
     return int(text)
 

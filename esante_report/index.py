@@ -97,7 +97,7 @@ def collect(out_dir: Path) -> list[dict]:
 
 def _generated() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return _local_time(int(epoch)) if epoch.isdigit() else dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
+    return _local_time(int(epoch)) if epoch.isascii() and epoch.isdigit() else dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
 
 
 def write_index(out_dir: Path, *, force: bool = True) -> Path | None:

@@ -425,7 +425,7 @@ def _clear_failed(failed_dir: Path, name: str) -> None:
 def _created() -> str:
     """Creation timestamp: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
+    if epoch.isascii() and epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat()
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
