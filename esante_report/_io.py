@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Callable, Iterable
 
 import yaml
 
-from .errors import MAX_PROBLEMS_PER_FILE, MoreProblems, Problem, quote
+from .errors import MAX_PROBLEMS_PER_FILE, MoreProblems, Problem, _clip, quote
 
 Parser = Callable[[str], Any]
 
@@ -336,10 +336,35 @@ def _stream_csv(path: Path, columns: list[Column], problems: list[Problem], root
         report.close()
 
 
+#: what to do with a CSV file in another encoding or with another separator (Excel's menu wording)
+SAVE_AS_CSV = "save as CSV UTF-8 (comma-separated)"
+
+
+def encoding_hint(byte: int, line: int, column: int) -> str:
+    """Which encoding a byte that is not UTF-8 most likely comes from, in plain words."""
+    if byte in (0xFE, 0xFF) and (line, column) == (1, 1):
+        return "the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8"
+    try:
+        char = bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return "the file is not UTF-8 text"
+    return (f"the file looks like Latin-1/Windows-1252 (Excel's plain \"CSV\"), where this byte is {char!r}, "
+            "not UTF-8")
+
+
 def _bad_byte(lines: _Lines, report: _FileProblems, field: str | None) -> None:
     line, column, byte = lines.bad  # type: ignore[misc]
-    report.add(line, field, f"not valid UTF-8: byte 0x{byte:02x} at column {column} "
-                            "(expected UTF-8 text; save the file as UTF-8)")
+    report.add(line, field, f"not valid UTF-8: byte 0x{byte:02x} at column {column}: "
+                            f"{encoding_hint(byte, line, column)}; {SAVE_AS_CSV}")
+
+
+def _separator(header: list[str]) -> str | None:
+    """The separator of a header read as one field (';' or tab, as Excel writes in some locales), or None."""
+    if len(header) != 1 or "," in header[0]:
+        return None
+    counts = {sep: header[0].count(sep) for sep in (";", "\t", "|")}
+    sep = max(counts, key=counts.get)
+    return sep if counts[sep] else None
 
 
 def _read_rows(lines: _Lines, columns: list[Column], report: _FileProblems, sink: Sink) -> bool:
@@ -351,6 +376,11 @@ def _read_rows(lines: _Lines, columns: list[Column], report: _FileProblems, sink
         return False
     except csv.Error as exc:
         report.add(1, None, f"unreadable CSV header ({exc})")
+        return False
+    separator = _separator(header)
+    if separator is not None:   # one line, not one "missing column" per column
+        report.add(1, None, f"separator {separator!r}{' (tab)' if separator == chr(9) else ''} found: "
+                            f"save as CSV with ',' (comma-separated, UTF-8)")
         return False
     if lines.bad is not None:
         _bad_byte(lines, report, None)
@@ -527,9 +557,9 @@ def _unsafe_yaml(text: str) -> tuple[int, str] | None:
         while (event := loader.get_event()) is not None:
             line = event.start_mark.line + 1
             if isinstance(event, yaml.AliasEvent):
-                return line, f"alias *{shown(event.anchor, 40)[1:-1]} (expected plain values: YAML anchors and aliases are not allowed)"
+                return line, f"alias *{_clip(event.anchor, 40)} (expected plain values: YAML anchors and aliases are not allowed)"
             if getattr(event, "anchor", None):
-                return line, f"anchor &{shown(event.anchor, 40)[1:-1]} (expected plain values: YAML anchors and aliases are not allowed)"
+                return line, f"anchor &{_clip(event.anchor, 40)} (expected plain values: YAML anchors and aliases are not allowed)"
             if getattr(event, "tag", None):
                 return line, f"tag {shown(event.tag, 40)} (expected plain values: YAML tags are not allowed)"
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
@@ -572,8 +602,8 @@ def read_yaml(path: Path, problems: list[Problem], *, what: str = "a YAML file",
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
-        problems.append(Problem(path, line, None, f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {column} "
-                                "(expected UTF-8 text; save the file as UTF-8)"))
+        problems.append(Problem(path, line, None, f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {column}: "
+                                f"{encoding_hint(raw[exc.start], line, column)}; save the file as UTF-8"))
         return None
     if bad := _NON_PRINTABLE.search(text):
         line, column = _line_col(text, bad.start())

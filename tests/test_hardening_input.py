@@ -360,15 +360,17 @@ def test_latin1_csv_names_line_and_field(data_copy, capsys):
     path.write_bytes(text.encode("latin-1", errors="replace"))
     line = text.splitlines()[1]   # "2020-10-01,dernier trimestre 2020,MSS / … interministérielle …"
     column = next(j for j, ch in enumerate(line) if not ch.isascii()) + 1
-    _one_error(capsys, f"milestones.csv:2: field 'actor': not valid UTF-8: byte 0xe9 at column {column} "
-                       "(expected UTF-8 text; save the file as UTF-8)", data=data_copy)
+    _one_error(capsys, f"milestones.csv:2: field 'actor': not valid UTF-8: byte 0xe9 at column {column}: the file "
+                       "looks like Latin-1/Windows-1252 (Excel's plain \"CSV\"), where this byte is 'é', not UTF-8; "
+                       "save as CSV UTF-8 (comma-separated)", data=data_copy)
 
 
 def test_latin1_patients_cell(data_copy, capsys):
     path = data_copy / PC / "patients.csv"
     path.write_bytes(path.read_bytes().replace(b"3,IDF,2021-08,hommes,54", "3,IDF,2021-08,hommés,54".encode("latin-1")))
-    _one_error(capsys, "patients.csv:45: field 'category': not valid UTF-8: byte 0xe9 at column 19 "
-                       "(expected UTF-8 text; save the file as UTF-8)", data=data_copy)
+    _one_error(capsys, "patients.csv:45: field 'category': not valid UTF-8: byte 0xe9 at column 19: the file looks "
+                       "like Latin-1/Windows-1252 (Excel's plain \"CSV\"), where this byte is 'é', not UTF-8; "
+                       "save as CSV UTF-8 (comma-separated)", data=data_copy)
 
 
 def test_latin1_yaml_names_the_line(tmp_path, capsys):
