@@ -32,9 +32,13 @@ test: setup
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
 
-# JupyterLab on the project's kernel; as root (containers, CI machines) Jupyter needs --allow-root.
+# JupyterLab on the project's kernel. It serves the project root, so that jupytext finds jupytext.toml
+# (it looks only inside the folder Jupyter serves) and writes each notebook's .py twin on save, and it
+# opens on notebooks/. tests/test_lab.py starts Lab with LAB_FLAGS and saves a notebook through it.
+# As root (containers, CI machines) Jupyter needs --allow-root.
+LAB_FLAGS := --ServerApp.root_dir=. --FileContentsManager.preferred_dir=notebooks
 lab: setup
-	$(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/
+	$(BIN)/jupyter lab $(LAB_FLAGS) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Benchmarks print figures and assert nothing (see the README for the latest table)
 bench: setup
