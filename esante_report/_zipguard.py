@@ -53,14 +53,16 @@ def zip_refusal(path: Path, limits: ZipLimits = FORM_LIMITS, what: str = "a form
     path = Path(path)
     size = path.stat().st_size
     if size > limits.file_bytes:
-        return f"file of {_size(size)}, too large for {what} (expected at most {_size(limits.file_bytes)})"
+        return (f"file of {_size(size)}, too large for {what} (expected at most {_size(limits.file_bytes)}): "
+                "refused unread")
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
         return None
     if len(members) > limits.members:
-        return f"zip of {len(members):,} parts, too many for {what} (expected at most {limits.members})"
+        return (f"zip of {len(members):,} parts, too many for {what} (expected at most {limits.members}): "
+                "refused unread")
     total = 0
     for member in members:
         name = member.filename[:60]
