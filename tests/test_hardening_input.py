@@ -380,6 +380,69 @@ def test_latin1_yaml_names_the_line(tmp_path, capsys):
     _one_error(capsys, "2021-11-15.yaml:4: not valid UTF-8: byte 0xe8 at column 17", params=folder)
 
 
+# --------------------------------------------------------------------------- saved from Excel (issue 15)
+
+_SEPARATOR = "separator {sep} found: save as CSV with ',' (comma-separated, UTF-8)"
+
+
+def _resave(path: Path, sep: str = ",", encoding: str = "utf-8") -> None:
+    """``path`` as a spreadsheet would save it with another separator or encoding (fields re-quoted)."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    csv.writer(out, delimiter=sep, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(out.getvalue().encode(encoding))
+
+
+def test_semicolon_csv_names_the_separator_in_one_line(data_copy, capsys):
+    _resave(data_copy / PC / "patients.csv", ";")
+    code, lines = _check(capsys, data=data_copy)
+    assert code == 1
+    assert lines == [f"error: {data_copy / PC / 'patients.csv'}:1: " + _SEPARATOR.format(sep="';'")]
+
+
+def test_each_file_saved_with_another_separator_gets_its_own_line(data_copy, capsys):
+    _resave(data_copy / PC / "cells.csv", ";")
+    _resave(data_copy / PC / "waves.csv", "\t")
+    _resave(data_copy / CAT / "indicators.csv", "|")
+    code, lines = _check(capsys, data=data_copy, date=None)
+    assert code == 1
+    assert sorted(set(lines)) == sorted([
+        f"error: {data_copy / PC / 'cells.csv'}:1: " + _SEPARATOR.format(sep="';'"),
+        f"error: {data_copy / PC / 'waves.csv'}:1: " + _SEPARATOR.format(sep="'\\t' (tab)"),
+        f"error: {data_copy / CAT / 'indicators.csv'}:1: " + _SEPARATOR.format(sep="'|'")]), lines
+    assert not any("missing column" in line for line in lines)
+
+
+def test_excel_french_csv_latin1_and_semicolons_is_one_line(data_copy, capsys):
+    # what Excel's "CSV (séparateur : point-virgule)" writes in a French locale: Windows-1252 and ';'
+    _resave(data_copy / PC / "milestones.csv", ";", "cp1252")
+    _one_error(capsys, "milestones.csv:1: " + _SEPARATOR.format(sep="';'"), data=data_copy)
+
+
+def test_windows_1252_byte_is_named_with_its_character(data_copy, capsys):
+    _edit(data_copy / PC / "milestones.csv", "Groupe de travail", "Groupe de travail de l\u2019ARS")
+    _resave(data_copy / PC / "milestones.csv", ",", "cp1252")
+    line = _one_error(capsys, "milestones.csv:2: field 'actor': not valid UTF-8: byte 0xe9", data=data_copy)
+    assert line.endswith("the file looks like Latin-1/Windows-1252 (Excel's plain \"CSV\"), where this byte is 'é', "
+                         "not UTF-8; save as CSV UTF-8 (comma-separated)")
+    path = data_copy / PC / "waves.csv"
+    path.write_bytes(path.read_bytes().replace(b"Enqu", "\u2019Enqu".encode("cp1252"), 1))
+    code, lines = _check(capsys, data=data_copy)
+    assert any("waves.csv:" in line and "byte 0x92" in line and "where this byte is '\u2019'" in line
+               and line.endswith("save as CSV UTF-8 (comma-separated)") for line in lines), lines
+
+
+def test_utf16_csv_says_utf16(data_copy, capsys):
+    # Excel's "Unicode Text" (UTF-16 with a byte order mark)
+    path = data_copy / PC / "cells.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
+    _one_error(capsys, "cells.csv:1: not valid UTF-8: byte 0xff at column 1: the file is UTF-16 (Excel's "
+                       "\"Unicode Text\"), not UTF-8; save as CSV UTF-8 (comma-separated)", data=data_copy)
+
+
 # --------------------------------------------------------------------------- check command
 
 def test_check_all_with_missing_params_folder(capsys):
