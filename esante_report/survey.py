@@ -6,11 +6,14 @@ a patients grid month × category that accepts only whole numbers ≥ 0 or a bla
 drop-down list and the number of cells, a protected structure where only the
 input cells can be edited, and an instructions sheet in French. A very hidden
 sheet ``_meta`` carries what the import needs (wave, region, months and the
-address of every input cell), so the import never relies on visible text.
+address of every input cell); the import checks that it describes the form the
+file shows (layout, file name, header block) and refuses a form that disagrees.
 
-:func:`import_forms` reads returned forms, checks every value and merges them
-into ``post_covid/patients.csv`` and ``cells.csv``. Any problem means nothing is
-written; otherwise both files are rewritten atomically in the contract's order.
+:func:`import_forms` reads returned forms (zip checked first, one read-only load,
+only the layout's cells), checks every value with the data contract's own parsers
+and merges them into ``post_covid/patients.csv`` and ``cells.csv``. Any problem
+means nothing is written; otherwise both files are rewritten atomically in the
+contract's order.
 """
 
 from __future__ import annotations

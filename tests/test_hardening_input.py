@@ -380,6 +380,13 @@ def test_latin1_yaml_names_the_line(tmp_path, capsys):
     _one_error(capsys, "2021-11-15.yaml:4: not valid UTF-8: byte 0xe8 at column 17", params=folder)
 
 
+def test_a_long_bad_value_is_quoted_clipped_with_its_length(data_copy, capsys):
+    _edit(data_copy / PC / "patients.csv", "3,IDF,2021-08,hommes,54", f"3,{'Î' * 4_321},2021-08,hommes,54")
+    line = _one_error(capsys, f"patients.csv:45: field 'region': unknown region {'Î' * 60!r}… (4,321 characters) "
+                              "(expected one of ARA,", data=data_copy)
+    assert len(line) < 400
+
+
 # --------------------------------------------------------------------------- saved from Excel (issue 15)
 
 _SEPARATOR = "separator {sep} found: save as CSV with ',' (comma-separated, UTF-8)"
