@@ -34,10 +34,12 @@ class ZipLimits:
     ratio_from: int
 
 
-#: a survey form holds a few hundred cells: about 10 KiB zipped, 60 KiB inflated (Excel and
-#: LibreOffice add styles, a theme and printer settings); the caps leave a hundred times more room
-FORM_LIMITS = ZipLimits(file_bytes=4 * _MIB, members=100, member_bytes=4 * _MIB, total_bytes=16 * _MIB,
-                        ratio=100.0, ratio_from=_MIB)
+#: a survey form holds a few hundred cells: about 10 KiB zipped, 30 KiB inflated, its largest part
+#: (theme or styles, written by openpyxl, Excel or LibreOffice) about 10 KiB; the caps leave a hundred
+#: times more room. The part cap also bounds the time a reader spends on a sheet (openpyxl parses a
+#: whole row even when a few of its cells are read: a 1 MiB row of cells takes about 2 s).
+FORM_LIMITS = ZipLimits(file_bytes=2 * _MIB, members=100, member_bytes=_MIB, total_bytes=4 * _MIB,
+                        ratio=100.0, ratio_from=256 << 10)
 
 
 def _size(n: int) -> str:

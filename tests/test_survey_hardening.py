@@ -108,7 +108,7 @@ def test_zip_bomb_form_is_refused_fast_and_small(cycle, tmp_path):
         handle.write(tail)
 
     bad = _rezip(form, tmp_path / "enquete-4-OCC.xlsx", {member: bomb})
-    assert bad.stat().st_size < 4 * MIB
+    assert bad.stat().st_size < 2 * MIB
     before = _csv_bytes(data)
     run = subprocess.run([sys.executable, "-c", _CHILD, "survey-import", str(bad), "--data", str(data)],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
@@ -119,7 +119,7 @@ def test_zip_bomb_form_is_refused_fast_and_small(cycle, tmp_path):
     assert result["peak_mib"] < 300, result
     assert run.stderr.splitlines() == [
         f"error: enquete-4-OCC.xlsx: part {member!r} inflates to {inflated / MIB:,.1f} MiB, too large for a form (expected at most "
-        "4.0 MiB per part): refused unread; expected a form written by survey-form"]
+        "1.0 MiB per part): refused unread; expected a form written by survey-form"]
     assert _csv_bytes(data) == before
 
 
@@ -127,11 +127,11 @@ def test_zip_bomb_form_is_refused_fast_and_small(cycle, tmp_path):
     # 200 small parts
     (lambda form, target, member: _rezip(form, target, {}, {f"xl/media/x{i}.bin": b"x" for i in range(200)}),
      "zip of 2"),
-    # a 3 MiB part of zeros: under the part cap, but inflating about a thousand times
-    (lambda form, target, member: _rezip(form, target, {member: b"\0" * (3 * MIB)}), "inflates 1,0"),
-    # twenty parts under 1 MiB each (the ratio is not checked) that inflate to 18 MiB together
-    (lambda form, target, member: _rezip(form, target, {}, {f"xl/media/x{i}.bin": b"\0" * (MIB - 1)
-                                                             for i in range(18)}), "parts inflate to 18"),
+    # a 900 KiB part of zeros: under the part cap, but inflating about a thousand times
+    (lambda form, target, member: _rezip(form, target, {member: b"\0" * (900 << 10)}), "inflates 1,0"),
+    # twenty small parts (the ratio is not checked under 256 KiB) that inflate to 5 MiB together
+    (lambda form, target, member: _rezip(form, target, {}, {f"xl/media/x{i}.bin": b"\0" * (256 << 10)
+                                                             for i in range(20)}), "parts inflate to 5.0 MiB"),
 ])
 def test_other_zip_shapes_are_refused_unread(cycle, capsys, tmp_path, make, expected):
     data, _, forms = cycle
@@ -150,7 +150,7 @@ def test_a_large_file_is_refused_by_its_size(cycle, capsys, tmp_path):
     big.write_bytes((forms / "enquete-4-OCC.xlsx").read_bytes() + b"\0" * (5 * MIB))
     code, _, err = _run(capsys, "survey-import", big, "--data", data)
     assert (code, err.strip()) == (1, f"error: {big}: file of 5.0 MiB, too large for a form (expected at most "
-                                      "4.0 MiB): refused unread; expected a form written by survey-form")
+                                      "2.0 MiB): refused unread; expected a form written by survey-form")
 
 
 # --------------------------------------------------------------------------- the data contract's counts
