@@ -12,9 +12,10 @@ bounds what a reader of the file will ever inflate.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
 __all__ = ["ZipLimits", "FORM_LIMITS", "zip_refusal"]
 
@@ -46,22 +47,24 @@ def _size(n: int) -> str:
     return f"{n:,} bytes" if n < _MIB else f"{n / _MIB:,.1f} MiB"
 
 
-def zip_refusal(path: Path, limits: ZipLimits = FORM_LIMITS, what: str = "a form") -> str | None:
-    """Why ``path`` is refused (one line), or None when its zip stays within ``limits``.
+def zip_refusal(handle: BinaryIO, limits: ZipLimits = FORM_LIMITS, what: str = "a form") -> str | None:
+    """Why the open file ``handle`` is refused (one line), or None when its zip stays within ``limits``.
 
     Only the zip's directory is read. A file that is not a zip at all is not
-    refused here (the reader that follows says what it is not).
+    refused here (the reader that follows says what it is not). The caller then
+    reads the same open file (rewinding it), so what was checked is what is read.
     """
-    path = Path(path)
-    size = path.stat().st_size
+    size = os.fstat(handle.fileno()).st_size
     if size > limits.file_bytes:
         return (f"file of {_size(size)}, too large for {what} (expected at most {_size(limits.file_bytes)}): "
                 "refused unread")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(handle) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
         return None
+    finally:
+        handle.seek(0)
     if len(members) > limits.members:
         return (f"zip of {len(members):,} parts, too many for {what} (expected at most {limits.members}): "
                 "refused unread")

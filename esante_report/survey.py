@@ -391,13 +391,13 @@ class _Cell:
     formula: bool
 
 
-def _load_book(path: Path):
+def _load_book(handle):
     """The workbook, loaded once in read-only mode (sheets are parsed lazily, row by row, when read)."""
     from openpyxl import load_workbook
 
     with warnings.catch_warnings():   # openpyxl warns about extensions it ignores (LibreOffice, Excel add-ins)
         warnings.simplefilter("ignore")
-        return load_workbook(path, read_only=True, data_only=False, keep_links=False)
+        return load_workbook(handle, read_only=True, data_only=False, keep_links=False)
 
 
 def _grid(book, sheet: str, max_row: int, max_col: int) -> dict[str, _Cell]:
@@ -432,27 +432,30 @@ def read_form(path: Path, problems: list[Problem], data: PostCovidData | None = 
         problems.append(_problem(path, "file not found (expected a form written by survey-form)"))
         return None
     try:
-        refusal = zip_refusal(path)
+        handle = open(path, "rb")   # one open file: the zip checked is the zip read
     except OSError as exc:
-        problems.append(_problem(path, f"cannot be read: {exc.strerror or type(exc).__name__}"))
+        problems.append(_problem(path, f"cannot be read: {exc.strerror or type(exc).__name__} "
+                                 "(expected a form written by survey-form)"))
         return None
-    if refusal:
-        problems.append(_problem(path, f"{refusal}; expected a form written by survey-form"))
-        return None
-    try:
-        book = _load_book(path)
-    except Exception as exc:  # an untrusted file: whatever openpyxl raises, it is not a form we can read
-        problems.append(_problem(path, f"not a readable Excel workbook (.xlsx): {type(exc).__name__}; "
-                                 "expected a form written by survey-form, saved as .xlsx"))
-        return None
-    try:
-        return _read_book(path, book, problems, data)
-    except _Unreadable as exc:
-        problems.append(_problem(path, f"not a readable Excel workbook (.xlsx): {exc}; "
-                                 "expected a form written by survey-form, saved as .xlsx"))
-        return None
-    finally:
-        book.close()   # a read-only workbook keeps its zip open
+    with handle:
+        refusal = zip_refusal(handle)
+        if refusal:
+            problems.append(_problem(path, f"{refusal}; expected a form written by survey-form"))
+            return None
+        try:
+            book = _load_book(handle)
+        except Exception as exc:  # an untrusted file: whatever openpyxl raises, it is not a form we can read
+            problems.append(_problem(path, f"not a readable Excel workbook (.xlsx): {type(exc).__name__}; "
+                                     "expected a form written by survey-form, saved as .xlsx"))
+            return None
+        try:
+            return _read_book(path, book, problems, data)
+        except _Unreadable as exc:
+            problems.append(_problem(path, f"not a readable Excel workbook (.xlsx): {exc}; "
+                                     "expected a form written by survey-form, saved as .xlsx"))
+            return None
+        finally:
+            book.close()   # a read-only workbook keeps its zip open
 
 
 def _read_book(path: Path, book, problems: list[Problem], data: PostCovidData | None) -> FormReturn | None:
