@@ -54,6 +54,8 @@ STATUS_CHOICES = {
 }
 _CATEGORY_LABELS = {"mineurs": "Mineurs", "hommes": "Hommes", "femmes": "Femmes"}
 _INPUT_FILL = "FFF5D6"
+#: columns of the patients grid, one per category from B
+_GRID_COLUMNS = "BCDEFGHIJ"[:len(CATEGORIES)]
 #: most months one form asks for (a wave covers a few); bounds the cells a form is read for
 MAX_FORM_MONTHS = 36
 #: rows of the metadata sheet read: its fixed keys, one per input cell, and one more to see extra rows
@@ -110,8 +112,7 @@ def _layout(months: list[str] | tuple[str, ...]) -> dict[str, tuple[str, str]]:
     The form is written from it and the import recomputes it, so a metadata
     sheet pointing anywhere else is refused.
     """
-    columns = "BCDEFGHIJ"
-    fields = {f"patients {month} {category}": (SHEET_PATIENTS, f"{columns[j]}{7 + i}")
+    fields = {f"patients {month} {category}": (SHEET_PATIENTS, f"{_GRID_COLUMNS[j]}{7 + i}")
               for i, month in enumerate(months) for j, category in enumerate(CATEGORIES)}
     fields["status"] = (SHEET_CELLS, "B6")
     fields["cells"] = (SHEET_CELLS, "B7")
@@ -138,7 +139,7 @@ def _shown_cells(*, wave: int, label: str, region: dict[str, str],
             shown[(sheet, f"A{row}")], shown[(sheet, f"B{row}")] = key, value
     shown[(SHEET_PATIENTS, "A6")] = "Mois"
     for j, category in enumerate(CATEGORIES):
-        shown[(SHEET_PATIENTS, f"{'BCDEFGHIJ'[j]}6")] = _CATEGORY_LABELS[category]
+        shown[(SHEET_PATIENTS, f"{_GRID_COLUMNS[j]}6")] = _CATEGORY_LABELS[category]
     for i, month in enumerate(months):
         shown[(SHEET_PATIENTS, f"A{7 + i}")] = fmt_month(month)
     return shown
