@@ -342,3 +342,21 @@ def test_a_huge_metadata_value_is_quoted_clipped(cycle, capsys, tmp_path):
     assert code == 1
     (line,) = err.splitlines()
     assert len(line) < 400 and f"unknown region {'R' * 60!r}… (32,767 characters) (expected one of ARA," in line
+
+
+def test_each_form_is_loaded_once_read_only(cycle, capsys, tmp_path, monkeypatch):
+    import openpyxl
+
+    data, _, forms = cycle
+    occ = _fill(forms / "enquete-4-OCC.xlsx", tmp_path / "occ.xlsx", OCC, status="Région avec cellules confirmées")
+    idf = _fill(forms / "enquete-4-IDF.xlsx", tmp_path / "idf.xlsx", IDF)
+    real, calls = openpyxl.load_workbook, []
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("read_only"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", counting)
+    code, out, err = _run(capsys, "survey-import", occ, idf, "--data", data)
+    assert code == 0, err
+    assert calls == [True, True]   # one read-only load per form (the finding: two full loads each)
