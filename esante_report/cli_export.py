@@ -84,6 +84,20 @@ def notebook_parameters_of(nb) -> dict[str, Any]:
     return {**params, **injected}
 
 
+def _refuse_malformed(path: Path) -> None:
+    """When nbformat cannot even read ``path``: name the cell that breaks the format, if the JSON parses."""
+    import json
+
+    from .nbcheck import validate
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(raw, dict) and raw.get("nbformat") == 4:
+        validate(raw, str(path))
+
+
 def _read_notebook(path: Path):
     import nbformat
 
@@ -92,6 +106,7 @@ def _read_notebook(path: Path):
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # JSON, schema or encoding errors: nbformat raises many types
+        _refuse_malformed(path)
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(f"{path}: cannot read the notebook ({detail[:120]}); expected a Jupyter "
                           ".ipynb file") from None

@@ -161,7 +161,10 @@ def visible_chars(print_html: str) -> list[int]:
 
     body = print_html.split('<div class="slides">', 1)[-1]
     counts = []
-    for section in re.findall(r"<section\b.*?</section>", body, flags=re.S):
+    # one chunk per slide, cut at the template's own start tags (the sanitiser drops that class from
+    # outputs): a slide's content is balanced markup, so each pattern below finds its end inside it
+    for chunk in body.split('<section class="esr-slide')[1:]:
+        section = "<section" + chunk[:chunk.rfind("</section>")]
         text = re.sub(r"<[^>]+>", " ", _INVISIBLE.sub(" ", section))
         counts.append(len(_WORD_CHAR.findall(html_mod.unescape(text))))
     return counts

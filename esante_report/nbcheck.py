@@ -70,7 +70,7 @@ def validate(nb: Any, name: str) -> None:
         else:
             where, field = "notebook", _field(path) or "the document"
         got = getattr(exc, "instance", None)
-        got_text = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+        got_text = "a mapping" if isinstance(got, dict) else "a list" if isinstance(got, list) else repr(got)
         if len(got_text) > 60:
             got_text = got_text[:57] + "..."
         raise ExportError(f"{name}: {where}: {field} is {got_text}, expected {_expected(path, exc)} "

@@ -16,7 +16,8 @@ deck, every fragment goes through :func:`clean`, which rebuilds the markup and
   move an element out of its slide (no ``position``, ``z-index``, ``transform``,
   negative margins, ``content``…); matplotlib's one SVG rule becomes
   presentation attributes of its ``<svg>``;
-- drops the class names of reveal.js's own structure (``slides``, ``present``,
+- drops ``<section>`` tags (reveal.js would take them for slides) and the
+  class names of reveal.js's own structure (``slides``, ``present``,
   ``backgrounds``…) so that an output cannot take a slide's place;
 - balances the markup: an end tag with no open element in the fragment is
   dropped and every element left open is closed, so a fragment stays inside
@@ -41,7 +42,8 @@ _DROP_WITH_CONTENT = frozenset({
     "title", "animate", "set", "animatemotion", "animatetransform", "animatecolor", "discard", "handler",
     "listener", "style",
 })
-_DROP_TAG_ONLY = frozenset({"link", "meta", "base", "html", "head", "body", "dialog"})
+# <section> in a slide makes reveal.js read the slide as a stack of vertical slides and hide it
+_DROP_TAG_ONLY = frozenset({"link", "meta", "base", "html", "head", "body", "dialog", "section"})
 #: how far up the open elements an end tag looks for its start tag (keeps the rewriter linear)
 _MAX_SEARCH = 64
 _VOID = frozenset({"area", "br", "col", "hr", "img", "wbr", "param"})
@@ -81,7 +83,8 @@ _STYLE_PROPERTIES = frozenset({
     "shape-rendering", "text-rendering", "vector-effect", "stop-color", "stop-opacity", "font-kerning",
 })
 #: values that are never kept: nested blocks, markup, and functions that compute or reach outside
-_STYLE_BAD_VALUE = re.compile(r"[{}<>@\\]|\b(?:expression|var|env|attr|calc|min|max|clamp)\s*\(|!\s*important", re.I)
+_STYLE_BAD_VALUE = re.compile(r"[{}<>@\\]|\b(?:expression|var|env|attr|calc|min|max|clamp)\s*\(|!\s*important|"
+                             r"\d\s*(?:vw|vh|vmin|vmax|dvh|dvw|svh|svw|lvh|lvw|vi|vb)\b", re.I)  # viewport units
 #: a box property with a negative length pulls the element over its neighbours or out of its slide
 _NEGATIVE = re.compile(r"(?:^|[\s(,])-\s*[\d.]")
 #: class names of reveal.js's own structure: an output wearing them would be styled (and moved) as a slide
@@ -175,6 +178,8 @@ class _Cleaner(HTMLParser):
                 if not value:
                     continue
             kept.append(f' {name}="{escape(value, quote=True)}"')
+        if tag == "img" and not any(k.startswith(" src=") for k in kept):
+            return  # its source was refused: nothing to show
         if not closing and tag not in _VOID:
             self.open.append((tag, len(self.out)))
         self.out.append(f"<{tag}{''.join(kept)}{' /' if closing else ''}>")
