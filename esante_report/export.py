@@ -190,21 +190,9 @@ def _refuse(url: str) -> None:
         raise ExportError(f"refused to fetch {url[:80]!r}: a deck embeds everything it shows")
 
 
-def url_fetcher(url: str, *args, **kwargs):
-    """WeasyPrint's only way out: ``data:`` URIs of the deck itself; nothing from a host or a file.
-
-    For WeasyPrint before 68, which calls a function; :func:`_fetcher` gives what the installed version
-    expects.
-    """
-    _refuse(url)
-    from weasyprint.urls import default_url_fetcher
-
-    return default_url_fetcher(url, *args, **kwargs)
-
-
 @functools.lru_cache(maxsize=1)
 def _fetcher_class():
-    """WeasyPrint 68 and later take an URLFetcher object (70 requires one): one that opens ``data:`` only."""
+    """WeasyPrint 70 takes an URLFetcher object (a function fails on every image): one that opens ``data:`` only."""
     from weasyprint.urls import URLFetcher
 
     class DataOnlyFetcher(URLFetcher):
@@ -218,13 +206,12 @@ def _fetcher_class():
     return DataOnlyFetcher
 
 
-def _fetcher():
-    """The ``url_fetcher`` argument for the installed WeasyPrint (a function before 68, an object since)."""
-    import weasyprint.urls
+def url_fetcher():
+    """WeasyPrint's only way out: ``data:`` URIs of the deck itself; nothing from a host or a file.
 
-    if hasattr(weasyprint.urls, "URLFetcher"):
-        return _fetcher_class()()
-    return url_fetcher
+    A refused URL raises :class:`ExportError` inside WeasyPrint, which logs it and leaves the resource out.
+    """
+    return _fetcher_class()()
 
 
 def write_pdf(print_html: str, path: Path) -> None:
@@ -236,7 +223,7 @@ def write_pdf(print_html: str, path: Path) -> None:
     # WeasyPrint logs unsupported CSS and refused fetches at warning level: not the reader's concern
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     try:
-        weasyprint.HTML(string=print_html, base_url=None, url_fetcher=_fetcher()).write_pdf(
+        weasyprint.HTML(string=print_html, base_url=None, url_fetcher=url_fetcher()).write_pdf(
             str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[])
     except Exception as exc:  # WeasyPrint raises many types; surface one error
         raise ExportError(f"PDF layout failed for {path.name}: {exc}") from exc

@@ -148,4 +148,4 @@ def test_url_fetcher_refuses_files_and_hosts() -> None:
 
     for url in ("file:///etc/hostname", "http://127.0.0.1:9/x", "https://example.org/x.png"):
         with pytest.raises(ExportError, match="refused to fetch"):
-            export._fetcher().fetch(url) if hasattr(export._fetcher(), "fetch") else export._fetcher()(url)
+            export.url_fetcher()(url)
