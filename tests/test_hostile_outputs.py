@@ -179,22 +179,6 @@ def browser():
     yield from _browser.launched_browser()
 
 
-VISIBLE_JS = """
-(marker) => {
-  const section = document.querySelector('.reveal .slides > section.esr-slide.present');
-  const walker = document.createTreeWalker(section, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (!node.data.includes(marker)) continue;
-    const el = node.parentElement;
-    if (!el.checkVisibility({opacityProperty: true, visibilityProperty: true})) return 'not visible';
-    const r = el.getBoundingClientRect();
-    const hit = document.elementFromPoint(r.left + Math.min(r.width, 20) / 2, r.top + r.height / 2);
-    if (!hit || !(el === hit || el.contains(hit) || hit.contains(el))) return 'covered by ' + (hit ? hit.outerHTML.slice(0, 120) : 'nothing');
-    return 'ok';
-  }
-  return 'not on the present slide';
-}
-"""
 
 
 @pytest.mark.browser
@@ -234,18 +218,12 @@ def test_browser_no_request_no_navigation_every_slide_visible(exported, browser,
                 problems.append(f"{marker}: on no slide")
                 continue
             b.show_slide(page, index)
-            state = page.evaluate(VISIBLE_JS, marker)
+            state = b.text_state(page, marker)
             if state != "ok":
                 problems.append(f"{marker} (slide {index + 1}): {state}")
         b.show_slide(page, 0)
-        cover = page.evaluate(VISIBLE_JS, "Zq-cover")
-        covered = page.evaluate("""() => {
-            const s = document.querySelector('.reveal .slides > section.present');
-            const r = s.getBoundingClientRect();
-            const pts = [[0.5, 0.5], [0.1, 0.2], [0.9, 0.8], [0.5, 0.9]];
-            return pts.map(([x, y]) => document.elementFromPoint(r.left + r.width * x, r.top + r.height * y))
-                      .filter(el => !el || !s.contains(el)).map(el => el ? el.outerHTML.slice(0, 100) : 'none');
-        }""")
+        cover = b.text_state(page, "Zq-cover")
+        covered = b.covering_elements(page)
     finally:
         context.close()
     assert cover == "ok" and not covered, f"cover: {cover}, covered at {covered}"
