@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.esante-installed
 NODE_STAMP := node_modules/.esante-installed
 
-.PHONY: setup report test test-fast lab bench clean
+.PHONY: setup report test test-min test-fast lab bench clean
 
 # Python environment: the package (editable), its test extras and the Jupyter kernel.
 $(STAMP): pyproject.toml
@@ -24,6 +24,23 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(STAMP) $(NODE_STAMP)
 
+# A second environment with the LOWEST versions pyproject.toml allows (tests/constraints-min.txt), on
+# Python 3.11 when it is there: the PDF-stage tests run in it too (the main one has the newest).
+MIN_VENV := .venv-min
+MIN_STAMP := $(MIN_VENV)/.esante-installed
+MIN_PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo $(PYTHON))
+MIN_TESTS := tests/test_dependency_ends.py tests/test_export.py tests/test_readability.py tests/test_hostile_outputs.py
+
+$(MIN_STAMP): pyproject.toml tests/constraints-min.txt
+	@test -x $(MIN_VENV)/bin/python || $(MIN_PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install --quiet -e '.[test]' -c tests/constraints-min.txt
+	@touch $@
+
+test-min: $(MIN_STAMP) $(NODE_STAMP)
+	ESANTE_MIN_ENV=1 $(MIN_VENV)/bin/python -m pytest -p no:cacheprovider -m "not browser" \
+	  -k "not shipped_decks" $(MIN_TESTS)
+
 report: setup
 	$(BIN)/esante-report render --all
 
@@ -31,6 +48,7 @@ test: setup
 	@.ci/system-deps test
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider notebooks/
+	$(MAKE) test-min
 
 # JupyterLab on the project's kernel. It serves the project root, so that jupytext finds jupytext.toml
 # (it looks only inside the folder Jupyter serves) and writes each notebook's .py twin on save, and it

@@ -31,7 +31,7 @@ CACHE_DIR = ".esante-cache"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _TOOLKIT_SUFFIXES = (".py", ".j2", ".css", ".json", ".mplstyle")
 _LIBRARIES = ("papermill", "nbconvert", "nbformat", "weasyprint", "pydyf", "matplotlib", "pandas", "shapely",
-              "fonttools", "jinja2", "markupsafe", "babel")
+              "fonttools", "jinja2", "markupsafe", "babel", "mistune", "pillow")
 
 
 def _sha256(path: Path) -> str | None:

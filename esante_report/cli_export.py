@@ -51,6 +51,10 @@ def _quiet(_: str) -> None:
 
 def _literal_assignments(source: str) -> dict[str, Any]:
     """``name = <literal>`` lines of a parameters cell (anything else is ignored)."""
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        return {}
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -74,10 +78,24 @@ def notebook_parameters_of(nb) -> dict[str, Any]:
         if cell.get("cell_type") != "code":
             continue
         if "parameters" in tags:
-            params.update(_literal_assignments(cell.source))
+            params.update(_literal_assignments(cell.get("source", "")))
         elif "injected-parameters" in tags:
-            injected.update(_literal_assignments(cell.source))
+            injected.update(_literal_assignments(cell.get("source", "")))
     return {**params, **injected}
+
+
+def _refuse_malformed(path: Path) -> None:
+    """When nbformat cannot even read ``path``: name the cell that breaks the format, if the JSON parses."""
+    import json
+
+    from .nbcheck import validate
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(raw, dict) and raw.get("nbformat") == 4:
+        validate(raw, str(path))
 
 
 def _read_notebook(path: Path):
@@ -86,11 +104,16 @@ def _read_notebook(path: Path):
     if not path.is_file():
         raise ExportError(f"{path}: notebook not found (expected an executed .ipynb file)")
     try:
-        return nbformat.read(str(path), as_version=4)
+        nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # JSON, schema or encoding errors: nbformat raises many types
+        _refuse_malformed(path)
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(f"{path}: cannot read the notebook ({detail[:120]}); expected a Jupyter "
                           ".ipynb file") from None
+    from .nbcheck import validate
+
+    validate(nb, str(path))
+    return nb
 
 
 def _report_date(path: Path, date: str | None, params: dict[str, Any]) -> dt.date:

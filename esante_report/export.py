@@ -161,7 +161,10 @@ def visible_chars(print_html: str) -> list[int]:
 
     body = print_html.split('<div class="slides">', 1)[-1]
     counts = []
-    for section in re.findall(r"<section\b.*?</section>", body, flags=re.S):
+    # one chunk per slide, cut at the template's own start tags (the sanitiser drops that class from
+    # outputs): a slide's content is balanced markup, so each pattern below finds its end inside it
+    for chunk in body.split('<section class="esr-slide')[1:]:
+        section = "<section" + chunk[:chunk.rfind("</section>")]
         text = re.sub(r"<[^>]+>", " ", _INVISIBLE.sub(" ", section))
         counts.append(len(_WORD_CHAR.findall(html_mod.unescape(text))))
     return counts
@@ -182,13 +185,33 @@ def export_print_html(nb: nbformat.NotebookNode, meta: DeckMeta) -> str:
     return _render(build_deck(nb), meta, "print")
 
 
-def url_fetcher(url: str, *args, **kwargs) -> dict:
-    """WeasyPrint's only way out: ``data:`` URIs of the deck itself; nothing from a host or a file."""
+def _refuse(url: str) -> None:
     if not url.startswith("data:"):
         raise ExportError(f"refused to fetch {url[:80]!r}: a deck embeds everything it shows")
-    from weasyprint.urls import default_url_fetcher
 
-    return default_url_fetcher(url, *args, **kwargs)
+
+@functools.lru_cache(maxsize=1)
+def _fetcher_class():
+    """WeasyPrint 70 takes an URLFetcher object (a function fails on every image): one that opens ``data:`` only."""
+    from weasyprint.urls import URLFetcher
+
+    class DataOnlyFetcher(URLFetcher):
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=False)
+
+        def fetch(self, url, headers=None):
+            _refuse(url)
+            return super().fetch(url, headers)
+
+    return DataOnlyFetcher
+
+
+def url_fetcher():
+    """WeasyPrint's only way out: ``data:`` URIs of the deck itself; nothing from a host or a file.
+
+    A refused URL raises :class:`ExportError` inside WeasyPrint, which logs it and leaves the resource out.
+    """
+    return _fetcher_class()()
 
 
 def write_pdf(print_html: str, path: Path) -> None:
@@ -200,7 +223,7 @@ def write_pdf(print_html: str, path: Path) -> None:
     # WeasyPrint logs unsupported CSS and refused fetches at warning level: not the reader's concern
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     try:
-        weasyprint.HTML(string=print_html, base_url=None, url_fetcher=url_fetcher).write_pdf(
+        weasyprint.HTML(string=print_html, base_url=None, url_fetcher=url_fetcher()).write_pdf(
             str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[])
     except Exception as exc:  # WeasyPrint raises many types; surface one error
         raise ExportError(f"PDF layout failed for {path.name}: {exc}") from exc

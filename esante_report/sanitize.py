@@ -10,10 +10,22 @@ deck, every fragment goes through :func:`clean`, which rebuilds the markup and
 - drops every event-handler attribute (``on*``), ``rel`` (PDF attachments),
   ``srcset``, ``formaction`` and ``style`` values that load a URL;
 - keeps links only to ``http(s):``, ``mailto:``, ``tel:`` and in-page ``#``
-  anchors, and images only as ``data:image/…`` URIs.
+  anchors, and images only as ``data:image/…`` URIs;
+- drops every ``<style>`` element (a style sheet reaches the whole deck) and,
+  in ``style`` attributes, keeps only an allow-list of properties that cannot
+  move an element out of its slide (no ``position``, ``z-index``, ``transform``,
+  negative margins, ``content``…); matplotlib's one SVG rule becomes
+  presentation attributes of its ``<svg>``;
+- drops ``<section>`` tags (reveal.js would take them for slides) and the
+  class names of reveal.js's own structure (``slides``, ``present``,
+  ``backgrounds``…) so that an output cannot take a slide's place;
+- balances the markup: an end tag with no open element in the fragment is
+  dropped and every element left open is closed, so a fragment stays inside
+  the slide it is placed on.
 
 So a distributed deck never carries a script, a remote load or a local file,
-whatever a data value or an output contains.
+and no output restyles or covers another slide, whatever a data value or an
+output contains. The rewriter is linear in the size of its input.
 """
 
 from __future__ import annotations
@@ -28,9 +40,12 @@ _DROP_WITH_CONTENT = frozenset({
     "script", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript", "template", "textarea",
     "select", "form", "button", "input", "audio", "video", "source", "track", "portal", "foreignobject",
     "title", "animate", "set", "animatemotion", "animatetransform", "animatecolor", "discard", "handler",
-    "listener",
+    "listener", "style",
 })
-_DROP_TAG_ONLY = frozenset({"link", "meta", "base", "html", "head", "body"})
+# <section> in a slide makes reveal.js read the slide as a stack of vertical slides and hide it
+_DROP_TAG_ONLY = frozenset({"link", "meta", "base", "html", "head", "body", "dialog", "section"})
+#: how far up the open elements an end tag looks for its start tag (keeps the rewriter linear)
+_MAX_SEARCH = 64
 _VOID = frozenset({"area", "br", "col", "hr", "img", "wbr", "param"})
 _URL_ATTRS = frozenset({"href", "xlink:href", "src", "action", "data", "poster", "background", "cite",
                         "longdesc", "usemap", "codebase", "manifest", "ping", "formaction", "lowsrc", "dynsrc"})
@@ -42,6 +57,62 @@ _CSS_URL = re.compile(r"url\s*\(\s*['\"]?(?!#)|@import|expression\s*\(|javascrip
                       r"-moz-binding", re.I)
 # control characters and spaces that browsers ignore inside a URL scheme ("jav\tascript:")
 _URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
+#: CSS properties a ``style`` attribute may set: colours, type, boxes in the flow, SVG painting. Nothing that
+#: takes an element out of the flow (position, inset, z-index, float), moves it (transform, translate…),
+#: generates content or animates.
+_STYLE_PROPERTIES = frozenset({
+    "color", "background", "background-color", "opacity", "visibility", "display",
+    "font", "font-family", "font-size", "font-style", "font-weight", "font-variant", "font-stretch",
+    "font-variant-numeric", "line-height", "letter-spacing", "word-spacing", "white-space", "word-break",
+    "overflow-wrap", "hyphens", "text-align", "text-decoration", "text-transform", "text-indent",
+    "vertical-align", "direction",
+    "border", "border-top", "border-right", "border-bottom", "border-left", "border-width", "border-style",
+    "border-color", "border-collapse", "border-spacing", "border-radius",
+    "border-top-width", "border-bottom-width", "border-left-width", "border-right-width",
+    "border-top-color", "border-bottom-color", "border-left-color", "border-right-color",
+    "border-top-style", "border-bottom-style", "border-left-style", "border-right-style",
+    "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
+    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
+    "width", "height", "min-width", "min-height", "max-width", "max-height", "box-sizing",
+    "flex", "flex-grow", "flex-shrink", "flex-basis", "flex-direction", "flex-wrap", "gap", "align-items",
+    "justify-content", "align-self", "table-layout", "caption-side", "list-style", "list-style-type",
+    # SVG painting (matplotlib writes these in style attributes)
+    "fill", "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-linecap", "stroke-linejoin",
+    "stroke-opacity", "stroke-dasharray", "stroke-dashoffset", "stroke-miterlimit", "clip-path", "clip-rule",
+    "mask", "text-anchor", "dominant-baseline", "alignment-baseline", "baseline-shift", "paint-order",
+    "shape-rendering", "text-rendering", "vector-effect", "stop-color", "stop-opacity", "font-kerning",
+})
+#: values that are never kept: nested blocks, markup, and functions that compute or reach outside
+_STYLE_BAD_VALUE = re.compile(r"[{}<>@\\]|\b(?:expression|var|env|attr|calc|min|max|clamp)\s*\(|!\s*important|"
+                             r"\d\s*(?:vw|vh|vmin|vmax|dvh|dvw|svh|svw|lvh|lvw|vi|vb)\b", re.I)  # viewport units
+#: a box property with a negative length pulls the element over its neighbours or out of its slide
+_NEGATIVE = re.compile(r"(?:^|[\s(,])-\s*[\d.]")
+#: class names of reveal.js's own structure: an output wearing them would be styled (and moved) as a slide
+_RESERVED_CLASSES = frozenset({
+    "reveal", "reveal-viewport", "slides", "present", "past", "future", "stack", "backgrounds",
+    "slide-background", "slide-background-content", "controls", "progress", "slide-number", "pause-overlay",
+    "overlay", "speaker-notes", "notes", "fragment", "visible", "esr-slide", "r-overlay", "r-stretch",
+    "aria-status",
+})
+#: the one rule of every matplotlib SVG, kept as presentation attributes of its <svg> (they inherit)
+_MPL_SVG_RULE = re.compile(r"\*\s*\{\s*stroke-linejoin:\s*round;\s*stroke-linecap:\s*butt;?\s*\}")
+
+
+def safe_style(value: str) -> str:
+    """The declarations of a ``style`` attribute that keep an element in the flow of its own slide."""
+    kept = []
+    for declaration in value.split(";"):
+        name, sep, val = declaration.partition(":")
+        name, val = name.strip().lower(), val.strip()
+        if not sep or not val or name not in _STYLE_PROPERTIES or _STYLE_BAD_VALUE.search(val):
+            continue
+        if val.count('"') % 2 or val.count("'") % 2:
+            continue
+        if (name.startswith(("margin", "padding", "width", "height", "min-", "max-", "flex", "gap", "border"))
+                and _NEGATIVE.search(val)):
+            continue
+        kept.append(f"{name}: {val}")
+    return "; ".join(kept)
 
 
 def safe_href(url: str | None) -> str | None:
@@ -69,7 +140,8 @@ class _Cleaner(HTMLParser):
         self.out: list[str] = []
         self.skip_depth = 0          # > 0 inside a dropped element
         self.skip_tag: str | None = None
-        self.in_style = False
+        self.skipped: list[str] = []  # text of a dropped <style> (matplotlib's rule is kept as attributes)
+        self.open: list[tuple[str, int]] = []  # elements open in the fragment: (tag, index of its start tag)
 
     # -- tags
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]], closing: bool = False) -> None:
@@ -80,6 +152,7 @@ class _Cleaner(HTMLParser):
         if tag in _DROP_WITH_CONTENT:
             if not closing and tag not in _VOID:
                 self.skip_depth, self.skip_tag = 1, tag
+                self.skipped = []
             return
         if tag in _DROP_TAG_ONLY:
             return
@@ -96,10 +169,20 @@ class _Cleaner(HTMLParser):
                     continue
             if (name == "style" or "url(" in value.lower() or "\\" in value) and _CSS_URL.search(value):
                 continue  # also SVG presentation attributes: fill="url(http://…)"
+            if name == "style":
+                value = safe_style(value)
+                if not value:
+                    continue
+            elif name == "class":
+                value = " ".join(c for c in value.split() if c.lower() not in _RESERVED_CLASSES)
+                if not value:
+                    continue
             kept.append(f' {name}="{escape(value, quote=True)}"')
+        if tag == "img" and not any(k.startswith(" src=") for k in kept):
+            return  # its source was refused: nothing to show
+        if not closing and tag not in _VOID:
+            self.open.append((tag, len(self.out)))
         self.out.append(f"<{tag}{''.join(kept)}{' /' if closing else ''}>")
-        if tag == "style" and not closing:
-            self.in_style = True
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs, closing=True)
@@ -110,20 +193,37 @@ class _Cleaner(HTMLParser):
                 self.skip_depth -= 1
                 if not self.skip_depth:
                     self.skip_tag = None
+                    if tag == "style":
+                        self._matplotlib_rule("".join(self.skipped))
             return
         if tag in _DROP_WITH_CONTENT or tag in _DROP_TAG_ONLY or tag in _VOID:
             return
-        if tag == "style":
-            self.in_style = False
-        self.out.append(f"</{tag}>")
+        # close up to the matching open element; an end tag with none open in the fragment is dropped
+        for depth in range(len(self.open) - 1, max(-1, len(self.open) - 1 - _MAX_SEARCH), -1):
+            if self.open[depth][0] == tag:
+                for open_tag, _ in reversed(self.open[depth:]):
+                    self.out.append(f"</{open_tag}>")
+                del self.open[depth:]
+                return
+
+    def _matplotlib_rule(self, css: str) -> None:
+        if not _MPL_SVG_RULE.fullmatch(css.strip()):
+            return
+        svg = next((index for tag, index in reversed(self.open) if tag == "svg"), None)
+        if svg is not None and "stroke-linejoin=" not in self.out[svg]:
+            self.out[svg] = self.out[svg][:4] + ' stroke-linejoin="round" stroke-linecap="butt"' + self.out[svg][4:]
+
+    def close(self) -> None:
+        super().close()
+        for tag, _ in reversed(self.open):
+            self.out.append(f"</{tag}>")
+        self.open = []
 
     # -- text
     def handle_data(self, data: str) -> None:
         if self.skip_depth:
-            return
-        if self.in_style:  # CSS inside <style> (matplotlib SVG): no URL, import or script
-            if not _CSS_URL.search(data):
-                self.out.append(data.replace("<", ""))
+            if self.skip_tag == "style" and len(self.skipped) < 8:
+                self.skipped.append(data)
             return
         self.out.append(escape(data, quote=False))
 

@@ -28,7 +28,7 @@ from html import escape
 
 import nbformat
 
-from . import sanitize
+from . import images, sanitize
 from .errors import ExportError
 
 __all__ = ["Item", "Slide", "Deck", "build_deck", "markdown_html", "cell_options", "NEW_SLIDE_KEY",
@@ -39,8 +39,31 @@ NEW_SLIDE_KEY = "esante_report"
 #: cells with these tags never reach a slide (papermill's parameters cells among them)
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove_cell", "remove-cell"})
 
-_HEADING = re.compile(r"^\s*(#{1,2})(?!#)\s+(.+?)\s*#*\s*$")
-_OPTION = re.compile(r"^#\|\s*([a-z][a-z0-9-]*)\s*:\s*(.*?)\s*$")
+_OPTION = re.compile(r"#\|\s*([a-z][a-z0-9-]*)\s*:(.*)")
+#: what output metadata ``esante_report`` may hold (authoring.slide and show_slides write it)
+_LAYOUTS = ("", "cover", "divider")
+#: the picture MIME types a slide shows, in order of preference
+_PICTURES = ("image/svg+xml", "image/png", "image/jpeg", "image/gif")
+
+
+def _heading(line: str) -> tuple[int, str] | None:
+    """``(level, text)`` of an ATX heading of level 1 or 2 (``# Titre``, ``## Titre ##``); None otherwise.
+
+    Split by hand rather than with one regular expression: a heading padded with thousands of blanks
+    must cost a linear scan, not a backtracking search.
+    """
+    line = line.strip()
+    hashes = len(line) - len(line.lstrip("#"))
+    if hashes not in (1, 2):
+        return None
+    rest = line[hashes:]
+    if not rest or not rest[0].isspace():
+        return None
+    text = rest.strip()
+    closing = text.rstrip("#")
+    if closing != text and (not closing or closing[-1].isspace()):
+        text = closing.rstrip()  # an optional closing sequence of #, after a blank
+    return (hashes, text) if text else None
 #: text/plain reprs of matplotlib objects: noise next to the figure they describe
 _MPL_REPR = re.compile(r"^(\[?<(Figure|Axes|matplotlib\.|Axes3D)|\[?Text\(|<BarContainer|<matplotlib|"
                        r"\(<Figure|array\(\[<Axes)")
@@ -95,50 +118,96 @@ def cell_options(source: str) -> dict[str, str]:
     """Quarto-style ``#| fig-alt: ...`` options at the top of a code cell."""
     options = {}
     for line in source.splitlines():
-        match = _OPTION.match(line)
+        match = _OPTION.fullmatch(line.rstrip())
         if not match:
             if line.strip():
                 break
             continue
-        options[match.group(1)] = match.group(2)
+        options[match.group(1)] = match.group(2).strip()
     return options
 
 
-def _source(cell) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
+def _text(value, where: str) -> str:
+    """A multiline string of the notebook format (a string or a list of strings) as one string."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    raise ExportError(f"{where}: expected text (a string or a list of strings), got {type(value).__name__}")
+
+
+def _source(cell, n: int | None = None) -> str:
+    return _text(cell.get("source", ""), f"cell {n}: source" if n is not None else "a cell's source")
+
+
+def _slide_meta(output, n: int) -> dict:
+    """The ``esante_report`` output metadata, checked: {new_slide: bool, title: str, level: 1|2, layout}."""
+    metadata = output.get("metadata", {})
+    meta = metadata.get(NEW_SLIDE_KEY, {}) if isinstance(metadata, dict) else None
+    where = f"cell {n}: output metadata {NEW_SLIDE_KEY!r}"
+    if not isinstance(meta, dict):
+        raise ExportError(f"{where}: expected a mapping like {{'new_slide': true}}, got {type(meta).__name__}")
+    unknown = sorted(set(meta) - {"new_slide", "title", "level", "layout"})
+    if unknown:
+        raise ExportError(f"{where}: unknown key {unknown[0]!r} (expected new_slide, title, level, layout)")
+    if not isinstance(meta.get("new_slide", False), bool):
+        raise ExportError(f"{where}: 'new_slide' must be true or false, got {meta['new_slide']!r:.60}")
+    if meta.get("level", 2) not in (1, 2) or isinstance(meta.get("level"), bool):
+        raise ExportError(f"{where}: 'level' must be 1 or 2, got {meta['level']!r:.60}")
+    if meta.get("layout", "") not in _LAYOUTS:
+        raise ExportError(f"{where}: 'layout' must be one of 'cover', 'divider' or '', got {meta['layout']!r:.60}")
+    if meta.get("title") is not None and not isinstance(meta["title"], (str, int, float)):
+        raise ExportError(f"{where}: 'title' must be text, got {type(meta['title']).__name__}")
+    return meta
+
+
+def _metadata(cell) -> dict:
+    meta = cell.get("metadata", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def _tags(cell) -> set[str]:
+    tags = _metadata(cell).get("tags", [])
+    return {t for t in tags if isinstance(t, str)} if isinstance(tags, list) else set()
 
 
 def _kind(cell) -> str:
-    meta = cell.get("metadata", {})
-    if "notes" in meta.get("tags", []):
+    if "notes" in _tags(cell):
         return "notes"
-    kind = meta.get("slideshow", {}).get("slide_type", "-") or "-"
+    slideshow = _metadata(cell).get("slideshow", {})
+    kind = (slideshow.get("slide_type", "-") if isinstance(slideshow, dict) else "-") or "-"
     return {"subslide": "slide", "fragment": "-"}.get(kind, kind if kind in ("slide", "skip", "notes", "-") else "-")
 
 
-def _describe(cell) -> str:
-    first = next((line.strip() for line in _source(cell).splitlines() if line.strip()), "")
+def _describe(cell, n: int) -> str:
+    first = next((line.strip() for line in _source(cell, n).splitlines() if line.strip()), "")
     return (first[:50] + "…") if len(first) > 50 else first
 
 
 _SVG_ID = re.compile(r'\bid="([^"]+)"')
 
 
+def _drop_metadata(svg: str) -> str:
+    """``svg`` without its first ``<metadata>…</metadata>`` (found with str.find: linear in any input)."""
+    start = svg.find("<metadata>")
+    end = svg.find("</metadata>", start) if start >= 0 else -1
+    return svg if end < 0 else svg[:start] + svg[end + len("</metadata>"):]
+
+
 def svg_body(svg: str) -> str:
     """An SVG document from its ``<svg`` on: prolog and matplotlib's ``<metadata>`` (run dates) dropped."""
     start = svg.find("<svg")
     svg = svg[start:] if start >= 0 else svg
-    return re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
+    return _drop_metadata(svg)
+
+
+_SVG_REF = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
 
 
 def prefix_svg_ids(svg: str, prefix: str) -> str:
     """Every id of ``svg``, and every reference to it, prefixed: ids stay unique among a deck's pictures."""
-    for old in sorted(set(_SVG_ID.findall(svg)), key=len, reverse=True):
-        new = f"{prefix}{old}"
-        svg = svg.replace(f'id="{old}"', f'id="{new}"').replace(f"url(#{old})", f"url(#{new})") \
-                 .replace(f'href="#{old}"', f'href="#{new}"')
-    return svg
+    ids = set(_SVG_ID.findall(svg))
+    return _SVG_REF.sub(lambda m: m.group(1) + (prefix + m.group(2) if m.group(2) in ids else m.group(2)), svg)
 
 
 def _svg_markup(svg: str, prefix: str) -> str:
@@ -176,7 +245,7 @@ class _Builder:
 
     # -- cells
     def markdown(self, cell, n: int, kind: str) -> None:
-        text = _source(cell)
+        text = _source(cell, n)
         if kind == "notes":
             if text.strip():
                 self.current.notes.append(markdown_html(text))
@@ -185,11 +254,11 @@ class _Builder:
         first = next((i for i, line in enumerate(lines) if line.strip()), None)
         if first is None:
             return
-        heading = _HEADING.match(lines[first])
+        heading = _heading(lines[first])
         if heading:
-            level = len(heading.group(1))
+            level, title = heading
             layout = "" if level == 2 else ("cover" if not self.slides else "divider")
-            slide = self.new_slide(_inline(heading.group(2)), level, layout)
+            slide = self.new_slide(_inline(title), level, layout)
             text = "\n".join(lines[first + 1:])
         elif kind == "slide" or not self.slides:
             slide = self.new_slide()
@@ -201,37 +270,39 @@ class _Builder:
 
     def code(self, cell, n: int, kind: str) -> None:
         outputs = cell.get("outputs", [])
+        if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+            raise ExportError(f"cell {n}: outputs: expected a list of outputs")
         if kind == "notes":
             notes = [self._output_html(o, cell, n, warn=False) for o in outputs]
             self.current.notes.extend(h for h in notes if h)
             return
         if kind == "slide" and outputs:
             self.new_slide()
-        options = cell_options(_source(cell))
-        has_figure = any("image/svg+xml" in o.get("data", {}) or "image/png" in o.get("data", {})
+        options = cell_options(_source(cell, n))
+        has_figure = any(isinstance(o.get("data"), dict) and any(m in o["data"] for m in _PICTURES)
                          for o in outputs)
         printed = False
         shown_svgs: set[str] = set()
         for output in outputs:
             otype = output.get("output_type")
             if otype == "stream":
-                if output.get("name") == "stdout" and output.get("text", "").strip():
+                if output.get("name") == "stdout" and _text(output.get("text", ""), f"cell {n}: stream text").strip():
                     printed = True
                 continue
             if otype == "error":
                 self.warn(n, f"error output ({output.get('ename')}) not shown on a slide")
                 continue
-            meta = output.get("metadata", {}).get(NEW_SLIDE_KEY, {})
+            meta = _slide_meta(output, n)
             if meta.get("new_slide"):
                 title = meta.get("title")
                 # a title given from code often comes from data: plain text, never Markdown
-                self.new_slide(escape(str(title)) if title else None, int(meta.get("level", 2)),
+                self.new_slide(escape(str(title)) if title else None, meta.get("level", 2),
                                meta.get("layout", ""))
             data = output.get("data", {})
+            if not isinstance(data, dict):
+                raise ExportError(f"cell {n}: output data: expected a mapping of MIME types")
             if "image/svg+xml" in data:
-                svg = data["image/svg+xml"]
-                key = re.sub(r"<metadata>.*?</metadata>", "", "".join(svg) if isinstance(svg, list) else svg,
-                             count=1, flags=re.S)
+                key = _drop_metadata(_text(data["image/svg+xml"], f"cell {n}: image/svg+xml output"))
                 if key in shown_svgs:
                     continue  # the same figure again: a trailing `fig` + the inline backend's flush
                 shown_svgs.add(key)
@@ -247,8 +318,9 @@ class _Builder:
             if html is None:
                 self.warn(n, f"output of type {', '.join(sorted(data))} cannot be placed on a slide")
                 continue
-            kind_of = "figure" if ("image/svg+xml" in data or "image/png" in data) and "text/html" not in data \
-                else "html"
+            if not html:
+                continue  # refused, and said so
+            kind_of = "figure" if any(m in data for m in _PICTURES) and "text/html" not in data else "html"
             slide = self.current
             slide.items.append(Item(html, kind_of, n))
             if n not in slide.cells:
@@ -257,15 +329,24 @@ class _Builder:
             self.warn(n, "printed text is not shown on slides (use esr.md(...) to put text on a slide)")
 
     def _output_html(self, output, cell, n: int, options: dict | None = None, warn: bool = True) -> str | None:
+        """Sanitised markup of one output; None when no MIME type can be shown, "" when it was refused
+        (with a warning naming the cell)."""
         data = output.get("data", {})
+        if not isinstance(data, dict):
+            return None
         options = options or {}
         if "text/html" in data:
-            html = data["text/html"]
-            return sanitize.clean("".join(html) if isinstance(html, list) else html)
+            return sanitize.clean(_text(data["text/html"], f"cell {n}: text/html output"))
         if "text/markdown" in data:
-            md = data["text/markdown"]
-            return markdown_html("".join(md) if isinstance(md, list) else md)
-        if "image/svg+xml" in data or "image/png" in data or "image/jpeg" in data:
+            return markdown_html(_text(data["text/markdown"], f"cell {n}: text/markdown output"))
+        mime = next((m for m in _PICTURES if m in data), None)
+        if mime is not None:
+            if mime != "image/svg+xml":
+                try:
+                    uri = images.data_uri(mime, data[mime])
+                except ValueError as exc:
+                    self.warn(n, f"{mime} output refused: {exc}")
+                    return ""
             self.figures += 1
             alt = options.get("fig-alt")
             caption = options.get("fig-cap")
@@ -273,19 +354,15 @@ class _Builder:
                 self.warn(n, "chart without alt text: add a line '#| fig-alt: ...' at the top of the cell "
                              "(or use esr.chart(fig, alt=...))")
             alt = alt or caption or "Graphique"
-            if "image/svg+xml" in data:
-                svg = data["image/svg+xml"]
-                svg = "".join(svg) if isinstance(svg, list) else svg
+            if mime == "image/svg+xml":
+                svg = _text(data[mime], f"cell {n}: image/svg+xml output")
                 picture = sanitize.clean(_svg_markup(svg, f"f{self.figures}-"))
             else:
-                mime = "image/png" if "image/png" in data else "image/jpeg"
-                payload = data[mime]
-                payload = "".join(payload) if isinstance(payload, list) else payload
-                payload = re.sub(r"\s+", "", payload)
                 if warn:
-                    self.warn(n, "raster image (PNG/JPEG): charts are vector when the notebook calls "
+                    self.warn(n, f"raster image ({mime}): charts are vector when the notebook calls "
                                  "esr.setup() before plotting")
-                picture = f'<img src="data:{mime};base64,{payload}" alt="">'
+                # the payload was decoded and re-encoded: the URI holds base64 letters only
+                picture = sanitize.clean(f'<img src="{uri}" alt="">')
             return figure_html(picture, alt, caption)
         return None
 
@@ -295,7 +372,7 @@ def build_deck(nb: nbformat.NotebookNode) -> Deck:
     builder = _Builder()
     n = 0
     for cell in nb.cells:
-        tags = set(cell.get("metadata", {}).get("tags", []))
+        tags = _tags(cell)
         if "injected-parameters" in tags:
             continue  # papermill's cell: not one the analyst sees in the source notebook
         n += 1
@@ -309,8 +386,8 @@ def build_deck(nb: nbformat.NotebookNode) -> Deck:
             builder.markdown(cell, n, kind)
         elif ctype == "code":
             builder.code(cell, n, kind)
-        elif _source(cell).strip():
-            builder.warn(n, f"{ctype} cell ({_describe(cell)!r}) is not shown on slides")
+        elif _source(cell, n).strip():
+            builder.warn(n, f"{ctype} cell ({_describe(cell, n)!r}) is not shown on slides")
     slides = [s for s in builder.slides if s.items or s.title or s.reprs]
     for i, slide in enumerate(slides, start=1):
         slide.number = i

@@ -289,6 +289,49 @@ def contrast_offenders(page: Page, slide: int) -> list[str]:
     return found
 
 
+# --------------------------------------------------------------------------- visibility
+
+#: is the text ``marker`` on the present slide, visible, and the topmost thing where it is drawn?
+TEXT_STATE_JS = """
+(marker) => {
+  const section = document.querySelector('.reveal .slides > section.esr-slide.present');
+  const walker = document.createTreeWalker(section, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.data.includes(marker)) continue;
+    const el = node.parentElement;
+    if (!el.checkVisibility({opacityProperty: true, visibilityProperty: true})) return 'not visible';
+    const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + Math.min(r.width, 20) / 2, r.top + r.height / 2);
+    if (!hit || !(el === hit || el.contains(hit) || hit.contains(el)))
+      return 'covered by ' + (hit ? hit.outerHTML.slice(0, 120) : 'nothing');
+    return 'ok';
+  }
+  return 'not on the present slide';
+}
+"""
+
+#: elements drawn over the present slide (at a few points of it) that do not belong to it
+COVERING_JS = """
+() => {
+  const s = document.querySelector('.reveal .slides > section.esr-slide.present');
+  const r = s.getBoundingClientRect();
+  const points = [[0.5, 0.5], [0.1, 0.2], [0.9, 0.8], [0.5, 0.9], [0.05, 0.03]];
+  return points.map(([x, y]) => document.elementFromPoint(r.left + r.width * x, r.top + r.height * y))
+               .filter(el => !el || !s.contains(el)).map(el => el ? el.outerHTML.slice(0, 100) : 'none');
+}
+"""
+
+
+def text_state(page: Page, marker: str) -> str:
+    """'ok' when ``marker`` is shown on the present slide and nothing covers it; what is wrong otherwise."""
+    return page.evaluate(TEXT_STATE_JS, marker)
+
+
+def covering_elements(page: Page) -> list[str]:
+    """Elements from outside the present slide that are drawn over it."""
+    return page.evaluate(COVERING_JS)
+
+
 # --------------------------------------------------------------------------- files
 
 

@@ -374,3 +374,117 @@ def uri_links(path: Path) -> list[str]:
                 out.append(str(action.get_object()["/URI"]))
     return out
 
+
+
+# --------------------------------------------------------------------------- notebook outputs (issue 15)
+
+#: a style sheet and positioned boxes that would hide, replace or cover the other slides
+STYLE_TAKEOVER = [
+    "<style>.reveal .slides section{visibility:hidden !important} body::after{content:'DECK REMPLACÉ';"
+    "position:fixed;inset:0;font-size:200px;background:#fff;z-index:99999}</style>",
+    "<div style=\"position:fixed;top:0;left:0;width:100vw;height:100vh;z-index:2147483647;background:#fff\">"
+    "Zq-COUVERT</div>",
+    "<div style=\"transform:translate(-3000px,-2000px) scale(40);background:#000\">Zq-DEPLACE</div>",
+    "<p style=\"margin:-900px 0 0 -900px;position:relative;top:-720px\">Zq-MARGE</p>",
+    "<style>@page{size:10px 10px} .esr-slide{display:none!important}</style>",
+    "</div></div></section><section class=\"esr-slide present\" style=\"position:absolute;inset:0\">"
+    "Zq-EVASION</section>",
+    "<dialog open style=\"position:fixed;inset:0\">Zq-DIALOGUE</dialog>",
+]
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode("ascii")
+
+
+def real_images() -> dict[str, bytes]:
+    """A small real PNG, JPEG and GIF (Pillow), each with a distinct colour."""
+    import io
+
+    from PIL import Image
+
+    out = {}
+    for mime, fmt, colour in (("image/png", "PNG", (0, 0, 145)), ("image/jpeg", "JPEG", (225, 0, 15)),
+                              ("image/gif", "GIF", (24, 117, 60))):
+        buffer = io.BytesIO()
+        Image.new("RGB", (320, 180), colour).save(buffer, format=fmt)
+        out[mime] = buffer.getvalue()
+    return out
+
+
+def output_payloads(port: int, secret: Path) -> list[tuple[str, dict, dict]]:
+    """(label, data, metadata) of hostile outputs, one MIME type or trick each; ``{port}``/``{secret}`` filled."""
+    images = real_images()
+    trap = f"http://127.0.0.1:{port}"
+    refresh = f'"><meta http-equiv="refresh" content="1;url={trap}/png-refresh">'
+    cases = [
+        ("html style sheet", {"text/html": STYLE_TAKEOVER[0] + "<p>Zq-html-1</p>"}, {}),
+        ("html fixed cover", {"text/html": STYLE_TAKEOVER[1]}, {}),
+        ("html transform", {"text/html": STYLE_TAKEOVER[2]}, {}),
+        ("html negative margins", {"text/html": STYLE_TAKEOVER[3]}, {}),
+        ("html page rule", {"text/html": STYLE_TAKEOVER[4] + "<p>Zq-html-5</p>"}, {}),
+        ("html closes its slide", {"text/html": STYLE_TAKEOVER[5]}, {}),
+        ("html dialog", {"text/html": STYLE_TAKEOVER[6]}, {}),
+        ("html refresh and loads", {"text/html":
+            f"<meta http-equiv=refresh content='1;url={trap}/html-refresh'><base href={trap}/>"
+            f"<form action={trap}/form><input name=q autofocus onfocus=alert(1)></form>"
+            f"<a href='file://{secret}'>fichier</a> <img src={trap}/html.png> "
+            f"<link rel=stylesheet href={trap}/x.css><p>Zq-html-8</p>"}, {}),
+        ("markdown", {"text/markdown": f"[lien](javascript:alert(1)) ![i]({trap}/md.png) "
+                                       "<style>*{display:none}</style> <b onclick=alert(2)>Zq-md</b>"}, {}),
+        ("latex", {"text/latex": "\\href{javascript:alert(1)}{x} Zq-latex", "text/plain": "latex"}, {}),
+        ("svg", {"image/svg+xml": (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="50"><style>section{display:none}'
+            '</style><foreignObject><div>fo</div></foreignObject><a href="javascript:alert(1)"><text y="20">'
+            f'Zq-svg</text></a><image href="{trap}/svg.png"/><rect style="position:fixed" width="9" height="9"'
+            ' onload="alert(3)"/></svg>')}, {}),
+        ("png markup", {"image/png": "iVBORw0KGgo" + refresh, "text/plain": "<Figure>"}, {}),
+        ("png own", {"image/png": _b64(images["image/png"])[:-4] + f'"onerror="fetch(\'{trap}/own\')'}, {}),
+        ("jpeg as png", {"image/png": _b64(images["image/jpeg"])}, {}),
+        ("gif truncated", {"image/gif": _b64(b"GIF89a<script>alert(1)</script>")}, {}),
+        ("jpeg not base64", {"image/jpeg": "/9j/4AAQ<svg onload=alert(1)>"}, {}),
+        ("png real", {"image/png": _b64(images["image/png"])}, {"image/png": {"width": '9" onload="alert(1)'}}),
+        ("jpeg real", {"image/jpeg": _b64(images["image/jpeg"])}, {}),
+        ("gif real", {"image/gif": _b64(images["image/gif"])}, {}),
+        ("json", {"application/json": {"x": f"<script>fetch('{trap}/json')</script>"}}, {}),
+        ("javascript", {"application/javascript": f"fetch('{trap}/js'); document.body.innerHTML='x'"}, {}),
+        ("widget", {"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2,
+                                                                 "version_minor": 0},
+                    "text/plain": "IntSlider(value=3)"}, {}),
+        ("metadata title", {"text/html": "<p>Zq-meta</p>"},
+         {"esante_report": {"new_slide": True, "title": "<script>alert(1)</script><style>*{display:none}"
+                                                         "</style>Zq-titre-meta"}}),
+    ]
+    return cases
+
+
+def output_notebook(port: int, secret: Path):
+    """A notebook (nbformat, no kernel) whose every slide carries one hostile output, and hostile notes.
+
+    Each slide's heading holds a marker ``Zq-slide-NN`` that must stay readable on its own slide.
+    Returns (notebook, {marker: label}).
+    """
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    cells = [new_markdown_cell("# Couverture Zq-cover\n\nPremière diapositive, jamais couverte."),
+             new_code_cell("report_date = '2021-11-15'", metadata={"tags": ["parameters"]})]
+    markers = {}
+    for i, (label, data, metadata) in enumerate(output_payloads(port, secret)):
+        marker = f"Zq-slide-{i:02d}"
+        markers[marker] = label
+        cells.append(new_markdown_cell(f"## {marker} {label}\n\nTexte de la diapositive {marker}."))
+        cells.append(new_code_cell("#| fig-alt: Graphique de test\nx", execution_count=i + 1,
+                                   outputs=[new_output("display_data", data=data, metadata=metadata)]))
+    html_payload = output_payloads(port, secret)[0][1]
+    cells.append(new_code_cell("notes", metadata={"tags": ["notes"]}, outputs=[
+        new_output("display_data", data={"image/png": "iVBORw0KGgo\"><meta http-equiv=refresh content=0>"}),
+        new_output("display_data", data=html_payload)]))
+    cells.append(new_markdown_cell("## Zq-slide-last Fin\n\nDernière diapositive."))
+    markers["Zq-slide-last"] = "last"
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.validate(nb)
+    return nb, markers

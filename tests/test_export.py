@@ -209,7 +209,12 @@ def test_figure_options_give_alt_text_and_caption_and_the_repr_is_dropped():
 
 
 def test_a_png_chart_is_placed_but_reported_as_raster():
-    png = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    import base64
+
+    from ._hostile import real_images
+
+    png = nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(real_images()["image/png"]).decode(),
+                                                       "text/plain": "<Figure>"})
     nb = _notebook(_md("## Graphique"), _code("#| fig-alt: Un graphique\nplt.show()", png))
     assert [w for w in build_deck(nb).warnings if "raster image" in w]
     assert _soup(nb).select_one('[role="img"] img')["src"].startswith("data:image/png;base64,")
