@@ -132,9 +132,11 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     failed = [r for r in everything if r.status not in ("rendered", "up to date")]
     if everything and (not args.quiet or failed):
         print(summary_table(sorted(everything, key=lambda r: (r.date, r.name))))
-    if not args.no_index:
-        from . import index as index_mod
+    from . import index as index_mod
 
+    titles = {(job.date, job.name): job.title for job in the_plan.jobs}
+    index_mod.remember_expected(out_dir, [(r.date, r.name, titles.get((r.date, r.name), "")) for r in everything])
+    if not args.no_index:
         path = index_mod.write_index(out_dir, force=False)
         if path is not None:
             print(f"wrote {path}")
