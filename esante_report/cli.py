@@ -55,9 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true")
     _dirs(check)
 
-    from . import cli_export
+    from . import cli_distribute, cli_export
     from .cli_survey import add_parsers as add_survey_parsers
     cli_export.add_parser(sub)
+    cli_distribute.add_parsers(sub)
     add_survey_parsers(sub)
     return parser
 
@@ -144,9 +145,11 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from . import cli_export, cli_survey
+    from . import cli_distribute, cli_export, cli_survey
     if args.command == "export":
         return cli_export.run(args)
+    if args.command in cli_distribute.COMMANDS:
+        return cli_distribute.run(args)
     if args.command in cli_survey.COMMANDS:
         return cli_survey.run(args)
     from .paths import default_data_dir, default_out_dir, default_params_dir
