@@ -260,8 +260,7 @@ def _put(fs: Any, data: bytes, remote: str, rel: str, target: Target) -> None:
             return
         tmp = f"{folder}/.{name}.{uuid.uuid4().hex[:12]}.part" if folder else f".{name}.{uuid.uuid4().hex[:12]}.part"
         try:
-            with fs.open(tmp, "wb") as handle:
-                handle.write(data)
+            fs.pipe_file(tmp, data)
             _rename(fs, tmp, remote)
             tmp = None
         finally:
@@ -287,9 +286,12 @@ def _rename(fs: Any, tmp: str, remote: str) -> None:
         fs.mv(tmp, remote)
 
 
-def _write_manifest(fs: Any, root: str, files: dict, index: str, target: Target, out_dir: Path) -> None:
-    body = json.dumps({"format": 1, "files": files, "index": index}, indent=1, sort_keys=True).encode()
-    _put(fs, body, _join(root, MANIFEST_NAME), MANIFEST_NAME, target)
+def _write_manifest(fs: Any, root: str, files: dict, index: str, target: Target, out_dir: Path,
+                    old: dict | None = None) -> None:
+    """Write the manifest on the target (unless it already says this) and keep a copy in the cache."""
+    if old is None or old.get("files") != files or old.get("index", "") != index:
+        body = json.dumps({"format": 1, "files": files, "index": index}, indent=1, sort_keys=True).encode()
+        _put(fs, body, _join(root, MANIFEST_NAME), MANIFEST_NAME, target)
     from . import outfs
 
     folder = outfs.safe_dir(outfs.safe_dir(Path(out_dir) / cache.CACHE_DIR) / _PUBLISHED_DIR)
@@ -351,8 +353,7 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
         except EsanteReportError:
             pass
         raise
-    _write_manifest(fs, root, files, index_digest if plan.index != "unchanged" or manifest.get("index") else "",
-                    target, out_dir)
+    _write_manifest(fs, root, files, index_digest, target, out_dir, old=manifest)
     return plan
 
 
