@@ -155,6 +155,7 @@ def test_a_temporary_refusal_is_retried(work, smtp, capsys):
     to = _recipients(data)["IDF"][0][0]
     boxes.refuse_once[to.lower()] = "451 4.3.0 Try again later"
     code, stdout, err = _mail(capsys, out, data, "--send", "--config", str(config))
+    assert not boxes.refuse_once  # the server did refuse it once
     assert len(boxes.boxes[to.lower()]) == 1
     assert re.search(r"^post_covid-IDF\s+IDF\s+2\s+sent", stdout, re.M)
 

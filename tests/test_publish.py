@@ -192,6 +192,8 @@ def test_webdav_publish_is_idempotent_and_resends_only_a_changed_deck(fake_out, 
     assert _deck_puts(webdav) == [f"{DATE}/post_covid.html", f"{DATE}/post_covid.pdf"]
     assert (webdav.root / DATE / "post_covid.pdf").read_bytes() == b"%PDF changed national"
     assert _servers.PASSWORD not in out + err
+    for root in (fake_out, webdav.root):
+        assert not [p for p in root.rglob("*") if p.is_file() and _servers.PASSWORD.encode() in p.read_bytes()]
 
 
 def test_webdav_connection_dropped_mid_upload_leaves_previous_files(fake_out, tmp_path, webdav, share_env, capsys):
