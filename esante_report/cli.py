@@ -134,9 +134,13 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if everything and (not args.quiet or failed):
         print(summary_table(sorted(everything, key=lambda r: (r.date, r.name))))
     from . import index as index_mod
+    from .render import params_entries
 
+    # the decks asked for, per date: the index shows those that are not there as missing
     titles = {(job.date, job.name): job.title for job in the_plan.jobs}
-    index_mod.remember_expected(out_dir, [(r.date, r.name, titles.get((r.date, r.name), "")) for r in everything])
+    named = {d: set(entries) for d in dates if (entries := params_entries(params_dir, d)) is not None}
+    index_mod.remember_expected(out_dir, [(r.date, r.name, titles.get((r.date, r.name), "")) for r in everything],
+                                named)
     if not args.no_index:
         path = index_mod.write_index(out_dir, force=False)
         if path is not None:

@@ -60,8 +60,13 @@ def deck_file(name: str) -> re.Match | None:
     return match if match and match["deck"] in DECKS else None
 
 
-def remember_expected(out_dir: Path, decks: list[tuple[str, str, str]]) -> None:
-    """Add (date, name, title) to the decks expected on each date (a render asked for them)."""
+def remember_expected(out_dir: Path, decks: list[tuple[str, str, str]],
+                      params_decks: dict[str, set[str]] | None = None) -> None:
+    """Add (date, name, title) to the decks expected on each date (a render asked for them).
+
+    ``params_decks`` (date → decks its params file names) drops the expected decks of a date whose
+    deck the params file no longer names.
+    """
     by_date: dict[str, dict[str, str]] = {}
     for date, name, title in decks:
         if _is_date(date) and deck_file(f"{name}.html"):
@@ -71,6 +76,8 @@ def remember_expected(out_dir: Path, decks: list[tuple[str, str, str]]) -> None:
         if not _plain(folder, "dir"):
             outfs.safe_dir(folder)
         known = expected(Path(out_dir), date)
+        if params_decks is not None and date in params_decks:
+            known = {k: v for k, v in known.items() if deck_file(f"{k}.html")["deck"] in params_decks[date]}
         known.update({name: title or known.get(name, "") for name, title in names.items()})
         outfs.write_text(folder / PLAN_NAME, json.dumps({"expected": known}, ensure_ascii=False, indent=1,
                                                         sort_keys=True))
@@ -158,8 +165,8 @@ def collect(out_dir: Path, listing: dict[str, int] | None = None) -> list[dict]:
         for name in sorted(set(present) | set(wanted), key=_order):
             match = deck_file(f"{name}.html")
             record = cache.read_record(out_dir, date, name)
-            title = (record.title if record else "") or wanted.get(name) or (record.title if record else DECKS[match["deck"]].title + (
-                f" — {match['region']}" if match["region"] else ""))
+            title = ((record.title if record else "") or wanted.get(name)
+                     or DECKS[match["deck"]].title + (f" — {match['region']}" if match["region"] else ""))
             if name not in present:
                 decks.append({"name": name, "title": title, "missing": True, "files": []})
                 continue

@@ -139,6 +139,15 @@ def test_outputs_index_marks_the_missing_regional_deck(fake_out):
     assert missing == ["Cellules — Île-de-France"]
 
 
+def test_expected_decks_follow_the_params_file(fake_out):
+    from esante_report.index import expected
+
+    remember_expected(fake_out, [(DATE, "catalogue", "")], {DATE: {"catalogue"}})
+    assert sorted(expected(fake_out, DATE)) == ["catalogue"]  # post_covid left the params file of the date
+    remember_expected(fake_out, [(DATE, "post_covid-GE", "")], {DATE: {"catalogue", "post_covid"}})
+    assert sorted(expected(fake_out, DATE)) == ["catalogue", "post_covid-GE"]
+
+
 # --------------------------------------------------------------------------- WebDAV
 @pytest.fixture
 def webdav(tmp_path):
