@@ -320,6 +320,16 @@ def mail(out_dir: Path, data_dir: Path, config: Config, *, date: str, decks: lis
                           f"{', '.join(MAIL_FIGURES)})")
     if not (out_dir / date).is_dir():
         raise EsanteReportError(f"{out_dir / date}: no decks rendered for {date} (render --date {date} first)")
+    from .index import deck_file, expected, local_listing
+
+    # the decks of that date: asked for by a render, or there
+    files = [f"{name}.html" for name in expected(out_dir, date)]
+    files += [rel.partition("/")[2] for rel in local_listing(out_dir) if rel.startswith(f"{date}/")]
+    on_date = {deck_file(f)["deck"] for f in files}
+    mailable = [d for d in mailable if d in on_date]
+    if not mailable:
+        raise EsanteReportError(f"{out_dir / date}: no deck of {date} has an e-mail template (decks that can be "
+                                f"mailed: {', '.join(MAIL_FIGURES)})")
     sender = config.smtp.sender if config.smtp else _PLACEHOLDER_SENDER
     folder = outfs.safe_dir(outfs.safe_dir(outfs.prepare_out(out_dir) / date) / MAIL_DIR)
     log_path = folder / SEND_LOG

@@ -20,7 +20,6 @@ from .conftest import DATA, normalise
 
 DATE = "2021-11-15"
 REGIONS = ("national", "OCC", "IDF", "MAY")
-pytestmark = pytest.mark.e2e
 
 
 def _recipients(data: Path) -> dict[str, tuple[list[str], list[str]]]:
@@ -85,6 +84,7 @@ def _region_figures(pdf_text: str) -> list[tuple[str, str, str]]:
     return re.findall(r"((?:août|septembre) 2021) (\d[\d ]*?) (\d[\d ]*?) \d+ (?:\d+ %|non calculable)", pdf_text)
 
 
+@pytest.mark.e2e
 def test_send_delivers_each_region_its_own_deck_once(work, smtp, capsys):
     out, data = work
     boxes, config = smtp
@@ -125,6 +125,7 @@ def test_send_delivers_each_region_its_own_deck_once(work, smtp, capsys):
     assert "0 sent" not in stdout and re.search(r"^post_covid-OCC\s+OCC\s+2\s+already sent", stdout, re.M)
 
 
+@pytest.mark.e2e
 def test_a_refused_recipient_is_named_and_later_sent_alone(work, smtp, capsys):
     out, data = work
     boxes, config = smtp
@@ -149,6 +150,7 @@ def test_a_refused_recipient_is_named_and_later_sent_alone(work, smtp, capsys):
     assert late["Message-ID"] == first["Message-ID"]  # the same message, completed
 
 
+@pytest.mark.e2e
 def test_a_temporary_refusal_is_retried(work, smtp, capsys):
     out, data = work
     boxes, config = smtp
@@ -160,6 +162,7 @@ def test_a_temporary_refusal_is_retried(work, smtp, capsys):
     assert re.search(r"^post_covid-IDF\s+IDF\s+2\s+sent", stdout, re.M)
 
 
+@pytest.mark.e2e
 def test_default_run_sends_nothing_and_writes_eml_files_that_parse(work, smtp, capsys):
     out, data = work
     boxes, config = smtp
@@ -176,6 +179,7 @@ def test_default_run_sends_nothing_and_writes_eml_files_that_parse(work, smtp, c
     assert "written for review and not sent" in stdout
 
 
+@pytest.mark.e2e
 def test_the_published_deck_is_linked_and_no_credential_leaks(work, smtp, tmp_path, capsys, monkeypatch):
     out, data = work
     boxes, config = smtp
@@ -210,6 +214,7 @@ target = "intranet"
             assert secret.encode() not in raw
 
 
+@pytest.mark.e2e
 def test_attachment_limit_and_rate_limit(work, smtp, monkeypatch):
     from esante_report import mail
     from esante_report.distconfig import load_config
@@ -234,8 +239,8 @@ def test_attachment_limit_and_rate_limit(work, smtp, monkeypatch):
                                      "51 Ko ([smtp] max_attachment_mb)")
 
 
-def test_bad_recipients_file_is_one_line_per_problem(work, capsys):
-    out, data = work
+def test_bad_recipients_file_is_one_line_per_problem(data_copy, tmp_path, capsys):
+    out, data = tmp_path / "outputs", data_copy
     (data / "recipients.csv").write_text("region,to,cc\nOCC,ars-oc-esante@ars.sante.fr,\nXYZ,a@b.fr,\n"
                                          "IDF,Jean Dupont <jd@ars.sante.fr>,\nGE,ars-ge@ars.sante.fr,x@@y\n",
                                          encoding="utf-8")
@@ -248,10 +253,26 @@ def test_bad_recipients_file_is_one_line_per_problem(work, capsys):
     assert any(re.match(r"error: .*recipients\.csv:5: field 'cc': expected a functional mailbox", line) for line in lines)
 
 
-def test_send_without_smtp_config_is_one_line(work, tmp_path, capsys):
+@pytest.mark.e2e
+@pytest.mark.parametrize("config_text, expected", [
+    ("", r"error: .*empty\.toml: no \[smtp\] section \(expected host, port, security and from to --send\)$"),
+    ('[smtp]\nhost = "127.0.0.1"\nport = PORT\nsecurity = "none"\nfrom = "ars-oc-covid19-esante@ars.sante.fr"\n',
+     r"error: SMTP 127\.0\.0\.1:\d+: cannot connect: ConnectionRefusedError: .* \(check \[smtp\] host, port and security\)$"),
+    ('[smtp]\nhost = "127.0.0.1"\nfrom = "Jean <jean@example.fr>"\n', r"error: .*\[smtp\] from: expected a functional mailbox"),
+    ('[smtp\nhost = 1', r"error: .*empty\.toml: not valid TOML: "),
+])
+def test_bad_smtp_config_is_one_line(work, tmp_path, capsys, config_text, expected):
     out, data = work
     config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    code = main(["mail", "--date", DATE, "--out", str(out), "--data", str(data), "--send", "--config", str(config)])
-    err = capsys.readouterr().err
-    assert code == 1 and err.count("\n") == 1 and "no [smtp] section" in err
+    config.write_text(config_text.replace("PORT", str(_servers.free_port())), encoding="utf-8")
+    code = main(["mail", "--date", DATE, "--out", str(out), "--data", str(data), "--send", "--config", str(config),
+                 "--region", "OCC"])
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[")]
+    assert code == 1 and len(err) == 1 and re.match(expected, err[0]), err
+
+
+def test_redact_hides_user_information_of_urls():
+    from esante_report.distconfig import redact
+
+    assert redact("failed: webdav+https://user:pa55@host.fr/dav and sftp://u@h/x") == \
+        "failed: webdav+https://***@host.fr/dav and sftp://***@h/x"
