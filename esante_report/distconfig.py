@@ -107,7 +107,7 @@ class Config:
                               f"(expected --to NAME, a folder or a URL such as webdav+https://host/path)")
         if name_or_url in self.targets:
             return self.targets[name_or_url]
-        if "://" not in name_or_url and not name_or_url.startswith(("/", ".", "~")):
+        if "://" not in name_or_url and "/" not in name_or_url and not name_or_url.startswith((".", "~")):
             known = ", ".join(self.targets) or "none"
             raise ConfigError(f"unknown target {name_or_url!r} (targets of the config: {known}; "
                               "or give a folder or a URL such as webdav+https://host/path)")

@@ -367,18 +367,20 @@ def _prepare(config: Config, sender: str, out_dir: Path, data_dir: Path, date: s
         row.detail = (f"{pdf.name} is {size_fr(pdf.stat().st_size)}, over the attachment limit of "
                       f"{size_fr(int(limit))} ([smtp] max_attachment_mb)")
         return row
+    previous = log.get(name, {})
+    left = [r for r in who.everyone if r.lower() not in previous.get("sent", set())]
+    if not left:  # the .eml already there is the message that was sent: left as it is
+        row.status, row.detail = "already sent", f"sent earlier to {len(who.everyone)} recipient(s)"
+        return row
     try:
         figures = _figures(out_dir, date, name, deck, data_dir)
     except EsanteReportError as exc:
         row.status, row.detail = "not mailed", str(exc)
         return row
-    previous = log.get(name, {})
     row.message = _build(config, sender, row, who, deck, date, pdf, figures, _link(config, out_dir, date, name),
                          previous.get("message_id"))
     row.eml = outfs.write_bytes(folder / f"{name}.eml", row.message.as_bytes(policy=email.policy.SMTP))
-    left = [r for r in who.everyone if r.lower() not in previous.get("sent", set())]
-    row.status = "written" if left else "already sent"
-    row.detail = "" if left else f"sent earlier to {len(who.everyone)} recipient(s)"
+    row.status = "written"
     return row
 
 

@@ -310,6 +310,9 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
     """
     out_dir = Path(out_dir)
     fs, root = open_target(target)
+    if fs.__class__.__name__ == "LocalFileSystem" and Path(root).resolve().is_relative_to(out_dir.resolve()):
+        raise ConfigError(f"target {target.shown}: inside the output folder {out_dir} (expected a share or a "
+                          "folder elsewhere)")
     progress(f"publish: reading {target.shown}")
     try:
         manifest = _read_manifest(fs, root)
