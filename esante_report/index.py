@@ -3,7 +3,7 @@
 Only the toolkit's own files are listed: folders named after a real date, holding the reader
 files (:data:`READER_FORMATS`: ``<deck>.html``, ``<deck>-<REGION>.pdf``, …) of a known deck;
 anything else in ``<out>`` is ignored. A deck a render was asked for (recorded in
-``<out>/<date>/.esante-plan.json``) that is not there is listed as missing. Each file shows its
+``<out>/.esante-cache/plans/<date>.json``) that is not there is listed as missing. Each file shows its
 format and size ("PDF, 320 Ko"), as RGAA asks of a downloadable document. ``publish`` renders the
 same page from what is on the share. The page is written under a lock (``<out>/.esante-report.lock``), to a fresh
 temporary file renamed into place, so concurrent runs never fail and a link planted at
@@ -24,7 +24,7 @@ from .decks import DECKS
 from .fmt import fmt_date
 
 __all__ = ["write_index", "collect", "render_page", "local_listing", "remember_expected", "expected",
-           "deck_file", "size_fr", "READER_FORMATS", "PLAN_NAME"]
+           "deck_file", "size_fr", "READER_FORMATS", "planned_dates"]
 
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INDEX_STAMP = "index.json"
@@ -38,9 +38,9 @@ READER_FORMATS = {
 }
 _DECK_FILE = re.compile(r"^(?P<deck>[a-z_]+)(?:-(?P<region>[A-Z]{2,4}))?(?P<suffix>"
                         + "|".join(re.escape(s) for s in READER_FORMATS) + r")$")
-#: per date, the decks a render was asked for (``<out>/<date>/.esante-plan.json``): the index shows the
-#: ones that are not there as missing
-PLAN_NAME = ".esante-plan.json"
+#: per date, the decks a render was asked for (``<out>/.esante-cache/plans/<date>.json``): the index shows
+#: the ones that are not there as missing
+PLANS_DIR = "plans"
 
 
 def size_fr(size: int) -> str:
@@ -72,20 +72,18 @@ def remember_expected(out_dir: Path, decks: list[tuple[str, str, str]],
         if _is_date(date) and deck_file(f"{name}.html"):
             by_date.setdefault(date, {})[name] = title
     for date, names in by_date.items():
-        folder = Path(out_dir) / date
-        if not _plain(folder, "dir"):
-            outfs.safe_dir(folder)
+        folder = outfs.safe_dir(outfs.safe_dir(outfs.prepare_out(Path(out_dir)) / cache.CACHE_DIR) / PLANS_DIR)
         known = expected(Path(out_dir), date)
         if params_decks is not None and date in params_decks:
             known = {k: v for k, v in known.items() if deck_file(f"{k}.html")["deck"] in params_decks[date]}
         known.update({name: title or known.get(name, "") for name, title in names.items()})
-        outfs.write_text(folder / PLAN_NAME, json.dumps({"expected": known}, ensure_ascii=False, indent=1,
+        outfs.write_text(folder / f"{date}.json", json.dumps({"expected": known}, ensure_ascii=False, indent=1,
                                                         sort_keys=True))
 
 
 def expected(out_dir: Path, date: str) -> dict[str, str]:
     """Name → title of the decks expected on ``date`` (empty when no render recorded any)."""
-    path = Path(out_dir) / date / PLAN_NAME
+    path = Path(out_dir) / cache.CACHE_DIR / PLANS_DIR / f"{date}.json"
     try:
         if not _plain(path, "file"):
             return {}
@@ -141,11 +139,21 @@ def local_listing(out_dir: Path) -> dict[str, int]:
     return listing
 
 
-def collect(out_dir: Path, listing: dict[str, int] | None = None) -> list[dict]:
+def planned_dates(out_dir: Path) -> set[str]:
+    """Dates for which a render recorded the decks it was asked for."""
+    folder = Path(out_dir) / cache.CACHE_DIR / PLANS_DIR
+    try:
+        return {p.stem for p in folder.iterdir() if _is_date(p.stem) and p.suffix == ".json"}
+    except OSError:
+        return set()
+
+
+def collect(out_dir: Path, listing: dict[str, int] | None = None, dates: set[str] | None = None) -> list[dict]:
     """Dates (newest first), each with its decks, their reader files and the expected decks that are missing.
 
     ``listing`` (``<date>/<file>`` → size) says which files readers can open: by default those of
-    ``out_dir``; ``publish`` passes what is on the share, so that one index serves both.
+    ``out_dir``; ``publish`` passes what is on the share (and the ``dates`` it publishes), so that one
+    index serves both.
     """
     out_dir = Path(out_dir)
     local = listing is None
@@ -157,7 +165,8 @@ def collect(out_dir: Path, listing: dict[str, int] | None = None) -> list[dict]:
         if _is_date(date) and match:
             by_date.setdefault(date, {}).setdefault(file[:-len(match["suffix"])], {})[match["suffix"]] = size
     dates = []
-    folders = {p.name for p in out_dir.iterdir() if _is_date(p.name) and _plain(p, "dir")} if local else set()
+    folders = ({p.name for p in out_dir.iterdir() if _is_date(p.name) and _plain(p, "dir")} | planned_dates(out_dir)
+               if local else set(dates or ()))
     for date in sorted(set(by_date) | folders, reverse=True):
         present = by_date.get(date, {})
         wanted = expected(out_dir, date)

@@ -326,7 +326,9 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
         after[rel] = plan.sizes[rel]
     for rel in plan.remove:
         after.pop(rel, None)
-    page_dates = collect(out_dir, after)
+    from .index import planned_dates
+
+    page_dates = collect(out_dir, after, set(dates) if dates is not None else planned_dates(out_dir))
     index_digest = hashlib.sha256(json.dumps(page_dates, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     if manifest.get("index") != index_digest or INDEX_NAME not in _top_files(fs, root):
         plan.index = "replace" if INDEX_NAME in _top_files(fs, root) else "add"
