@@ -37,7 +37,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from .errors import EsanteReportError
 
@@ -229,12 +229,3 @@ def _smtp(entry: dict, path: Path) -> Smtp:
     return Smtp(host=host, port=port, security=security, sender=sender, username=username, password=password,
                 per_minute=per_minute, max_attachment_mb=number("max_attachment_mb", 10),
                 timeout=number("timeout", 30), retries=number("retries", 3, int), backoff=number("backoff", 5))
-
-
-def unredacted_host(url: str) -> str:
-    """``url`` without its user information (for building a client)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -14,7 +14,6 @@ as it was, and names the file.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import uuid

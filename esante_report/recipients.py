@@ -7,6 +7,7 @@ may be blank). Every problem is one line naming file, line and field.
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -28,15 +29,13 @@ _ADDRESS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9])?@"
 
 def valid_address(text: str) -> bool:
     """True for a bare e-mail address (no display name, no comment, no two dots in a row)."""
-    name, address = parseaddr(text, strict=True) if _parseaddr_strict() else parseaddr(text)
+    name, address = parseaddr(text, strict=True) if _STRICT_PARSEADDR else parseaddr(text)
     return (not name and address == text and ".." not in text and len(text) <= 254
             and _ADDRESS.fullmatch(text) is not None)
 
 
-def _parseaddr_strict() -> bool:
-    import inspect
-
-    return "strict" in inspect.signature(parseaddr).parameters
+#: Python versions with the fix for CVE-2023-27043 parse strictly when asked
+_STRICT_PARSEADDR = "strict" in inspect.signature(parseaddr).parameters
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class Recipients:
         return self.to + tuple(a for a in self.cc if a not in self.to)
 
 
-def _addresses(required: bool):
+def _addresses():
     def parse(text: str) -> tuple[str, ...]:
         parts = [p.strip() for p in text.split(";")]
         if any(not p for p in parts):
@@ -68,7 +67,7 @@ def _addresses(required: bool):
     return parse
 
 
-_COLUMNS = [Column("region"), Column("to", _addresses(True)), Column("cc", _addresses(False), blank_ok=True,
+_COLUMNS = [Column("region"), Column("to", _addresses()), Column("cc", _addresses(), blank_ok=True,
                                                                          required=False)]
 
 

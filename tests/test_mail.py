@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import io
-import os
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +20,8 @@ from .conftest import DATA, normalise
 
 DATE = "2021-11-15"
 REGIONS = ("national", "OCC", "IDF", "MAY")
+# the test server asks for a login without TLS (127.0.0.1 only), which aiosmtpd warns about
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
 def _recipients(data: Path) -> dict[str, tuple[list[str], list[str]]]:
@@ -66,6 +68,7 @@ def _mail(capsys, out: Path, data: Path, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+@functools.lru_cache(maxsize=8)
 def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
 
