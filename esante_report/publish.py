@@ -308,6 +308,9 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
     recorded in the manifest, so that the next run sends only the rest).
     """
     out_dir = Path(out_dir)
+    for date in dates or ():
+        if not (out_dir / date).is_dir():
+            raise PublishError(f"{out_dir / date}: no decks rendered for {date} (render --date {date} first)")
     fs, root = open_target(target)
     if fs.__class__.__name__ == "LocalFileSystem" and Path(root).resolve().is_relative_to(out_dir.resolve()):
         raise ConfigError(f"target {target.shown}: inside the output folder {out_dir} (expected a share or a "
