@@ -139,8 +139,13 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # the decks asked for, per date: the index shows those that are not there as missing
     titles = {(job.date, job.name): job.title for job in the_plan.jobs}
     named = {d: set(entries) for d in dates if (entries := params_entries(params_dir, d)) is not None}
-    index_mod.remember_expected(out_dir, [(r.date, r.name, titles.get((r.date, r.name), "")) for r in everything],
-                                named)
+    try:
+        index_mod.remember_expected(out_dir, [(r.date, r.name, titles.get((r.date, r.name), "")) for r in everything],
+                                    named)
+    except OSError as exc:  # bookkeeping: the render's own outcome is already reported
+        from .outfs import os_error
+
+        print(f"warning: the decks expected on each date were not recorded: {os_error(exc)}", file=sys.stderr)
     if not args.no_index:
         path = index_mod.write_index(out_dir, force=False)
         if path is not None:
