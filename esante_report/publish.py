@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,22 +157,31 @@ def _read_manifest(fs: Any, root: str) -> dict:
         return {"files": {}}  # not ours or damaged: every file is sent again, the manifest rewritten
 
 
-def _listing(fs: Any, root: str) -> dict[str, int]:
-    """``<date>/<file>`` → size of the reader files on the target (what readers can open now)."""
-    out = {}
+_PART = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{12}\.part$")
+
+
+def _listing(fs: Any, root: str) -> tuple[dict[str, int], list[str]]:
+    """``<date>/<file>`` → size of the reader files on the target (what readers can open now), and the
+    temporary files an interrupted publication left behind."""
+    out: dict[str, int] = {}
+    leftovers: list[str] = []
     try:
         if not fs.exists(root or "/") and root:
-            return out
+            return out, leftovers
         found = fs.find(root or "", maxdepth=2, detail=True)
     except FileNotFoundError:
-        return out
+        return out, leftovers
     prefix = root.rstrip("/") + "/" if root else ""
     for path, info in found.items():
         path = path.lstrip("/") if not root else path
         rel = path[len(prefix):] if prefix and path.startswith(prefix) else path.lstrip("/")
-        if rel.count("/") == 1 and deck_file(rel.split("/")[1]):
+        file = rel.rpartition("/")[2]
+        if rel.count("/") == 1 and deck_file(file):
             out[rel] = int(info.get("size") or 0)
-    return out
+        elif rel.count("/") <= 1 and (match := _PART.match(file)) and (deck_file(match["name"])
+                                                                         or match["name"] in (INDEX_NAME, MANIFEST_NAME)):
+            leftovers.append(rel)
+    return out, leftovers
 
 
 def published_manifest(out_dir: Path, target: str) -> dict:
@@ -318,7 +328,7 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
     progress(f"publish: reading {target.shown}")
     try:
         manifest = _read_manifest(fs, root)
-        present = _listing(fs, root)
+        present, leftovers = _listing(fs, root)
     except Exception as exc:
         raise PublishError(f"cannot read {target.shown}: {_reason(exc)}") from None
     plan, local = plan_publish(out_dir, manifest, present, dates=dates, decks=decks, regions=regions)
@@ -361,6 +371,11 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
             pass
         raise
     _write_manifest(fs, root, files, index_digest, target, out_dir, old=manifest)
+    for rel in leftovers:  # temporary files of an interrupted publication (never a reader's file)
+        try:
+            fs.rm_file(_join(root, rel))
+        except Exception:
+            pass
     return plan
 
 
