@@ -106,6 +106,17 @@ def test_dry_run_lists_add_replace_remove_and_sends_nothing(fake_out, tmp_path, 
     assert {f: (share / f).read_bytes() for f in _files(share)} == snapshot
 
 
+def test_leftovers_of_an_interrupted_publication_are_removed(fake_out, tmp_path, capsys):
+    share = tmp_path / "share"
+    assert _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))[0] == 0
+    leftover = share / DATE / ".post_covid.pdf.0123456789ab.part"
+    leftover.write_bytes(b"half a deck")
+    other = share / DATE / ".notes.part"  # not ours: left alone
+    other.write_bytes(b"x")
+    assert _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))[0] == 0
+    assert not leftover.exists() and other.exists()
+
+
 def test_a_file_render_did_not_check_is_not_published(fake_out, tmp_path, capsys):
     (fake_out / DATE / "post_covid.pdf").write_bytes(b"%PDF edited by hand")
     share = tmp_path / "share"
