@@ -18,6 +18,7 @@ project root. Example::
     password_env = "ESANTE_SMTP_PASSWORD"
     per_minute = 30              # rate limit of the relay
     max_attachment_mb = 10
+    # cafile = "/etc/ssl/ca-interne.pem"   # an internal CA to trust besides the system's
 
     [mail]
     target = "intranet"          # the published HTML deck is linked from the mails
@@ -88,6 +89,8 @@ class Smtp:
     timeout: float = 30.0
     retries: int = 3
     backoff: float = 5.0
+    #: certificates to trust besides the system's (an internal CA), PEM
+    cafile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,9 +226,13 @@ def _smtp(entry: dict, path: Path) -> Smtp:
     password = _credential(entry, "password", path, "smtp")
     if password and not username:
         raise ConfigError(f"{path}: [smtp]: a password without a username (expected both, or neither)")
+    cafile = entry.get("cafile")
+    if cafile is not None and (not isinstance(cafile, str) or not Path(cafile).is_file()):
+        raise ConfigError(f"{path}: [smtp] cafile: expected a PEM file of CA certificates, got {cafile!r}")
     per_minute = number("per_minute", 30)
     if per_minute == 0:
         raise ConfigError(f"{path}: [smtp] per_minute: expected a number > 0")
     return Smtp(host=host, port=port, security=security, sender=sender, username=username, password=password,
                 per_minute=per_minute, max_attachment_mb=number("max_attachment_mb", 10),
-                timeout=number("timeout", 30), retries=number("retries", 3, int), backoff=number("backoff", 5))
+                timeout=number("timeout", 30), retries=number("retries", 3, int), backoff=number("backoff", 5),
+                cafile=cafile)

@@ -203,12 +203,15 @@ class _Relay:
         if self.conn is None:
             s = self.smtp
             try:
+                context = ssl.create_default_context()
+                if s.cafile:
+                    context.load_verify_locations(cafile=s.cafile)
                 if s.security == "ssl":
-                    conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=ssl.create_default_context())
+                    conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
                 else:
                     conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                     if s.security == "starttls":
-                        conn.starttls(context=ssl.create_default_context())
+                        conn.starttls(context=context)
                 if s.username:
                     conn.login(s.username, s.password or "")
             except smtplib.SMTPAuthenticationError as exc:

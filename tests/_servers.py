@@ -135,9 +135,23 @@ class Mailboxes:
         return sum(len(v) for v in self.boxes.values())
 
 
+def certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (its own CA): (cert.pem, key.pem)."""
+    import subprocess
+
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
 @contextlib.contextmanager
-def smtp_server() -> Iterator[tuple[Mailboxes, int]]:
-    """An SMTP server on 127.0.0.1 that asks for a login (SMTP_USER / SMTP_PASSWORD) without TLS."""
+def smtp_server(tls: str = "none", cert: tuple[Path, Path] | None = None) -> Iterator[tuple[Mailboxes, int]]:
+    """An SMTP server on 127.0.0.1 that asks for a login (SMTP_USER / SMTP_PASSWORD): without TLS
+    (``tls="none"``), after STARTTLS (``"starttls"``, required) or on TLS from the start (``"ssl"``)."""
+    import ssl
+
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
@@ -149,8 +163,14 @@ def smtp_server() -> Iterator[tuple[Mailboxes, int]]:
         return AuthResult(success=ok)
 
     port = free_port()
+    kwargs: dict = {"auth_require_tls": False}
+    if tls != "none":
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*cert)
+        kwargs = ({"tls_context": context, "require_starttls": True, "auth_require_tls": True} if tls == "starttls"
+                  else {"ssl_context": context, "auth_require_tls": False})
     controller = Controller(boxes, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False, auth_required=True)
+                            auth_required=True, **kwargs)
     controller.start()
     try:
         yield boxes, port

@@ -279,3 +279,31 @@ def test_redact_hides_user_information_of_urls():
 
     assert redact("failed: webdav+https://user:pa55@host.fr/dav and sftp://u@h/x") == \
         "failed: webdav+https://***@host.fr/dav and sftp://***@h/x"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_relay_with_an_internal_ca(work, tmp_path, monkeypatch, capsys, security):
+    out, data = work
+    cert = _servers.certificate(tmp_path)
+    monkeypatch.setenv("TEST_SMTP_USER", _servers.SMTP_USER)
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", _servers.SMTP_PASSWORD)
+    with _servers.smtp_server(security, cert) as (boxes, port):
+        config = tmp_path / "tls.toml"
+        base = (f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\n'
+                'from = "ars-oc-covid19-esante@ars.sante.fr"\nusername_env = "TEST_SMTP_USER"\n'
+                'password_env = "TEST_SMTP_PASSWORD"\n')
+        config.write_text(base, encoding="utf-8")
+        args = ["mail", "--date", DATE, "--out", str(out), "--data", str(data), "--region", "OCC", "--send",
+                "--config", str(config)]
+        assert main(args) == 1  # the relay's certificate is not one the system trusts
+        stderr = capsys.readouterr().err
+        err = [line for line in stderr.splitlines() if line.startswith("error:")]
+        assert "Traceback" not in stderr
+        assert len(err) == 1 and re.match(r"error: SMTP 127\.0\.0\.1:\d+: cannot connect: SSLCertVerificationError", err[0])
+        assert boxes.count() == 0 and boxes.logins == []
+        config.write_text(base + f'cafile = "{cert[0]}"\n', encoding="utf-8")
+        assert main(args) == 0
+        assert boxes.logins == [(_servers.SMTP_USER.encode(), _servers.SMTP_PASSWORD.encode())]
+        to, cc = _recipients(data)["OCC"]
+        assert all(len(boxes.boxes[a.lower()]) == 1 for a in to + cc)
