@@ -15,6 +15,7 @@ render recorded, so the figures of the e-mail are those of the attached PDF.
 from __future__ import annotations
 
 import email.policy
+import functools
 import json
 import os
 import smtplib
@@ -44,10 +45,19 @@ Progress = Callable[[str], None]
 
 
 def _post_covid_figures(data_dir: Path, parameters: dict) -> dict:
+    import dataclasses
+
+    args = {k: v for k, v in parameters.items() if k not in ("data_dir", "params_dir", "region")}
+    national = _post_covid_deck(str(data_dir), json.dumps(args, sort_keys=True, default=str))
+    return dataclasses.replace(national, region=parameters.get("region")).mail_figures()
+
+
+@functools.lru_cache(maxsize=4)
+def _post_covid_deck(data_dir: str, args: str):
+    """The data of a date read once for all its regional decks (18 regions: one read of patients.csv)."""
     from .slides_post_covid import PostCovidDeck
 
-    args = {k: v for k, v in parameters.items() if k not in ("data_dir", "params_dir")}
-    return PostCovidDeck.load(data_dir, **args).mail_figures()
+    return PostCovidDeck.load(data_dir, **json.loads(args))
 
 
 #: decks that can be mailed: name → figures of one rendered deck (data folder, its papermill parameters)
