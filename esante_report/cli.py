@@ -55,9 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true")
     _dirs(check)
 
-    from . import cli_export
+    from . import cli_distribute, cli_export
     from .cli_survey import add_parsers as add_survey_parsers
     cli_export.add_parser(sub)
+    cli_distribute.add_parsers(sub)
     add_survey_parsers(sub)
     return parser
 
@@ -132,9 +133,20 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     failed = [r for r in everything if r.status not in ("rendered", "up to date")]
     if everything and (not args.quiet or failed):
         print(summary_table(sorted(everything, key=lambda r: (r.date, r.name))))
-    if not args.no_index:
-        from . import index as index_mod
+    from . import index as index_mod
+    from .render import params_entries
 
+    # the decks asked for, per date: the index shows those that are not there as missing
+    titles = {(job.date, job.name): job.title for job in the_plan.jobs}
+    named = {d: set(entries) for d in dates if (entries := params_entries(params_dir, d)) is not None}
+    try:
+        index_mod.remember_expected(out_dir, [(r.date, r.name, titles.get((r.date, r.name), "")) for r in everything],
+                                    named)
+    except OSError as exc:  # bookkeeping: the render's own outcome is already reported
+        from .outfs import os_error
+
+        print(f"warning: the decks expected on each date were not recorded: {os_error(exc)}", file=sys.stderr)
+    if not args.no_index:
         path = index_mod.write_index(out_dir, force=False)
         if path is not None:
             print(f"wrote {path}")
@@ -142,9 +154,11 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from . import cli_export, cli_survey
+    from . import cli_distribute, cli_export, cli_survey
     if args.command == "export":
         return cli_export.run(args)
+    if args.command in cli_distribute.COMMANDS:
+        return cli_distribute.run(args)
     if args.command in cli_survey.COMMANDS:
         return cli_survey.run(args)
     from .paths import default_data_dir, default_out_dir, default_params_dir

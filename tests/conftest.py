@@ -56,3 +56,20 @@ def rendered(tmp_path_factory) -> dict[str, object]:
             decks[deck.deck] = deck
     write_index(out)
     return {"out": out, **decks}
+
+
+@pytest.fixture(scope="session")
+def distribution_decks(tmp_path_factory) -> Path:
+    """The national post_covid deck of 2021-11-15 and the regional decks of OCC, IDF and MAY (a region with no
+    patients rows), rendered once through the CLI as a user would (so render records what it was asked for).
+
+    Returns the output folder (tests copy it before changing anything).
+    """
+    from esante_report.cli import main
+
+    out = tmp_path_factory.mktemp("dist-outputs")
+    common = ["--date", "2021-11-15", "--deck", "post_covid", "--data", str(DATA), "--params", str(PARAMS),
+              "--out", str(out), "--jobs", "2", "--quiet"]
+    main(["render", *common])
+    main(["render", *common, "--region", "OCC", "--region", "IDF", "--region", "MAY"])
+    return out

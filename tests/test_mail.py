@@ -1,0 +1,309 @@
+"""``mail``: each region's mailbox on a real SMTP server (aiosmtpd on 127.0.0.1) holds exactly one message
+carrying that region's own deck; reruns send nothing twice; a refused recipient is named and sent alone later."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import functools
+import io
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from esante_report.cli import main
+
+from . import _servers
+from .conftest import DATA, normalise
+
+DATE = "2021-11-15"
+REGIONS = ("national", "OCC", "IDF", "MAY")
+# the test server asks for a login without TLS (127.0.0.1 only), which aiosmtpd warns about
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+def _recipients(data: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """Region → (to, cc) as the test reads data/recipients.csv itself."""
+    import csv
+
+    with open(data / "recipients.csv", encoding="utf-8") as f:
+        return {r["region"]: (r["to"].split(";"), [a for a in r["cc"].split(";") if a]) for r in csv.DictReader(f)}
+
+
+@pytest.fixture
+def work(distribution_decks, tmp_path):
+    """A copy of the rendered decks and of data/ (mail writes into <out>/<date>/mail/)."""
+    out = tmp_path / "outputs"
+    shutil.copytree(distribution_decks, out, symlinks=True)
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    return out, data
+
+
+@pytest.fixture
+def smtp(tmp_path, monkeypatch):
+    with _servers.smtp_server() as (boxes, port):
+        monkeypatch.setenv("TEST_SMTP_USER", _servers.SMTP_USER)
+        monkeypatch.setenv("TEST_SMTP_PASSWORD", _servers.SMTP_PASSWORD)
+        config = tmp_path / "esante-report.toml"
+        config.write_text(f'''[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+from = "ars-oc-covid19-esante@ars.sante.fr"
+username_env = "TEST_SMTP_USER"
+password_env = "TEST_SMTP_PASSWORD"
+per_minute = 6000
+backoff = 0.05
+''', encoding="utf-8")
+        yield boxes, config
+
+
+def _mail(capsys, out: Path, data: Path, *args: str) -> tuple[int, str, str]:
+    region_args = [a for r in REGIONS for a in ("--region", r)]
+    code = main(["mail", "--date", DATE, "--out", str(out), "--data", str(data), *region_args, *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@functools.lru_cache(maxsize=8)
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return normalise(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages))
+
+
+def _attachment(raw: bytes) -> tuple[email.message.EmailMessage, str, bytes]:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    (part,) = [p for p in msg.iter_attachments()]
+    assert part.get_content_type() == "application/pdf"
+    return msg, part.get_filename(), part.get_content()
+
+
+def _region_figures(pdf_text: str) -> list[tuple[str, str, str]]:
+    """(month, region's total, national total) as the regional deck's own table prints them."""
+    return re.findall(r"((?:août|septembre) 2021) (\d[\d ]*?) (\d[\d ]*?) \d+ (?:\d+ %|non calculable)", pdf_text)
+
+
+@pytest.mark.e2e
+def test_send_delivers_each_region_its_own_deck_once(work, smtp, capsys):
+    out, data = work
+    boxes, config = smtp
+    rendered = {r for r in REGIONS[1:] if (out / DATE / f"post_covid-{r}.pdf").exists()}
+    assert {"OCC", "IDF"} <= rendered
+    code, stdout, err = _mail(capsys, out, data, "--send", "--config", str(config))
+    assert boxes.logins == [(_servers.SMTP_USER.encode(), _servers.SMTP_PASSWORD.encode())]
+    who = _recipients(data)
+    for region in REGIONS:
+        name = "post_covid" if region == "national" else f"post_covid-{region}"
+        to, cc = who[region]
+        if region != "national" and region not in rendered:  # a deck that failed is not mailed, and said so
+            assert all(a.lower() not in boxes.boxes for a in to + cc)
+            assert re.search(rf"^{name}\s+{region}\s+\d+\s+not mailed\s+deck failed", stdout, re.M), stdout
+            continue
+        deck = (out / DATE / f"{name}.pdf").read_bytes()
+        for address in to + cc:
+            assert len(boxes.boxes[address.lower()]) == 1, address
+            msg, filename, pdf = _attachment(boxes.boxes[address.lower()][0])
+            assert filename == f"{name}.pdf" and pdf == deck
+            assert msg["Message-ID"] and msg["Date"] and msg["To"] == ", ".join(to)
+            body = normalise(msg.get_body(("plain",)).get_content())
+            text = _pdf_text(pdf)
+            if region == "national":
+                assert "Cellules de coordination post-COVID" in text and "(national" not in body
+            else:
+                region_name = {"OCC": "Occitanie", "IDF": "Île-de-France"}[region]
+                assert region_name in msg["Subject"] and region_name in text
+                figures = _region_figures(text)
+                assert len(figures) == 2, text
+                for month, own, national in figures:  # the mail quotes the figures the attached PDF prints
+                    assert f"- {month} : {own} (national : {national}," in body, body
+    assert code == (0 if rendered == {"OCC", "IDF", "MAY"} else 1)
+
+    count = boxes.count()
+    code, stdout, err = _mail(capsys, out, data, "--send", "--config", str(config))
+    assert boxes.count() == count  # a rerun sends nothing
+    assert "0 sent" not in stdout and re.search(r"^post_covid-OCC\s+OCC\s+2\s+already sent", stdout, re.M)
+
+
+@pytest.mark.e2e
+def test_a_refused_recipient_is_named_and_later_sent_alone(work, smtp, capsys):
+    out, data = work
+    boxes, config = smtp
+    who = _recipients(data)
+    refused = who["OCC"][1][0]
+    boxes.refuse[refused.lower()] = "550 5.1.1 Mailbox unavailable"
+    code, stdout, err = _mail(capsys, out, data, "--send", "--config", str(config))
+    assert code == 1
+    assert f"{refused} (550 5.1.1 Mailbox unavailable)" in err
+    assert re.search(r"^post_covid-OCC\s+OCC\s+2\s+partly sent", stdout, re.M)
+    assert refused.lower() not in boxes.boxes
+    delivered = {a: len(m) for a, m in boxes.boxes.items()}
+    assert delivered[who["OCC"][0][0].lower()] == 1 and delivered[who["IDF"][0][0].lower()] == 1
+    assert delivered[who["national"][0][0].lower()] == 1
+
+    del boxes.refuse[refused.lower()]
+    code, stdout, err = _mail(capsys, out, data, "--send", "--config", str(config))
+    assert len(boxes.boxes[refused.lower()]) == 1
+    assert {a: len(m) for a, m in boxes.boxes.items() if a != refused.lower()} == delivered  # only that one
+    first = email.message_from_bytes(boxes.boxes[who["OCC"][0][0].lower()][0], policy=email.policy.default)
+    late = email.message_from_bytes(boxes.boxes[refused.lower()][0], policy=email.policy.default)
+    assert late["Message-ID"] == first["Message-ID"]  # the same message, completed
+
+
+@pytest.mark.e2e
+def test_a_temporary_refusal_is_retried(work, smtp, capsys):
+    out, data = work
+    boxes, config = smtp
+    to = _recipients(data)["IDF"][0][0]
+    boxes.refuse_once[to.lower()] = "451 4.3.0 Try again later"
+    code, stdout, err = _mail(capsys, out, data, "--send", "--config", str(config))
+    assert not boxes.refuse_once  # the server did refuse it once
+    assert len(boxes.boxes[to.lower()]) == 1
+    assert re.search(r"^post_covid-IDF\s+IDF\s+2\s+sent", stdout, re.M)
+
+
+@pytest.mark.e2e
+def test_default_run_sends_nothing_and_writes_eml_files_that_parse(work, smtp, capsys):
+    out, data = work
+    boxes, config = smtp
+    code, stdout, err = _mail(capsys, out, data, "--config", str(config))
+    assert boxes.count() == 0 and boxes.logins == []
+    emls = sorted(p.name for p in (out / DATE / "mail").glob("*.eml"))
+    assert {"post_covid.eml", "post_covid-OCC.eml", "post_covid-IDF.eml"} <= set(emls)
+    for name in emls:
+        msg, filename, pdf = _attachment((out / DATE / "mail" / name).read_bytes())
+        assert pdf == (out / DATE / filename).read_bytes() and filename == name.replace(".eml", ".pdf")
+        assert msg["From"] == "ars-oc-covid19-esante@ars.sante.fr" and msg["Message-ID"] and msg["Date"]
+        assert msg["Subject"].startswith(("Cellules", "Occitanie", "Île-de-France"))
+    assert re.search(r"^post_covid-OCC\s+OCC\s+2\s+written", stdout, re.M)
+    assert "written for review and not sent" in stdout
+
+
+@pytest.mark.e2e
+def test_the_published_deck_is_linked_and_no_credential_leaks(work, smtp, tmp_path, capsys, monkeypatch):
+    out, data = work
+    boxes, config = smtp
+    share = tmp_path / "share"
+    monkeypatch.setenv("TEST_SHARE_PASSWORD", _servers.PASSWORD)
+    config.write_text(config.read_text(encoding="utf-8") + f'''
+[targets.intranet]
+url = "{share}"
+public_url = "https://intranet.example.fr/decks/"
+password_env = "TEST_SHARE_PASSWORD"
+
+[mail]
+target = "intranet"
+''', encoding="utf-8")
+    outputs = ""
+    code = main(["publish", "--date", DATE, "--out", str(out), "--to", "intranet", "--config", str(config)])
+    captured = capsys.readouterr()
+    outputs += captured.out + captured.err
+    assert code == 0
+    code, stdout, err = _mail(capsys, out, data, "--send", "--config", str(config))
+    outputs += stdout + err
+    msg = email.message_from_bytes(boxes.boxes[_recipients(data)["OCC"][0][0].lower()][0],
+                                   policy=email.policy.default)
+    assert f"https://intranet.example.fr/decks/{DATE}/post_covid-OCC.html" in msg.get_body(("plain",)).get_content()
+    for secret in (_servers.SMTP_PASSWORD, _servers.PASSWORD):
+        assert secret not in outputs
+        for root in (out, share):
+            for path in root.rglob("*"):
+                if path.is_file():
+                    assert secret.encode() not in path.read_bytes(), path
+        for raw in (m for box in boxes.boxes.values() for m in box):
+            assert secret.encode() not in raw
+
+
+@pytest.mark.e2e
+def test_attachment_limit_and_rate_limit(work, smtp, monkeypatch):
+    from esante_report import mail
+    from esante_report.distconfig import load_config
+
+    out, data = work
+    boxes, config = smtp
+    config.write_text(config.read_text(encoding="utf-8").replace("per_minute = 6000", "per_minute = 2"),
+                      encoding="utf-8")
+    waits = []
+    result = mail.mail(out, data, load_config(config), date=DATE, regions=["OCC", "IDF", "national"], send=True,
+                       sleep=waits.append)
+    assert [r.status for r in result.rows] == ["sent", "sent", "sent"]
+    assert len(waits) == 2 and all(25 < w <= 30 for w in waits)  # 2 a minute: 30 s apart
+
+    config.write_text(config.read_text(encoding="utf-8") + "max_attachment_mb = 0.05\n", encoding="utf-8")
+    result = mail.mail(out, data, load_config(config), date=DATE, regions=["GE"], send=False)
+    assert result.rows[0].status == "not mailed" and "deck missing" in result.rows[0].detail
+    result = mail.mail(out, data, load_config(config), date=DATE, regions=["OCC"], send=False)
+    size = (out / DATE / "post_covid-OCC.pdf").stat().st_size
+    assert result.rows[0].status == "not mailed"
+    assert result.rows[0].detail == (f"post_covid-OCC.pdf is {round(size / 1024)} Ko, over the attachment limit of "
+                                     "51 Ko ([smtp] max_attachment_mb)")
+
+
+def test_bad_recipients_file_is_one_line_per_problem(data_copy, tmp_path, capsys):
+    out, data = tmp_path / "outputs", data_copy
+    (data / "recipients.csv").write_text("region,to,cc\nOCC,ars-oc-esante@ars.sante.fr,\nXYZ,a@b.fr,\n"
+                                         "IDF,Jean Dupont <jd@ars.sante.fr>,\nGE,ars-ge@ars.sante.fr,x@@y\n",
+                                         encoding="utf-8")
+    code = main(["mail", "--date", DATE, "--out", str(out), "--data", str(data)])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 3 and "Traceback" not in err
+    assert any(re.match(r"error: .*recipients\.csv:3: field 'region': unknown region 'XYZ'", line) for line in lines)
+    assert any(re.match(r"error: .*recipients\.csv:4: field 'to': expected a functional mailbox", line) for line in lines)
+    assert any(re.match(r"error: .*recipients\.csv:5: field 'cc': expected a functional mailbox", line) for line in lines)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("config_text, expected", [
+    ("", r"error: .*empty\.toml: no \[smtp\] section \(expected host, port, security and from to --send\)$"),
+    ('[smtp]\nhost = "127.0.0.1"\nport = PORT\nsecurity = "none"\nfrom = "ars-oc-covid19-esante@ars.sante.fr"\n',
+     r"error: SMTP 127\.0\.0\.1:\d+: cannot connect: ConnectionRefusedError: .* \(check \[smtp\] host, port and security\)$"),
+    ('[smtp]\nhost = "127.0.0.1"\nfrom = "Jean <jean@example.fr>"\n', r"error: .*\[smtp\] from: expected a functional mailbox"),
+    ('[smtp\nhost = 1', r"error: .*empty\.toml: not valid TOML: "),
+])
+def test_bad_smtp_config_is_one_line(work, tmp_path, capsys, config_text, expected):
+    out, data = work
+    config = tmp_path / "empty.toml"
+    config.write_text(config_text.replace("PORT", str(_servers.free_port())), encoding="utf-8")
+    code = main(["mail", "--date", DATE, "--out", str(out), "--data", str(data), "--send", "--config", str(config),
+                 "--region", "OCC"])
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[")]
+    assert code == 1 and len(err) == 1 and re.match(expected, err[0]), err
+
+
+def test_redact_hides_user_information_of_urls():
+    from esante_report.distconfig import redact
+
+    assert redact("failed: webdav+https://user:pa55@host.fr/dav and sftp://u@h/x") == \
+        "failed: webdav+https://***@host.fr/dav and sftp://***@h/x"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_relay_with_an_internal_ca(work, tmp_path, monkeypatch, capsys, security):
+    out, data = work
+    cert = _servers.certificate(tmp_path)
+    monkeypatch.setenv("TEST_SMTP_USER", _servers.SMTP_USER)
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", _servers.SMTP_PASSWORD)
+    with _servers.smtp_server(security, cert) as (boxes, port):
+        config = tmp_path / "tls.toml"
+        base = (f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\n'
+                'from = "ars-oc-covid19-esante@ars.sante.fr"\nusername_env = "TEST_SMTP_USER"\n'
+                'password_env = "TEST_SMTP_PASSWORD"\n')
+        config.write_text(base, encoding="utf-8")
+        args = ["mail", "--date", DATE, "--out", str(out), "--data", str(data), "--region", "OCC", "--send",
+                "--config", str(config)]
+        assert main(args) == 1  # the relay's certificate is not one the system trusts
+        stderr = capsys.readouterr().err
+        err = [line for line in stderr.splitlines() if line.startswith("error:")]
+        assert "Traceback" not in stderr
+        assert len(err) == 1 and re.match(r"error: SMTP 127\.0\.0\.1:\d+: cannot connect: SSLCertVerificationError", err[0])
+        assert boxes.count() == 0 and boxes.logins == []
+        config.write_text(base + f'cafile = "{cert[0]}"\n', encoding="utf-8")
+        assert main(args) == 0
+        assert boxes.logins == [(_servers.SMTP_USER.encode(), _servers.SMTP_PASSWORD.encode())]
+        to, cc = _recipients(data)["OCC"]
+        assert all(len(boxes.boxes[a.lower()]) == 1 for a in to + cc)

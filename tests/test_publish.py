@@ -1,0 +1,314 @@
+"""``publish``: only checked reader files and the index reach the share (a folder, a real WebDAV server),
+nothing unchanged is sent twice, a dropped upload leaves the previous publication readable."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from esante_report import cache
+from esante_report.cli import main
+from esante_report.index import remember_expected
+
+from . import _servers
+
+DATE = "2021-11-15"
+DECKS = ("post_covid", "post_covid-OCC")
+
+
+def _write_deck(out: Path, name: str, html: bytes, pdf: bytes, date: str = DATE) -> None:
+    """A deck as render leaves it: the three files and the cache record of what it checked."""
+    folder = out / date
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.html").write_bytes(html)
+    (folder / f"{name}.pdf").write_bytes(pdf)
+    (folder / f"{name}.ipynb").write_text('{"cells": []}', encoding="utf-8")
+    outputs = {f"{name}{s}": cache.file_hashes([folder / f"{name}{s}"])[str((folder / f"{name}{s}").resolve())]
+               for s in (".html", ".pdf", ".ipynb")}
+    cache.write_record(out, date, name, cache.Record(key="k", data={}, outputs=outputs, slides=3,
+                                                     title=f"Titre <{name}> & co"))
+
+
+@pytest.fixture
+def fake_out(tmp_path: Path) -> Path:
+    """An output tree with two good decks, a failed one (evidence in failed/), the cache, a lock and mail/."""
+    out = tmp_path / "outputs"
+    for name in DECKS:
+        _write_deck(out, name, f"<p>{name}</p>".encode(), b"%PDF-1.7 " + name.encode() * 400)
+    failed = out / DATE / "failed"
+    failed.mkdir()
+    (failed / "post_covid-IDF.pdf").write_bytes(b"%PDF rejected")
+    (out / DATE / "mail").mkdir()
+    (out / DATE / "mail" / "post_covid.eml").write_text("Subject: x\n\nbody", encoding="utf-8")
+    (out / ".esante-report.lock").write_text("")
+    remember_expected(out, [(DATE, n, "") for n in DECKS] + [(DATE, "post_covid-IDF", "Cellules — Île-de-France")])
+    return out
+
+
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def _publish(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["publish", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+EXPECTED = {".esante-manifest.json", "index.html", f"{DATE}/post_covid.html", f"{DATE}/post_covid.pdf",
+            f"{DATE}/post_covid-OCC.html", f"{DATE}/post_covid-OCC.pdf"}
+
+
+def test_local_folder_gets_only_reader_files_and_index_once(fake_out, tmp_path, capsys):
+    share = tmp_path / "share"
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+    assert code == 0, err
+    assert _files(share) == EXPECTED
+    assert (share / DATE / "post_covid.pdf").read_bytes() == (fake_out / DATE / "post_covid.pdf").read_bytes()
+    before = {f: os.stat(share / f).st_mtime_ns for f in EXPECTED}
+
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+    assert code == 0 and "0 added, 0 replaced, 0 removed, 4 unchanged" in out
+    assert {f: os.stat(share / f).st_mtime_ns for f in EXPECTED if f != ".esante-manifest.json"} == \
+        {f: t for f, t in before.items() if f != ".esante-manifest.json"}
+
+    _write_deck(fake_out, "post_covid-OCC", b"<p>new</p>", b"%PDF-1.7 new OCC deck")
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+    assert code == 0
+    assert re.findall(r"^replaced\s+(\S+)", out, re.M) == [f"{DATE}/post_covid-OCC.html", f"{DATE}/post_covid-OCC.pdf",
+                                                          "index.html"]
+    assert os.stat(share / DATE / "post_covid.pdf").st_mtime_ns == before[f"{DATE}/post_covid.pdf"]
+    assert (share / DATE / "post_covid-OCC.pdf").read_bytes() == b"%PDF-1.7 new OCC deck"
+    assert not [f for f in os.listdir(share / DATE) if f.endswith(".part")]
+
+
+def test_dry_run_lists_add_replace_remove_and_sends_nothing(fake_out, tmp_path, capsys):
+    share = tmp_path / "share"
+    assert _publish(capsys, "--date", DATE, "--out", str(fake_out), "--to", str(share))[0] == 0
+    _write_deck(fake_out, "post_covid", b"<p>changed</p>", b"%PDF changed")
+    _write_deck(fake_out, "post_covid-IDF", b"<p>IDF</p>", b"%PDF IDF")
+    for suffix in (".html", ".pdf", ".ipynb"):
+        (fake_out / DATE / f"post_covid-OCC{suffix}").unlink()
+    snapshot = {f: (share / f).read_bytes() for f in _files(share)}
+    code, out, _ = _publish(capsys, "--date", DATE, "--out", str(fake_out), "--to", str(share), "--dry-run")
+    assert code == 0
+    actions = set(re.findall(r"^(would \w+)\s+(\S+)$", out, re.M))
+    assert actions == {("would add", f"{DATE}/post_covid-IDF.html"), ("would add", f"{DATE}/post_covid-IDF.pdf"),
+                       ("would replace", f"{DATE}/post_covid.html"), ("would replace", f"{DATE}/post_covid.pdf"),
+                       ("would replace", "index.html"),
+                       ("would remove", f"{DATE}/post_covid-OCC.html"), ("would remove", f"{DATE}/post_covid-OCC.pdf")}
+    assert "nothing sent" in out
+    assert {f: (share / f).read_bytes() for f in _files(share)} == snapshot
+
+
+def test_leftovers_of_an_interrupted_publication_are_removed(fake_out, tmp_path, capsys):
+    share = tmp_path / "share"
+    assert _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))[0] == 0
+    leftover = share / DATE / ".post_covid.pdf.0123456789ab.part"
+    leftover.write_bytes(b"half a deck")
+    other = share / DATE / ".notes.part"  # not ours: left alone
+    other.write_bytes(b"x")
+    assert _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))[0] == 0
+    assert not leftover.exists() and other.exists()
+
+
+def test_a_file_render_did_not_check_is_not_published(fake_out, tmp_path, capsys):
+    (fake_out / DATE / "post_covid.pdf").write_bytes(b"%PDF edited by hand")
+    share = tmp_path / "share"
+    code, out, _ = _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+    assert code == 0
+    assert f"skipped  {DATE}/post_covid.pdf: not the file render checked" in out
+    assert not (share / DATE / "post_covid.pdf").exists() and (share / DATE / "post_covid.html").exists()
+
+
+def test_share_index_lists_formats_sizes_and_the_missing_deck(fake_out, tmp_path, capsys):
+    share = tmp_path / "share"
+    _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+    soup = BeautifulSoup((share / "index.html").read_text(encoding="utf-8"), "html.parser")
+    rows = {row.th.get_text(strip=True): row for row in soup.select("tbody tr")}
+    assert list(rows) == ["Titre <post_covid> & co", "Cellules — Île-de-France", "Titre <post_covid-OCC> & co"]
+    assert "<post_covid>" not in (share / "index.html").read_text(encoding="utf-8")  # escaped
+    missing = rows["Cellules — Île-de-France"]
+    assert "idx-missing" in missing["class"] and "Non disponible" in missing.get_text()
+    assert not missing.select("a")
+    size = (fake_out / DATE / "post_covid.pdf").stat().st_size
+    assert f"(PDF, {round(size / 1024)} Ko)" in rows["Titre <post_covid> & co"].get_text()
+    assert all((share / a["href"]).is_file() for a in soup.select("a"))
+    assert not soup.select("script[src], link[href], img[src^='http']")
+
+
+def test_outputs_index_marks_the_missing_regional_deck(fake_out):
+    from esante_report.index import write_index
+
+    soup = BeautifulSoup(write_index(fake_out).read_text(encoding="utf-8"), "html.parser")
+    missing = [r.th.get_text(strip=True) for r in soup.select("tr.idx-missing")]
+    assert missing == ["Cellules — Île-de-France"]
+
+
+def test_expected_decks_follow_the_params_file(fake_out):
+    from esante_report.index import expected
+
+    remember_expected(fake_out, [(DATE, "catalogue", "")], {DATE: {"catalogue"}})
+    assert sorted(expected(fake_out, DATE)) == ["catalogue"]  # post_covid left the params file of the date
+    remember_expected(fake_out, [(DATE, "post_covid-GE", "")], {DATE: {"catalogue", "post_covid"}})
+    assert sorted(expected(fake_out, DATE)) == ["catalogue", "post_covid-GE"]
+
+
+# --------------------------------------------------------------------------- WebDAV
+@pytest.fixture
+def webdav(tmp_path):
+    root = tmp_path / "dav"
+    root.mkdir()
+    server = _servers.WebDav(root)
+    yield server
+    server.stop()
+
+
+def _config(tmp_path: Path, url: str, mode: int = 0o644, inline: bool = False) -> Path:
+    credentials = (f'username = "{_servers.USER}"\npassword = "{_servers.PASSWORD}"\n' if inline else
+                   'username_env = "TEST_SHARE_USER"\npassword_env = "TEST_SHARE_PASSWORD"\n')
+    path = tmp_path / "esante-report.toml"
+    path.write_text(f'[targets.share]\nurl = "{url}"\npublic_url = "https://intranet.example.fr/decks/"\n'
+                    + credentials, encoding="utf-8")
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.fixture
+def share_env(monkeypatch):
+    monkeypatch.setenv("TEST_SHARE_USER", _servers.USER)
+    monkeypatch.setenv("TEST_SHARE_PASSWORD", _servers.PASSWORD)
+
+
+def _deck_puts(server) -> list[str]:
+    """Deck files uploaded (under their temporary names), without the manifest and the index."""
+    return sorted(re.sub(r"^/(.*)/\.(.+)\.[0-9a-f]{12}\.part$", r"\1/\2", p) for p in server.puts()
+                  if "manifest" not in p and "index.html" not in p)
+
+
+def test_webdav_publish_is_idempotent_and_resends_only_a_changed_deck(fake_out, tmp_path, webdav, share_env, capsys):
+    config = _config(tmp_path, f"webdav+http://127.0.0.1:{webdav.port}/")
+    args = ("--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    code, out, err = _publish(capsys, *args)
+    assert code == 0, err
+    assert _files(webdav.root) == EXPECTED
+    assert _deck_puts(webdav) == sorted(EXPECTED - {".esante-manifest.json", "index.html"})
+    assert (webdav.root / DATE / "post_covid-OCC.pdf").read_bytes() == (fake_out / DATE / "post_covid-OCC.pdf").read_bytes()
+
+    webdav.requests.clear()
+    code, out, err = _publish(capsys, *args)
+    assert code == 0 and "0 added, 0 replaced" in out
+    assert webdav.puts() == [] and not [m for m, _ in webdav.requests if m in ("MOVE", "DELETE")]
+
+    webdav.requests.clear()
+    _write_deck(fake_out, "post_covid", b"<p>changed national</p>", b"%PDF changed national")
+    code, out, err = _publish(capsys, *args)
+    assert code == 0, err
+    assert _deck_puts(webdav) == [f"{DATE}/post_covid.html", f"{DATE}/post_covid.pdf"]
+    assert (webdav.root / DATE / "post_covid.pdf").read_bytes() == b"%PDF changed national"
+    assert _servers.PASSWORD not in out + err
+    for root in (fake_out, webdav.root):
+        assert not [p for p in root.rglob("*") if p.is_file() and _servers.PASSWORD.encode() in p.read_bytes()]
+
+
+def test_webdav_connection_dropped_mid_upload_leaves_previous_files(fake_out, tmp_path, webdav, share_env, capsys):
+    relay = _servers.DroppingRelay(webdav.port)
+    try:
+        config = _config(tmp_path, f"webdav+http://127.0.0.1:{relay.port}/")
+        args = ("--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+        assert _publish(capsys, *args)[0] == 0
+        old_pdf = (webdav.root / DATE / "post_covid.pdf").read_bytes()
+        old_index = (webdav.root / "index.html").read_bytes()
+        _write_deck(fake_out, "post_covid", b"<p>v2</p>", b"%PDF v2 " + os.urandom(300_000).hex().encode())
+        relay.drop_on = b".post_covid.pdf."
+        code, out, err = _publish(capsys, *args)
+        assert relay.dropped
+        assert code == 1
+        lines = [line for line in err.splitlines() if not line.startswith("[")]  # progress lines start with [
+        assert len(lines) == 1 and "Traceback" not in err
+        assert re.match(rf"error: {DATE}/post_covid\.pdf: upload to share \(webdav\+http://127\.0\.0\.1:\d+/\) "
+                        r"failed: .*previous publication is still in place", lines[0]), lines[0]
+        assert (webdav.root / DATE / "post_covid.pdf").read_bytes() == old_pdf
+        assert (webdav.root / "index.html").read_bytes() == old_index
+
+        relay.drop_on = None
+        webdav.requests.clear()
+        code, out, err = _publish(capsys, *args)
+        assert code == 0, err
+        assert _deck_puts(webdav) == [f"{DATE}/post_covid.pdf"]  # the HTML arrived before the drop
+        assert (webdav.root / DATE / "post_covid.pdf").read_bytes() == (fake_out / DATE / "post_covid.pdf").read_bytes()
+        assert not [f for f in os.listdir(webdav.root / DATE) if f.endswith(".part")]
+        assert _servers.PASSWORD not in out + err
+    finally:
+        relay.stop()
+
+
+def test_credentials_in_a_config_readable_by_others_are_refused(fake_out, tmp_path, webdav, capsys):
+    config = _config(tmp_path, f"webdav+http://127.0.0.1:{webdav.port}/", mode=0o644, inline=True)
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 1 and "holds a credential but can be read by others (mode 644)" in err
+    assert len(err.strip().splitlines()) == 1 and _servers.PASSWORD not in out + err
+    assert not (tmp_path / "dav" / DATE).exists()
+    os.chmod(config, 0o600)
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 0, err
+    assert _files(webdav.root) == EXPECTED and _servers.PASSWORD not in out + err
+
+
+def test_wrong_password_unknown_target_and_missing_backend_are_one_line(fake_out, tmp_path, webdav, monkeypatch,
+                                                                        capsys):
+    monkeypatch.setenv("TEST_SHARE_USER", _servers.USER)
+    monkeypatch.setenv("TEST_SHARE_PASSWORD", "wrong-" + _servers.PASSWORD)
+    config = _config(tmp_path, f"webdav+http://127.0.0.1:{webdav.port}/")
+    cases = [
+        (("--to", "share", "--config", str(config)), r"error: cannot read share \(.*\): .*"),
+        (("--to", "intranet", "--config", str(config)), r"error: unknown target 'intranet' \(targets of the config: share"),
+        (("--to", f"webdav+http://{_servers.USER}:{_servers.PASSWORD}@127.0.0.1:{webdav.port}/"),
+         r"error: webdav\+http://\*\*\*@127\.0\.0\.1:\d+/: a password in a URL given on the command line is refused"),
+    ]
+    if not _has("sshfs"):
+        cases.append((("--to", "sftp://host.example/decks"), r"error: SFTP targets need the sshfs package: "
+                                                              r"pip install 'esante-report\[sftp\]'"))
+    for extra, expected in cases:
+        code, out, err = _publish(capsys, "--all", "--out", str(fake_out), *extra)
+        assert code == 1
+        errors = [line for line in err.splitlines() if not line.startswith("[")]
+        assert len(errors) == 1 and "Traceback" not in err
+        assert re.match(expected, errors[0]), err
+        assert "wrong-" not in out + err and _servers.PASSWORD not in out + err
+    monkeypatch.delenv("TEST_SHARE_PASSWORD")
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 1 and "password_env = 'TEST_SHARE_PASSWORD': that environment variable is not set" in err
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+# --------------------------------------------------------------------------- real decks
+@pytest.mark.e2e
+def test_rendered_decks_publish_without_notebooks_cache_or_failures(distribution_decks, tmp_path, capsys):
+    out = tmp_path / "outputs"
+    shutil.copytree(distribution_decks, out, symlinks=True)
+    share = tmp_path / "share"
+    code, stdout, err = _publish(capsys, "--date", DATE, "--out", str(out), "--to", str(share))
+    assert code == 0, err
+    rendered = {f"{DATE}/{p.name}" for p in (out / DATE).iterdir() if p.suffix in (".html", ".pdf")}
+    assert {f"{DATE}/post_covid.pdf", f"{DATE}/post_covid-OCC.pdf", f"{DATE}/post_covid-IDF.pdf"} <= rendered
+    assert (out / DATE / "post_covid.ipynb").exists() and (out / ".esante-cache").is_dir()
+    assert _files(share) == rendered | {"index.html", ".esante-manifest.json"}
+    soup = BeautifulSoup((share / "index.html").read_text(encoding="utf-8"), "html.parser")
+    titles = [r.th.get_text(strip=True) for r in soup.select("tbody tr")]
+    assert titles == ["Cellules de coordination post-COVID", "Cellules de coordination post-COVID — Île-de-France",
+                      "Cellules de coordination post-COVID — Mayotte", "Cellules de coordination post-COVID — Occitanie"]
+    may = [r for r in soup.select("tbody tr") if "Mayotte" in r.th.get_text()]
+    assert len(may) == 1
+    # the region with no patients rows: rendered, or shown as missing, never left out
+    assert ("idx-missing" in (may[0].get("class") or [])) == (f"{DATE}/post_covid-MAY.pdf" not in rendered)
