@@ -26,7 +26,8 @@ from .components import Html
 from .errors import DataError, Problem
 from .fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
 from .geo import CREDIT, load_boundaries
-from .post_covid import CATEGORIES, STATUSES, PostCovidData, load_post_covid, summarise_patients
+from .kernels import cached_parse
+from .post_covid import CATEGORIES, STATUSES, PostCovidData, data_files, load_post_covid, summarise_patients
 from .provenance import provenance
 from .totals import MonthHeadline, headline_totals
 from .changes import Changes, compute_changes, describe, describe_region, title as changes_title_of
@@ -75,7 +76,8 @@ class PostCovidDeck:
              issuer: str = "Ministère des Solidarités et de la Santé", region: str | None = None,
              **_: object) -> "PostCovidDeck":
         data_dir = Path(data_dir)
-        data = load_post_covid(data_dir)
+        # parsed once per batch worker (same file contents), else read here
+        data = cached_parse(data_files(data_dir)[:-1], lambda: load_post_covid(data_dir), "post_covid")
         if wave not in set(data.waves["wave"]):
             raise DataError([Problem(data_dir / "post_covid" / "waves.csv", None, "wave",
                                      f"no wave {wave} (expected one of {sorted(data.waves['wave'])})")])
@@ -142,7 +144,8 @@ class PostCovidDeck:
     def _boundaries(self):
         """Region boundaries, read once per deck (several slides draw maps)."""
         if not hasattr(self, "_regions_geo"):
-            self._regions_geo = load_boundaries(self.data_dir / "geo" / "regions.geojson")
+            path = self.data_dir / "geo" / "regions.geojson"
+            self._regions_geo = cached_parse([path], lambda: load_boundaries(path), "boundaries")
         return self._regions_geo
 
     def _summary(self):
