@@ -49,6 +49,7 @@ def enable(remaining) -> None:
     """Called once per worker process of a batch. ``remaining``: a counter shared by the workers
     (``multiprocessing.Value``) of the decks not yet started."""
     import atexit
+    from multiprocessing import util
 
     _state["remaining"] = remaining
     if not os.environ.get(CACHE_ENV):
@@ -56,7 +57,10 @@ def enable(remaining) -> None:
 
         os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="esr-parsed-")  # the kernels inherit it
         atexit.register(shutil.rmtree, os.environ[CACHE_ENV], True)
+        util.Finalize(None, shutil.rmtree, (os.environ[CACHE_ENV], True), exitpriority=1)
+    # a pool worker ends without atexit handlers: multiprocessing's finalizers run, atexit's do not
     atexit.register(shutdown)
+    util.Finalize(None, shutdown, exitpriority=10)
 
 
 def worker_init(messages, remaining) -> None:
@@ -112,12 +116,11 @@ class _Warm:
 
     def _start(self) -> None:
         try:
-            from jupyter_client.manager import KernelManager
-
             from .render import KERNEL_NAME
 
             # a synchronous manager (started here, in this thread) whose client is asynchronous, as nbclient wants
-            km = KernelManager(kernel_name=KERNEL_NAME, client_class="jupyter_client.asynchronous.AsyncKernelClient")
+            km = _manager_class()(kernel_name=KERNEL_NAME,
+                                  client_class="jupyter_client.asynchronous.AsyncKernelClient")
             folder = Path(os.environ.get(CACHE_ENV) or tempfile.gettempdir())
             with open(folder / f"kernel-{os.getpid()}-{id(self)}.log", "ab") as log:  # its start-up chatter
                 km.start_kernel(cwd=str(self.cwd), stdout=log, stderr=log)
@@ -142,6 +145,21 @@ class _Warm:
             release(self.km)
             return None
         return self.km
+
+
+def _manager_class():
+    from jupyter_client.manager import KernelManager
+
+    class OneDeckKernelManager(KernelManager):
+        """Remembers the clients nbclient makes: their channels are closed with the kernel (nbclient leaves
+        them open for a kernel it does not own)."""
+
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self.__dict__.setdefault("_esr_clients", []).append(kc)
+            return kc
+
+    return OneDeckKernelManager
 
 
 def _more_queued() -> bool:
@@ -172,6 +190,9 @@ def release(km) -> None:
     """Shut down the kernel of ``km`` (one deck per kernel); None is fine."""
     if km is None:
         return None
+    for kc in km.__dict__.pop("_esr_clients", []):
+        with contextlib.suppress(Exception):
+            kc.stop_channels()
     with contextlib.suppress(Exception):
         if km.has_kernel:
             km.shutdown_kernel(now=True)
