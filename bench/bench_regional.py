@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 from esante_report.batch import plan, run_jobs
 root, out, workers, dask = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "dask"
+out.mkdir(parents=True)
 kw = dict(decks=["post_covid"], data_dir=root / "data", params_dir=root / "params", out_dir=out,
           notebooks=root / "notebooks", force=True, only_listed=True)
 jobs = plan(["%s"], **kw).jobs + plan(["%s"], regions=["all"], **kw).jobs
@@ -47,6 +48,7 @@ from pathlib import Path
 from esante_report.batch import plan
 from esante_report.render import render_job
 root, out = Path(sys.argv[1]), Path(sys.argv[2])
+out.mkdir(parents=True)
 [job] = plan(["%s"], decks=["post_covid"], data_dir=root / "data", params_dir=root / "params", out_dir=out,
              notebooks=root / "notebooks", regions=["OCC"], force=True).jobs
 r = render_job(job)

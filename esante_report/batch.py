@@ -256,6 +256,8 @@ def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: b
             client = Client(cluster)
     except OSError as exc:
         raise RenderError(f"cannot reach the Dask scheduler {scheduler or 'LocalCluster'}: {exc}") from None
+    if cluster is not None and len(jobs) > workers:
+        client.run(kernels.enable_on_dask_worker)  # our own workers: each warms its next deck's kernel
     try:
         futures = {client.submit(render_job, job, progress, pure=False, key=f"render-{job.label}-{time.time_ns()}"): i
                    for i, job in enumerate(jobs)}

@@ -162,11 +162,34 @@ def _manager_class():
     return OneDeckKernelManager
 
 
+def enable_on_dask_worker() -> None:
+    """Run on each worker of a local Dask cluster (``client.run``): warm kernels when it holds a next deck."""
+    enable(_DaskQueue())
+
+
+class _DaskQueue:
+    """A Dask worker knows the tasks it was given: another one ready or waiting is the next deck."""
+
+    @staticmethod
+    def more() -> bool:
+        try:
+            from distributed import get_worker
+
+            worker = get_worker()
+            current = worker.get_current_task()
+            return any(ts.state in ("ready", "constrained", "waiting")
+                       for key, ts in worker.state.tasks.items() if key != current)
+        except Exception:  # not in a task, or another Dask: no warm kernel, the deck starts cold
+            return False
+
+
 def _more_queued() -> bool:
     """Is another deck queued for this worker (or any worker)? Counts this deck as started."""
     remaining = _state["remaining"]
     if remaining is None:
         return False
+    if isinstance(remaining, _DaskQueue):
+        return remaining.more()
     with remaining.get_lock():
         remaining.value -= 1
         return remaining.value > 0

@@ -40,8 +40,10 @@ CELLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def two_decks(tmp_path_factory):
+@pytest.fixture(scope="module", params=["in-process", "dask"])
+def two_decks(request, tmp_path_factory):
+    """The two decks run one after the other on one worker: ``--jobs 1`` (in this process), or the one
+    worker of a local Dask cluster."""
     from esante_report.batch import run_jobs
     from esante_report.decks import DECKS
 
@@ -60,7 +62,8 @@ def two_decks(tmp_path_factory):
                  notebooks=ROOT / "notebooks", force=True).jobs
     jobs = [dataclasses.replace(job, parameters={**job.parameters, "step": step}, notebooks=str(notebooks),
                                 region=f"E{step}", region_name=f"Essai {step}") for step in (1, 2)]
-    results = run_jobs(jobs, workers=1)   # one worker: the second deck runs right after the first
+    # one worker: the second deck runs right after the first
+    results = run_jobs(jobs, workers=1, dask=request.param == "dask")
     return results
 
 
