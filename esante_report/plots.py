@@ -67,11 +67,29 @@ def timeline_figure(milestones: pd.DataFrame, width: float = 12.4, height: float
 
 # --------------------------------------------------------------------------- maps
 
+#: detail of a boundary drawn finer than this (points on the slide) is dropped: it cannot be seen, and
+#: WeasyPrint parses and draws every vertex of the SVG (the maps were most of a deck's PDF stage)
+_MAP_DETAIL_PT = 0.4
+
+
+def _drawn_scale(ax, geoms) -> float:
+    """Degrees per point of ``ax`` drawing ``geoms`` (the larger of the two axes' scales)."""
+    from shapely.ops import unary_union
+
+    minx, miny, maxx, maxy = unary_union(list(geoms)).bounds
+    fig = ax.get_figure()
+    box = ax.get_position()
+    width_pt, height_pt = box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72
+    return max((maxx - minx) / max(width_pt, 1.0), (maxy - miny) * ASPECT / max(height_pt, 1.0))
+
+
 def _draw_regions(ax, boundaries: Mapping, codes: Sequence[str], fill: Mapping[str, str],
                   hatch: Mapping[str, str], edge: str = "white") -> None:
+    geoms = [boundaries[code][1] for code in codes]
+    tolerance = _drawn_scale(ax, geoms) * _MAP_DETAIL_PT if geoms else 0.0
     for code in codes:
         _, geom = boundaries[code]
-        for ring in polygons(geom):
+        for ring in polygons(geom.simplify(tolerance, preserve_topology=True) if tolerance else geom):
             colour = fill.get(code, "#EEEEEE")
             # hatches in white on dark fills, in grey on light ones, so that they show on every status
             hatch_colour = "white" if style.text_colour_on(colour) == "white" else style.GREY_MUTED
