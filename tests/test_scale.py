@@ -103,6 +103,16 @@ def big_regional(big_wave, tmp_path_factory):
     largest = max(names, key=lambda a: max(sum(v or 0 for (r, m, c), v in values.items() if r == a and m == month)
                                            for month in MONTHS))
     wanted = sorted({longest, largest})
+    # every status on the map, the longest one for the longest name (its sentence is the longest)
+    statuses = ["confirmees", "en_cours", "non_mise_en_place", "en_attente"]
+    cells = root / "data" / "post_covid" / "cells.csv"
+    kept = [row for row in csv.reader(open(cells, encoding="utf-8", newline="")) if row[0] != "4"]
+    with open(cells, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerows(kept)
+        for i, region in enumerate(names):
+            status = "non_mise_en_place" if region == longest else statuses[i % 4]
+            writer.writerow([4, region, status, "" if region == longest else 100 + i])
     the_plan = plan(["2021-12-13"], decks=["post_covid"], data_dir=root / "data", params_dir=root / "params",
                     out_dir=tmp_path_factory.mktemp("scale-regions"), notebooks=ROOT / "notebooks",
                     regions=wanted, force=True)
@@ -124,6 +134,9 @@ def test_longest_name_and_largest_figures_fit_a_regional_deck(big_wave, big_regi
         text = re.sub(r"\s+", " ", normalise("\n".join(pdf_pages_text(result.deck.pdf))))
         name = big_regional["names"][abbr]
         assert re.search(rf"Région {_name(name)} \({abbr}\)", text)
+        if len(name) == max(map(len, big_regional["names"].values())):   # the longest status, blank cells
+            assert re.search(rf"{_name(name)} : région ne mettant pas en place les cellules, cellules : "
+                             "non renseigné", text)
         for month, label in zip(MONTHS, ["octobre 2021", "novembre 2021", "décembre 2021"]):
             own = [v for (r, m, c), v in values.items() if r == abbr and m == month and v is not None]
             if own:
