@@ -65,6 +65,15 @@ def test_every_regional_deck_and_the_national_one_render(all_regions):
     assert not failed
 
 
+def test_the_summary_lists_every_expected_deck(all_regions):
+    from esante_report.batch import summary_table
+
+    lines = summary_table(list(all_regions.values())).splitlines()[1:]
+    listed = {line.split()[1]: line.split()[2] for line in lines}
+    assert listed == {name: "rendered" for name in all_regions}
+    assert len(lines) == 19
+
+
 @pytest.mark.parametrize("region", [r["abbr"] for r in REGIONS])
 def test_regional_pdf_shows_its_own_region_and_figures(all_regions, region):
     result = all_regions[f"post_covid-{region}"]
