@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch, Polygon  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from . import style  # noqa: E402
 from .fmt import fmt_int, fmt_long_date, fmt_month_short, is_missing  # noqa: E402
@@ -236,6 +237,9 @@ def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: 
         ax.margins(y=0.12)
         if ymax:  # charts of one series split over slides share their scale
             ax.set_ylim(0, ymax * 1.12)
+        else:  # nothing above 0 (zeros, blanks): an axis of counts from 0, not one centred on 0
+            ax.set_ylim(0, 5)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # patients are counted in whole numbers
         ax.grid(axis="y", color="#E5E5E5", linewidth=0.8)
         ax.set_axisbelow(True)
         handles = [Patch(facecolor=style.CATEGORY_COLOURS[c], hatch=style.CATEGORY_HATCHES[c], edgecolor="white",
