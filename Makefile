@@ -62,6 +62,7 @@ lab: setup
 bench: setup
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_memory.py
+	$(BIN)/python bench/bench_regional.py
 
 clean:
 	rm -rf outputs/*/ outputs/index.html test-artifacts

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import cache, outfs
+from . import cache, kernels, outfs
 from .decks import DECKS
 from .errors import EsanteReportError, ParamsError, Problem, RenderError
 from .progress import Board
-from .render import Job, JobResult, StderrProgress, job_for, params_entries, render_job, set_progress_queue
+from .render import Job, JobResult, StderrProgress, job_for, params_entries, render_job
 
 __all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs", "REGIONAL_DECKS"]
 
@@ -172,19 +172,26 @@ def run_jobs(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     if scheduler or dask:
         results = _run_dask(jobs, workers, scheduler, fail_fast, progress, on_result, board)
     elif workers <= 1 or len(jobs) == 1:
-        results = {}
-        for i, job in enumerate(jobs):
-            try:
-                results[i] = render_job(job, board.update if board and not progress.quiet else progress)
-            except Exception as exc:  # as a pool worker would report it: that deck failed, the others go on
-                results[i] = JobResult(job.date, job.name, "failed", error=f"{type(exc).__name__}: {exc}")
-            on_result(results[i])
-            if fail_fast and results[i].status == "failed":
-                break
+        with kernels.in_process(len(jobs)):
+            results = _run_here(jobs, progress, on_result, board, fail_fast)
     else:
         results = _run_pool(jobs, workers, fail_fast, progress, on_result, board)
     return [results.get(i) or JobResult(job.date, job.name, "skipped", error="not run (--fail-fast)")
             for i, job in enumerate(jobs)]
+
+
+def _run_here(jobs: list[Job], progress: StderrProgress, on_result: Callable[[JobResult], None],
+              board: Board | None, fail_fast: bool) -> dict[int, JobResult]:
+    results: dict[int, JobResult] = {}
+    for i, job in enumerate(jobs):
+        try:
+            results[i] = render_job(job, board.update if board and not progress.quiet else progress)
+        except Exception as exc:  # as a pool worker would report it: that deck failed, the others go on
+            results[i] = JobResult(job.date, job.name, "failed", error=f"{type(exc).__name__}: {exc}")
+        on_result(results[i])
+        if fail_fast and results[i].status == "failed":
+            break
+    return results
 
 
 def _run_pool(jobs: list[Job], workers: int, fail_fast: bool, progress: StderrProgress,
@@ -196,9 +203,10 @@ def _run_pool(jobs: list[Job], workers: int, fail_fast: bool, progress: StderrPr
     # spawn: workers start clean (no inherited threads or locks); each job starts its own kernel anyway
     context = multiprocessing.get_context("spawn")
     messages = context.Queue() if board is not None and not progress.quiet else None
+    # more decks than workers: each worker warms its next deck's kernel while one runs (kernels.py)
+    remaining = context.Value("i", len(jobs)) if len(jobs) > workers else None
     pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                               initializer=set_progress_queue if messages is not None else None,
-                               initargs=(messages,) if messages is not None else ())
+                               initializer=kernels.worker_init, initargs=(messages, remaining))
     try:
         futures = {pool.submit(render_job, job, progress): i for i, job in enumerate(jobs)}
         pending = set(futures)
@@ -248,6 +256,8 @@ def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: b
             client = Client(cluster)
     except OSError as exc:
         raise RenderError(f"cannot reach the Dask scheduler {scheduler or 'LocalCluster'}: {exc}") from None
+    if cluster is not None and len(jobs) > workers:
+        client.run(kernels.enable_on_dask_worker)  # our own workers: each warms its next deck's kernel
     try:
         futures = {client.submit(render_job, job, progress, pure=False, key=f"render-{job.label}-{time.time_ns()}"): i
                    for i, job in enumerate(jobs)}

@@ -223,7 +223,35 @@ def write_pdf(print_html: str, path: Path) -> None:
     # WeasyPrint logs unsupported CSS and refused fetches at warning level: not the reader's concern
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     try:
+        print_html, stylesheets, font_config = _shared_styles(print_html)
         weasyprint.HTML(string=print_html, base_url=None, url_fetcher=url_fetcher()).write_pdf(
-            str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[])
+            str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[],
+            stylesheets=stylesheets, font_config=font_config)
     except Exception as exc:  # WeasyPrint raises many types; surface one error
         raise ExportError(f"PDF layout failed for {path.name}: {exc}") from exc
+
+
+#: per process: one FontConfiguration and the parsed house stylesheets, shared by every deck laid out
+_SHARED: dict[str, object] = {}
+_STYLE_BLOCK = re.compile(r"<style>(.*?)</style>\n?", re.S)
+
+
+def _shared_styles(print_html: str):
+    """The print deck without its ``<style>`` blocks, and those as parsed stylesheets shared between decks.
+
+    The deck's only style blocks are the house assets (fonts, house CSS, print CSS): WeasyPrint parses them,
+    and loads the fonts of their ``@font-face`` rules, once per process instead of once per deck. Same
+    order, same origin (author), so the cascade is unchanged. Blocks are cached by their exact text.
+    """
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = _SHARED.setdefault("font_config", FontConfiguration())
+    sheets = []
+    for css in _STYLE_BLOCK.findall(print_html.split("</head>", 1)[0]):
+        key = "css:" + hashlib.sha256(css.encode()).hexdigest()
+        if key not in _SHARED:
+            _SHARED[key] = CSS(string=css, font_config=font_config, url_fetcher=url_fetcher())
+        sheets.append(_SHARED[key])
+    head, sep, body = print_html.partition("</head>")
+    return _STYLE_BLOCK.sub("", head) + sep + body, sheets, font_config

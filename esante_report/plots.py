@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch, Polygon  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from . import style  # noqa: E402
 from .fmt import fmt_int, fmt_long_date, fmt_month_short, is_missing  # noqa: E402
@@ -67,11 +68,29 @@ def timeline_figure(milestones: pd.DataFrame, width: float = 12.4, height: float
 
 # --------------------------------------------------------------------------- maps
 
+#: detail of a boundary drawn finer than this (points on the slide) is dropped: it cannot be seen, and
+#: WeasyPrint parses and draws every vertex of the SVG (the maps were most of a deck's PDF stage)
+_MAP_DETAIL_PT = 0.4
+
+
+def _drawn_scale(ax, geoms) -> float:
+    """Degrees per point of ``ax`` drawing ``geoms`` (the larger of the two axes' scales)."""
+    from shapely.ops import unary_union
+
+    minx, miny, maxx, maxy = unary_union(list(geoms)).bounds
+    fig = ax.get_figure()
+    box = ax.get_position()
+    width_pt, height_pt = box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72
+    return max((maxx - minx) / max(width_pt, 1.0), (maxy - miny) * ASPECT / max(height_pt, 1.0))
+
+
 def _draw_regions(ax, boundaries: Mapping, codes: Sequence[str], fill: Mapping[str, str],
                   hatch: Mapping[str, str], edge: str = "white") -> None:
+    geoms = [boundaries[code][1] for code in codes]
+    tolerance = _drawn_scale(ax, geoms) * _MAP_DETAIL_PT if geoms else 0.0
     for code in codes:
         _, geom = boundaries[code]
-        for ring in polygons(geom):
+        for ring in polygons(geom.simplify(tolerance, preserve_topology=True) if tolerance else geom):
             colour = fill.get(code, "#EEEEEE")
             # hatches in white on dark fills, in grey on light ones, so that they show on every status
             hatch_colour = "white" if style.text_colour_on(colour) == "white" else style.GREY_MUTED
@@ -218,6 +237,9 @@ def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: 
         ax.margins(y=0.12)
         if ymax:  # charts of one series split over slides share their scale
             ax.set_ylim(0, ymax * 1.12)
+        else:  # nothing above 0 (zeros, blanks): an axis of counts from 0, not one centred on 0
+            ax.set_ylim(0, 5)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # patients are counted in whole numbers
         ax.grid(axis="y", color="#E5E5E5", linewidth=0.8)
         ax.set_axisbelow(True)
         handles = [Patch(facecolor=style.CATEGORY_COLOURS[c], hatch=style.CATEGORY_HATCHES[c], edgecolor="white",

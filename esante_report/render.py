@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import cache, outfs
+from . import cache, kernels, outfs
 from .decks import DECKS
 from .errors import EsanteReportError, ExportError, RenderError
 from .params import DeckRun, list_dates, load_params
@@ -342,10 +342,15 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     try:
         for attempt in range(1, _KERNEL_STARTS + 1):
             try:
-                with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
-                    pm.execute_notebook(str(source), str(executed), parameters=job.parameters,
-                                        kernel_name=KERNEL_NAME, cwd=str(source.parent), progress_bar=False,
-                                        log_output=False, report_mode=False, request_save_on_cell_execute=False)
+                km = kernels.take(source.parent) if attempt == 1 else None  # a batch: warmed while the last ran
+                try:
+                    with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
+                        pm.execute_notebook(str(source), str(executed), parameters=job.parameters,
+                                            kernel_name=KERNEL_NAME, cwd=str(source.parent), progress_bar=False,
+                                            log_output=False, report_mode=False, request_save_on_cell_execute=False,
+                                            **({"km": km} if km is not None else {}))
+                finally:
+                    kernels.release(km)  # one deck per kernel
                 break
             except RuntimeError as exc:
                 # a kernel that dies while starting ran no cell: start another (kernels started at the

@@ -25,11 +25,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html import escape
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from . import images, sanitize
 from .errors import ExportError
+
+if TYPE_CHECKING:  # nbformat imports jsonschema, slow to import: the kernel never needs it
+    import nbformat
 
 __all__ = ["Item", "Slide", "Deck", "build_deck", "markdown_html", "cell_options", "NEW_SLIDE_KEY",
            "HIDDEN_TAGS"]

@@ -12,6 +12,7 @@ next to the national picture: one deck per region from the same notebook.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from .components import Html
 from .errors import DataError, Problem
 from .fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
 from .geo import CREDIT, load_boundaries
-from .post_covid import CATEGORIES, STATUSES, PostCovidData, load_post_covid, summarise_patients
+from .kernels import cached_parse
+from .post_covid import CATEGORIES, STATUSES, PostCovidData, data_files, load_post_covid, summarise_patients
 from .provenance import provenance
 from .totals import MonthHeadline, headline_totals
 from .changes import Changes, compute_changes, describe, describe_region, title as changes_title_of
@@ -37,12 +39,16 @@ NA_SHORT = "n.r."
 
 #: bars one chart can hold and keep every label ≥ 12 pt; more regions go on further slides
 _BARS_PER_CHART = 20
+#: height of the patients chart (inches)
+_CHART_HEIGHT = 4.0
 #: rows of the patients table on one slide
 _ROWS_PER_TABLE = 13
 #: months side by side in one table
 _MONTHS_PER_TABLE = 3
 #: monthly totals in the headline row (the latest ones)
 _KPI_MONTHS = 3
+#: characters of the measures' highlighted sentence on one line of the slide
+_HIGHLIGHT_CHARS = 100
 #: regions' changes listed on one slide
 _CHANGES_PER_SLIDE = 12
 
@@ -56,7 +62,8 @@ def join_fr(names: list[str]) -> str:
 
 @dataclass
 class PostCovidDeck:
-    data: PostCovidData
+    #: every region's data (the national picture); :attr:`data` is the deck's own (the region's)
+    national: PostCovidData
     data_dir: Path
     report_date: dt.date
     wave: int
@@ -69,7 +76,8 @@ class PostCovidDeck:
              issuer: str = "Ministère des Solidarités et de la Santé", region: str | None = None,
              **_: object) -> "PostCovidDeck":
         data_dir = Path(data_dir)
-        data = load_post_covid(data_dir)
+        # parsed once per batch worker (same file contents), else read here
+        data = cached_parse(data_files(data_dir)[:-1], lambda: load_post_covid(data_dir), "post_covid")
         if wave not in set(data.waves["wave"]):
             raise DataError([Problem(data_dir / "post_covid" / "waves.csv", None, "wave",
                                      f"no wave {wave} (expected one of {sorted(data.waves['wave'])})")])
@@ -82,8 +90,43 @@ class PostCovidDeck:
 
     # ------------------------------------------------------------------ facts the notebook quotes
     @property
+    def data(self) -> PostCovidData:
+        """The deck's own data: the region's rows in a regional deck (``national`` holds every region's)."""
+        if self.region is None:
+            return self.national
+        if not hasattr(self, "_own_data"):
+            d = self.national
+            self._own_data = dataclasses.replace(
+                d, patients=d.patients[d.patients["region"] == self.region].reset_index(drop=True),
+                cells=d.cells[d.cells["region"] == self.region].reset_index(drop=True),
+                regions=d.regions[d.regions["abbr"] == self.region].reset_index(drop=True))
+        return self._own_data
+
+    @property
+    def has_rows(self) -> bool:
+        """False for a regional deck whose region sent no patients row for the wave."""
+        return self.region is None or self.region in self._summary().regions_shown
+
+    def _national_deck(self) -> "PostCovidDeck":
+        """The national deck of the same point (a region without rows shows the national picture)."""
+        if not hasattr(self, "_national_view"):
+            self._national_view = dataclasses.replace(self, region=None)
+            # under the note: a shorter chart, and the table over more slides
+            self._national_view._chart_height = _CHART_HEIGHT - 0.5
+            self._national_view._rows_per_table = _ROWS_PER_TABLE - 2
+            for cached in ("_patients_summary", "_changes", "_regions_geo"):
+                if hasattr(self, cached):
+                    setattr(self._national_view, cached, getattr(self, cached))
+        return self._national_view
+
+    def no_returns_note(self) -> Html:
+        """A region without rows: says so above the national figures shown instead."""
+        text = f"{self.region_name()} : aucune remontée pour cette enquête ; ci-dessous, les chiffres nationaux."
+        return Html(f'<p class="esr-highlight">{components.escape_text(text)}</p>')
+
+    @property
     def wave_info(self) -> pd.Series:
-        return self.data.wave(self.wave)
+        return self.national.wave(self.wave)
 
     @property
     def wave_label(self) -> str:
@@ -95,24 +138,25 @@ class PostCovidDeck:
 
     def region_name(self, abbr: str | None = None) -> str:
         abbr = abbr or self.region
-        names = dict(zip(self.data.regions["abbr"], self.data.regions["name"]))
+        names = dict(zip(self.national.regions["abbr"], self.national.regions["name"]))
         return names.get(abbr, abbr or "")
 
     def _boundaries(self):
         """Region boundaries, read once per deck (several slides draw maps)."""
         if not hasattr(self, "_regions_geo"):
-            self._regions_geo = load_boundaries(self.data_dir / "geo" / "regions.geojson")
+            path = self.data_dir / "geo" / "regions.geojson"
+            self._regions_geo = cached_parse([path], lambda: load_boundaries(path), "boundaries")
         return self._regions_geo
 
     def _summary(self):
         """Region × month × category table of the wave (computed once: every patients block reads it)."""
         if not hasattr(self, "_patients_summary"):
-            self._patients_summary = summarise_patients(self.data.patients, self.wave, self.months)
+            self._patients_summary = summarise_patients(self.national.patients, self.wave, self.months)
         return self._patients_summary
 
     def month_totals(self, region: str | None = None) -> list[MonthHeadline]:
         """Per month, the total of all categories (nationally, or of ``region``) and who is behind it."""
-        return headline_totals(self.data, self.wave, self.months, [region] if region else None)
+        return headline_totals(self.national, self.wave, self.months, [region] if region else None)
 
     def expected_regions(self) -> list[str]:
         """Regions of the wave (with a patients row), the denominator of "n régions sur N"."""
@@ -122,7 +166,7 @@ class PostCovidDeck:
     def changes(self) -> Changes:
         """What changed since the previous point (computed once)."""
         if not hasattr(self, "_changes"):
-            self._changes = compute_changes(self.data, self.wave, self.months)
+            self._changes = compute_changes(self.national, self.wave, self.months)
         return self._changes
 
     # ------------------------------------------------------------------ blocks
@@ -137,7 +181,7 @@ class PostCovidDeck:
 
     def timeline(self) -> Html:
         """Milestones on a time axis; under each, who acted and the source's sentence."""
-        ms = self.data.milestones[self.data.milestones["date"] <= self.report_date]
+        ms = self.national.milestones[self.national.milestones["date"] <= self.report_date]
         whens = [m.date_label if isinstance(m.date_label, str) and m.date_label else fmt_long_date(m.date)
                  for m in ms.itertuples()]
         alt = (f"Frise chronologique de {len(ms)} jalons, de {whens[0]} à {whens[-1]} : "
@@ -150,7 +194,7 @@ class PostCovidDeck:
 
     def cells_map(self) -> Html:
         """Map of the regions by status (the region highlighted in a regional deck), and its legend."""
-        cells = self.data.cells[self.data.cells["wave"] == self.wave]
+        cells = self.national.cells[self.national.cells["wave"] == self.wave]
         legend, alt_parts = [], []
         for status in STATUSES:
             part = cells[cells["status"] == status]
@@ -167,12 +211,12 @@ class PostCovidDeck:
         alt = ("Carte des régions selon l'état de déploiement des cellules de coordination post-COVID"
                + (" (données illustratives)" if illustrative else "") + " : " + " ; ".join(alt_parts)
                + f". Total des cellules renseignées : {fmt_int(cells['cells'].sum(skipna=True))}.")
-        no_data = [r for r in self.data.regions["abbr"] if r not in set(cells["region"])]
+        no_data = [r for r in self.national.regions["abbr"] if r not in set(cells["region"])]
         if no_data:
             alt += f" Régions absentes de l'enquête : {', '.join(no_data)}."
         if self.region:
             alt += f" La région {self.region_name()} est entourée."
-        fig = plots.status_map_figure(cells, self.data.regions, self._boundaries(), width=6.2, height=3.75,
+        fig = plots.status_map_figure(cells, self.national.regions, self._boundaries(), width=6.2, height=3.75,
                                       highlight=self.region)
         table = components.table(["Région", "Statut", "Cellules"],
                                  [[self.region_name(r.region), style.STATUS_LABELS[r.status], fmt_int(r.cells)]
@@ -194,21 +238,15 @@ class PostCovidDeck:
         """This wave's measures, or the latest earlier wave's when it has none (and that wave)."""
         from .post_covid import measures_for
 
-        return measures_for(self.data, self.wave)
+        return measures_for(self.national, self.wave)
 
     def measures(self) -> Html:
         """The three columns of measures, the AMI map (a regional deck says whether its ARS is among them)."""
         m, since = self.measures_entry()
         names = [f"ARS {self.region_name(r)}" for r in m["ami"]["regions"]]
-        # a regional deck of a wave with unchanged measures has two more lines above: a smaller map
-        small = self.region is not None and since != self.wave
-        fig = plots.highlight_map_figure(m["ami"]["regions"], self.data.regions, self._boundaries(),
-                                         width=2.6 if small else 3.0, height=1.9 if small else 2.3)
-        alt = (f"Carte des {len(names)} régions dont l'ARS a lancé un appel à manifestation d'intérêt "
-               f"post-COVID : {join_fr([self.region_name(r) for r in m['ami']['regions']])}.")
         unchanged = None
         if since != self.wave:
-            label = self.data.wave(since)["label"]
+            label = self.national.wave(since)["label"]
             unchanged = f"Mesures inchangées depuis l'{label[0].lower()}{label[1:]}" \
                 if label[:1] in "EÉAIOU" else f"Mesures inchangées depuis {label}"
         own = None
@@ -217,6 +255,15 @@ class PostCovidDeck:
                    if self.region in m["ami"]["regions"] else
                    f"L'ARS {self.region_name()} ne figure pas parmi les ARS ayant lancé un appel à manifestation "
                    "d'intérêt post-COVID.")
+        # the map shrinks by one line's height for each line of the sentence above the columns
+        # (a long region name wraps it) and for each ARS named beyond six
+        lines = math.ceil(len(f"{unchanged or ''}. {own or ''}") / _HIGHLIGHT_CHARS) if unchanged or own else 0
+        shrink = 0.22 * (lines + max(0, len(names) - 6))
+        height = max(1.3, 2.3 - shrink)
+        fig = plots.highlight_map_figure(m["ami"]["regions"], self.national.regions, self._boundaries(),
+                                         width=round(3.0 * height / 2.3, 2), height=round(height, 2))
+        alt = (f"Carte des {len(names)} régions dont l'ARS a lancé un appel à manifestation d'intérêt "
+               f"post-COVID : {join_fr([self.region_name(r) for r in m['ami']['regions']])}.")
         return components.render(
             "post_covid_measures.html.j2",
             ami={"title": m["ami"]["title"], "names": names,
@@ -229,6 +276,8 @@ class PostCovidDeck:
         """Headline: all categories per month, the regions behind each total, the change at constant scope."""
         from .authoring import kpis
 
+        if not self.has_rows:
+            return Html(self.no_returns_note().html + self._national_deck().patients_kpis().html)
         expected = len(self.expected_regions())
         by_month = {c.month: c for c in self.changes.totals}
         totals = self.month_totals(self.region)[-_KPI_MONTHS:]
@@ -314,12 +363,15 @@ class PostCovidDeck:
 
     def patients_chart(self, part: int = 0) -> Html:
         """Stacked bars per region and month (``part`` of them when all regions do not fit one chart)."""
+        if not self.has_rows:
+            return self._national_deck().patients_chart(part)
         s = self._summary()
         regions = self._chart_regions()[part]
-        data = self.data.patients[self.data.patients["wave"] == self.wave]
+        data = self.national.patients[self.national.patients["wave"] == self.wave]
         shown = s.table.loc[[self.region] if self.region else s.regions_shown]
         ymax = max((int(shown[m].sum(axis=1, skipna=True).max()) for m in self.months), default=0) or None
-        fig = plots.stacked_bars_figure(data, regions, self.months, CATEGORIES, height=4.0,
+        fig = plots.stacked_bars_figure(data, regions, self.months, CATEGORIES,
+                                        height=getattr(self, "_chart_height", _CHART_HEIGHT),
                                         width=12.3 if not self.region else 7.0, ymax=ymax)
         totals = self.month_totals(self.region)
         everyone = [self.region] if self.region else s.regions_shown
@@ -338,7 +390,7 @@ class PostCovidDeck:
                     + f'<p class="esr-note">{components.escape_text(note)}</p>')
 
     def patients_chart_parts(self) -> int:
-        return len(self._chart_regions())
+        return len(self._chart_regions()) if self.has_rows else self._national_deck().patients_chart_parts()
 
     def reporting_note(self) -> str:
         """The chart's key to its marks: n.r. is never 0; * is a partial answer."""
@@ -368,16 +420,21 @@ class PostCovidDeck:
 
     def patients_table_parts(self) -> list[tuple[list[str], list[str], bool]]:
         """(regions, months, with totals) of each slide of the patients table."""
+        if not self.has_rows:
+            return self._national_deck().patients_table_parts()
         s = self._summary()
         regions = [self.region] if self.region else s.regions_shown
         month_groups = [self.months[i:i + _MONTHS_PER_TABLE] for i in range(0, len(self.months), _MONTHS_PER_TABLE)]
-        n = max(1, math.ceil(len(regions) / _ROWS_PER_TABLE))
+        n = max(1, math.ceil(len(regions) / getattr(self, "_rows_per_table", _ROWS_PER_TABLE)))
         size = math.ceil(len(regions) / n) if regions else 0
         chunks = [regions[i * size:(i + 1) * size] for i in range(n)] if regions else [[]]
         return [(chunk, months, i == len(chunks) - 1) for months in month_groups for i, chunk in enumerate(chunks)]
 
     def patients_table(self, part: int = 0) -> Html:
         """The region × month × category table (``part`` of it: it is split over slides when long)."""
+        if not self.has_rows:
+            table = self._national_deck().patients_table(part)
+            return Html(self.no_returns_note().html + table.html)
         regions, months, footer = self.patients_table_parts()[part]
         s = self._summary()
         by_month = {t.month: t for t in self.month_totals(self.region)}
@@ -410,7 +467,12 @@ class PostCovidDeck:
         return cells
 
     def region_share(self) -> Html:
-        """A regional deck: the region's monthly totals beside the national ones, and its share."""
+        """A regional deck: the region's monthly totals beside the national ones, and its share.
+
+        Nothing for a region without rows: the slide above already says so and shows the national table.
+        """
+        if not self.has_rows:
+            return Html("")
         national = {t.month: t for t in self.month_totals()}
         rows = []
         for t in self.month_totals(self.region):
@@ -419,9 +481,11 @@ class PostCovidDeck:
                      else "non calculable")
             own = NA_TEXT if not t.regions else fmt_int(t.total) + (" (partiel)" if t.partial else "")
             rows.append([fmt_month(t.month), own, fmt_int(nat.total), fmt_int(len(nat.regions)), share])
-        return components.table(["Mois", f"{self.region_name()}", "National (régions ayant répondu)",
-                                 "Régions ayant répondu", "Part de la région"], rows,
-                                numeric=[False, True, True, True, True])
+        # the region by its abbreviation: a long name as a column head pushes the last column off the slide
+        return components.table(["Mois", self.region, "National", "Régions ayant répondu", "Part de la région"],
+                                rows, numeric=[False, True, True, True, True],
+                                caption=f"{self.region_name()} ({self.region}) et national (régions ayant "
+                                        "répondu) : patients, toutes catégories")
 
     # -- the e-mail that carries this deck (templates/mail/post_covid.txt.j2)
     def mail_figures(self) -> dict[str, object]:
@@ -449,7 +513,7 @@ class PostCovidDeck:
         notes = [f"Patients : {NA_TEXT} (n.r.) = case laissée vide par la région dans l'enquête ; elle n'est jamais "
                  "comptée comme 0. * = réponse partielle (certaines catégories non renseignées).",
                  "Dates des jalons : « dernier trimestre 2020 » et « automne 2020 » sont placés au début de la période.",
-                 "Régions : " + ", ".join(f"{a} {n}" for a, n in zip(self.data.regions["abbr"], self.data.regions["name"]))
+                 "Régions : " + ", ".join(f"{a} {n}" for a, n in zip(self.national.regions["abbr"], self.national.regions["name"]))
                  + "."]
         if bool(self.wave_info["cells_illustrative"]):
             notes.insert(0, "Carte des cellules : données illustratives (la carte source ne portait pas de "
@@ -457,4 +521,4 @@ class PostCovidDeck:
         return components.render(
             "closing.html.j2", sources=[self.wave_info["source"], CREDIT],
             notes=notes, report_date=fmt_date(self.report_date),
-            provenance=provenance(self.data.files, self.data_dir))
+            provenance=provenance(self.national.files, self.data_dir))

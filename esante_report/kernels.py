@@ -1,0 +1,261 @@
+"""Warm kernels for batches: the next deck's kernel starts while the current deck runs (issue 17, item 3).
+
+When a worker has more decks queued than there are workers, :func:`take` hands the deck about to run a
+kernel started (and warmed: interpreter, the notebooks' set-up imports) in the background while the previous
+deck ran, and starts warming the next one. Each kernel runs exactly one deck and is shut down after it
+(:func:`release`): no variable, figure or rcParam of one deck can reach the next. The warm-up runs with
+``store_history=False``, so the deck's cells are numbered from ``In [1]`` as in a cold kernel, and it only
+imports modules (``sys.modules``), binding no name in the user namespace.
+
+papermill passes ``km=`` through its nbclient engine to ``NotebookClient``: a kernel manager that already
+has a kernel is used as is, and not shut down by nbclient (``owns_km`` is false); :func:`release` does it.
+
+Data files and geometry read by several decks of one date are parsed once per worker: the worker gives its
+kernels a folder (``ESANTE_REPORT_PARSE_CACHE``) where :func:`cached_parse` keeps each parsed file keyed on
+the SHA-256 of its bytes; outside a batch (JupyterLab, bare papermill) nothing is cached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+__all__ = ["enable", "take", "release", "cached_parse", "WARM_UP_CODE", "CACHE_ENV"]
+
+#: what a warm kernel runs before its deck: the notebooks' set-up imports and the house fonts made known to
+#: matplotlib (modules and a font list only: no name bound in the user namespace, no rcParam changed)
+WARM_UP_CODE = ("import importlib as _esr_il\n"
+                "for _esr_m in ('pandas', 'matplotlib.pyplot', 'matplotlib_inline.backend_inline', 'IPython.display',\n"
+                "               'esante_report.authoring', 'esante_report.params', 'esante_report.plots',\n"
+                "               'esante_report.slides_post_covid', 'esante_report.slides_catalogue'):\n"
+                "    _esr_il.import_module(_esr_m)\n"
+                "_esr_il.import_module('esante_report.fonts').register_matplotlib_fonts()\n"
+                "del _esr_il, _esr_m\n")
+
+#: environment variable naming the folder of parsed data files (set for the kernels of a batch worker)
+CACHE_ENV = "ESANTE_REPORT_PARSE_CACHE"
+
+#: how long a warm kernel may take to start and warm up before the deck gives up on it (seconds)
+_WARM_TIMEOUT = 60
+
+_state: dict[str, Any] = {"remaining": None, "next": None}
+
+
+def enable(remaining) -> None:
+    """Called once per worker process of a batch. ``remaining``: a counter shared by the workers
+    (``multiprocessing.Value``) of the decks not yet started."""
+    import atexit
+    from multiprocessing import util
+
+    _state["remaining"] = remaining
+    if not os.environ.get(CACHE_ENV):
+        import shutil
+
+        os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="esr-parsed-")  # the kernels inherit it
+        atexit.register(shutil.rmtree, os.environ[CACHE_ENV], True)
+        util.Finalize(None, shutil.rmtree, (os.environ[CACHE_ENV], True), exitpriority=1)
+    # a pool worker ends without atexit handlers: multiprocessing's finalizers run, atexit's do not
+    atexit.register(shutdown)
+    util.Finalize(None, shutdown, exitpriority=10)
+
+
+def worker_init(messages, remaining) -> None:
+    """Pool worker initialiser: progress messages to ``messages`` (when not None), warm kernels."""
+    if messages is not None:
+        from .render import set_progress_queue
+
+        set_progress_queue(messages)
+    if remaining is not None:
+        enable(remaining)
+
+
+@contextlib.contextmanager
+def in_process(decks: int):
+    """A batch run in this process (``--jobs 1``): warm kernels for its ``decks`` decks, then none."""
+    if decks < 2:
+        yield
+        return
+    counter = _Local()
+    counter.value = decks
+    saved = os.environ.get(CACHE_ENV)
+    enable(counter)
+    try:
+        yield
+    finally:
+        shutdown()
+        _state["remaining"] = None
+        if saved is None:
+            folder = os.environ.pop(CACHE_ENV, None)
+            if folder:
+                import shutil
+
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Local:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def get_lock(self):
+        return contextlib.nullcontext()
+
+
+class _Warm:
+    """A kernel being started and warmed in a background thread."""
+
+    def __init__(self, cwd: Path):
+        self.cwd = cwd
+        self.km = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._start, name="esante-report-warm-kernel", daemon=True)
+        self.thread.start()
+
+    def _start(self) -> None:
+        try:
+            from .render import KERNEL_NAME
+
+            # a synchronous manager (started here, in this thread) whose client is asynchronous, as nbclient wants
+            km = _manager_class()(kernel_name=KERNEL_NAME,
+                                  client_class="jupyter_client.asynchronous.AsyncKernelClient")
+            folder = Path(os.environ.get(CACHE_ENV) or tempfile.gettempdir())
+            with open(folder / f"kernel-{os.getpid()}-{id(self)}.log", "ab") as log:  # its start-up chatter
+                km.start_kernel(cwd=str(self.cwd), stdout=log, stderr=log)
+            self.km = km
+            kc = km.blocking_client()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=_WARM_TIMEOUT)
+                msg_id = kc.execute(WARM_UP_CODE, silent=True, store_history=False)
+                while True:
+                    reply = kc.get_shell_msg(timeout=_WARM_TIMEOUT)
+                    if reply["parent_header"].get("msg_id") == msg_id:
+                        break
+            finally:
+                kc.stop_channels()
+        except BaseException as exc:  # the deck then starts a kernel of its own
+            self.error = exc
+
+    def get(self):
+        self.thread.join(_WARM_TIMEOUT)
+        if self.thread.is_alive() or self.error is not None or self.km is None or not self.km.is_alive():
+            release(self.km)
+            return None
+        return self.km
+
+
+def _manager_class():
+    from jupyter_client.manager import KernelManager
+
+    class OneDeckKernelManager(KernelManager):
+        """Remembers the clients nbclient makes: their channels are closed with the kernel (nbclient leaves
+        them open for a kernel it does not own)."""
+
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self.__dict__.setdefault("_esr_clients", []).append(kc)
+            return kc
+
+    return OneDeckKernelManager
+
+
+def enable_on_dask_worker() -> None:
+    """Run on each worker of a local Dask cluster (``client.run``): warm kernels when it holds a next deck."""
+    enable(_DaskQueue())
+
+
+class _DaskQueue:
+    """A Dask worker knows the tasks it was given: another one ready or waiting is the next deck."""
+
+    @staticmethod
+    def more() -> bool:
+        try:
+            from distributed import get_worker
+
+            worker = get_worker()
+            current = worker.get_current_task()
+            return any(ts.state in ("ready", "constrained", "waiting")
+                       for key, ts in worker.state.tasks.items() if key != current)
+        except Exception:  # not in a task, or another Dask: no warm kernel, the deck starts cold
+            return False
+
+
+def _more_queued() -> bool:
+    """Is another deck queued for this worker (or any worker)? Counts this deck as started."""
+    remaining = _state["remaining"]
+    if remaining is None:
+        return False
+    if isinstance(remaining, _DaskQueue):
+        return remaining.more()
+    with remaining.get_lock():
+        remaining.value -= 1
+        return remaining.value > 0
+
+
+def take(cwd: Path):
+    """The kernel manager (with a started, warmed kernel) for the deck about to run, or None (cold start).
+
+    Starts warming the next deck's kernel when more decks are queued. Outside a batch: None, nothing started.
+    """
+    if _state["remaining"] is None:
+        return None
+    warm, _state["next"] = _state["next"], None
+    km = warm.get() if warm is not None and warm.cwd == cwd else (release(warm.get()) if warm else None)
+    if _more_queued():
+        _state["next"] = _Warm(cwd)
+    return km
+
+
+def release(km) -> None:
+    """Shut down the kernel of ``km`` (one deck per kernel); None is fine."""
+    if km is None:
+        return None
+    for kc in km.__dict__.pop("_esr_clients", []):
+        with contextlib.suppress(Exception):
+            kc.stop_channels()
+    with contextlib.suppress(Exception):
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+    with contextlib.suppress(Exception):
+        km.cleanup_resources()
+    return None
+
+
+def shutdown() -> None:
+    """The worker is done: a kernel warmed for nothing is shut down."""
+    warm, _state["next"] = _state["next"], None
+    if warm is not None:
+        warm.thread.join(_WARM_TIMEOUT)
+        release(warm.km)
+
+
+def cached_parse(paths: Iterable[Path], parse: Callable[[], Any], kind: str) -> Any:
+    """``parse()``, or its result for the same file contents parsed earlier by a kernel of this worker.
+
+    Keyed on ``kind`` and the SHA-256 of every file of ``paths`` (contents, not dates): a changed file is
+    parsed again. A missing file, or no cache folder, parses (and its errors are parse()'s own).
+    """
+    folder = os.environ.get(CACHE_ENV)
+    if not folder or not Path(folder).is_dir():
+        return parse()
+    digest = hashlib.sha256(kind.encode())
+    try:
+        for path in paths:
+            digest.update(str(Path(path).resolve()).encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
+    except OSError:
+        return parse()
+    target = Path(folder) / f"{kind}-{digest.hexdigest()}.pickle"
+    if target.is_file():
+        with contextlib.suppress(Exception):
+            return pickle.loads(target.read_bytes())
+    value = parse()
+    with contextlib.suppress(Exception):
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, target)
+    return value

@@ -1,0 +1,40 @@
+"""No import waste (issue 17, item 2): the notebook's set-up imports load no heavy module they do not use.
+
+``nbformat`` pulls in ``jsonschema`` (and ``rfc3987_syntax``, which builds a grammar when imported: about
+1.4 s); the export stages (WeasyPrint, PDFium) belong to ``render``, never to the kernel. A fresh interpreter
+says which modules an import loaded: a property that a timed test could only approximate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+HEAVY = ("nbformat", "jsonschema", "rfc3987_syntax", "weasyprint", "pypdfium2", "pdfplumber", "papermill",
+         "nbclient", "jupyter_client")
+
+
+def _loaded(code: str) -> dict[str, bool]:
+    script = code + f"\nimport json, sys\nprint(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True,
+                         cwd=str(ROOT))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_authoring_api_imports_no_heavy_module():
+    loaded = _loaded("import esante_report.authoring")
+    assert not any(loaded.values()), [m for m, v in loaded.items() if v]
+
+
+def test_the_notebooks_set_up_imports_load_no_heavy_module():
+    # the set-up cell of notebooks/post_covid.ipynb and of notebooks/catalogue.ipynb, and the house style
+    loaded = _loaded("import matplotlib.pyplot\nimport esante_report.authoring as esr\n"
+                     "from esante_report.params import notebook_parameters\n"
+                     "from esante_report.slides_post_covid import PostCovidDeck\n"
+                     "from esante_report.slides_catalogue import CatalogueDeck\nesr.setup()")
+    assert not any(loaded.values()), [m for m, v in loaded.items() if v]

@@ -1,0 +1,105 @@
+"""Warm kernels (issue 17, item 3): the next deck's kernel is started and warmed while one deck runs, and
+each deck still gets a fresh kernel: nothing one deck sets is visible in the next one on the same worker.
+
+The test writes its own notebook: the first deck (step 1) sets a global, a matplotlib rcParam and an
+attribute on an imported module; the second (step 2) writes on its slide whether it sees them, and whether
+its kernel was warmed (the deck modules already imported before its first cell imports anything).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell
+
+from esante_report import kernels
+
+from .conftest import DATA, PARAMS, ROOT, normalise, pdf_pages_text
+
+pytestmark = pytest.mark.e2e
+
+CELLS = [
+    new_code_cell("step = 0", metadata={"tags": ["parameters"], "slideshow": {"slide_type": "skip"}}),
+    new_code_cell("import sys\nwarm = 'esante_report.slides_post_covid' in sys.modules  # before any import here\n"
+                  "import matplotlib.pyplot as plt\nimport esante_report.authoring as esr\nesr.setup()",
+                  metadata={"slideshow": {"slide_type": "skip"}}),
+    new_markdown_cell("# Essai d'isolement des noyaux"),
+    new_markdown_cell("## État vu par ce deck"),
+    new_code_cell("if step == 1:\n"
+                  "    FUITE = 'valeur du premier deck'\n"
+                  "    plt.rcParams['lines.linewidth'] = 7.25\n"
+                  "    esr._fuite = True\n"
+                  "esr.md('Étape {s} : globale {g}, épaisseur {w}, module {m}, noyau préchauffé {p}', s=str(step),\n"
+                  "       g='présente' if 'FUITE' in globals() else 'absente',\n"
+                  "       w=str(plt.rcParams['lines.linewidth']),\n"
+                  "       m='modifié' if getattr(esr, '_fuite', False) else 'intact',\n"
+                  "       p='oui' if warm else 'non')"),
+]
+
+
+@pytest.fixture(scope="module", params=["in-process", "dask", "pool"])
+def two_decks(request, tmp_path_factory):
+    """A deck of step 2 run right after a deck of step 1 on the same worker: ``--jobs 1`` (in this
+    process), the one worker of a local Dask cluster, or ``--jobs 2`` with a deck of step 1 on each worker
+    first (whichever worker runs the third deck ran a step 1 before). Returns (first deck, last deck)."""
+    from esante_report.batch import run_jobs
+    from esante_report.decks import DECKS
+
+    root = tmp_path_factory.mktemp("kernels")
+    notebooks = root / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook(cells=CELLS)
+    nb.metadata["kernelspec"] = {"name": "esante-report", "display_name": "Python 3 (esante-report)",
+                                 "language": "python"}
+    nbformat.write(nb, notebooks / DECKS["post_covid"].notebook)
+    out = root / "out"
+    out.mkdir()
+    from esante_report.batch import plan
+
+    [job] = plan(["2021-11-15"], decks=["post_covid"], data_dir=DATA, params_dir=PARAMS, out_dir=out,
+                 notebooks=ROOT / "notebooks", force=True).jobs
+    jobs = [dataclasses.replace(job, parameters={**job.parameters, "step": step}, notebooks=str(notebooks),
+                                region=f"E{i}", region_name=f"Essai {i}")
+            for i, step in enumerate((1, 1, 2) if request.param == "pool" else (1, 2), start=1)]
+    # one worker: the second deck runs right after the first
+    results = run_jobs(jobs, workers=2 if request.param == "pool" else 1, dask=request.param == "dask")
+    return results[0], results[-1]
+
+
+def test_no_state_of_one_deck_reaches_the_next_on_the_same_worker(two_decks):
+    first, second = two_decks
+    assert first.status == "rendered", first.error
+    assert second.status == "rendered", second.error
+    one = re.sub(r"\s+", " ", normalise(" ".join(pdf_pages_text(first.deck.pdf))))
+    two = re.sub(r"\s+", " ", normalise(" ".join(pdf_pages_text(second.deck.pdf))))
+    assert "Étape 1 : globale présente, épaisseur 7.25, module modifié" in one      # the first deck set them
+    assert "Étape 2 : globale absente, épaisseur" in two
+    assert "épaisseur 7.25" not in two and "module intact" in two
+    # the second deck ran in the kernel warmed while the first ran (the first one started cold)
+    assert "noyau préchauffé non" in one
+    assert "noyau préchauffé oui" in two
+    # and its cells are numbered as in a cold kernel: the warm-up left no history (a warm kernel ran no cell)
+    executed = nbformat.read(second.deck.ipynb, as_version=4)
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), counts
+
+
+def test_parsed_files_are_cached_by_content(tmp_path, monkeypatch):
+    monkeypatch.setenv(kernels.CACHE_ENV, str(tmp_path))
+    data = tmp_path / "f.csv"
+    data.write_text("a\n1\n", encoding="utf-8")
+    calls = []
+
+    def parse():
+        calls.append(1)
+        return data.read_text(encoding="utf-8")
+
+    assert kernels.cached_parse([data], parse, "t") == "a\n1\n"
+    assert kernels.cached_parse([data], parse, "t") == "a\n1\n"
+    assert len(calls) == 1
+    data.write_text("a\n2\n", encoding="utf-8")          # same size and date granularity: content decides
+    assert kernels.cached_parse([data], parse, "t") == "a\n2\n"
+    assert len(calls) == 2
