@@ -118,7 +118,8 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 if entries is not None and name in DECKS:
                     key = cache.static_key(notebook=notebooks / DECKS[name].notebook, entry=entries.get(name),
                                            date=date, name=label, region=region)
-                    record = None if force else cache.is_up_to_date(out_dir, date, label, key)
+                    current = cache.input_key(key, _data_hashes(name, data_dir))  # this --data, as it is now
+                    record = None if force else cache.is_up_to_date(out_dir, date, label, current)
                     if record is not None:
                         result.up_to_date.append(JobResult(date, label, "up to date", slides=record.slides))
                         continue
@@ -149,6 +150,14 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                                                notebooks=notebooks, region=region, region_name=region_name,
                                                key=key))
     return result
+
+
+def _data_hashes(deck: str, data_dir: Path) -> dict[str, str | None]:
+    """The files of ``data_dir`` that ``deck`` reads, hashed; {} when the deck cannot list them (the check says why)."""
+    try:
+        return cache.data_hashes(DECKS[deck].files(Path(data_dir)), Path(data_dir))
+    except (OSError, EsanteReportError):
+        return {}
 
 
 def _first(lines: list[str]) -> str:

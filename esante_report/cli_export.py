@@ -20,15 +20,13 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime as dt
-import os
 import re
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from . import outfs, publish
 from .errors import EsanteReportError, ExportError
 
 __all__ = ["ExportedDeck", "export_notebook", "notebook_parameters_of", "add_parser", "run"]
@@ -138,7 +136,7 @@ def _meta(deck, day: dt.date, params: dict[str, Any]):
     return export.DeckMeta(
         title=deck.title, issuer=_issuer(deck, day, params, data_dir), date=date,
         subject=f"{deck.title} — date de référence {date}", keywords=keywords,
-        created=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        created=publish.created(),
         generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))
 
 
@@ -163,15 +161,15 @@ def export_notebook(notebook: Path | str, deck: str, *, date: str | None = None,
     params = notebook_parameters_of(nb)
     day = _report_date(notebook, date, params)
     spec = DECKS[deck]
-    out_dir = Path(out_dir) if out_dir is not None else notebook.resolve().parent
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = outfs.prepare_out(Path(out_dir) if out_dir is not None else notebook.resolve().parent)
+    outfs.safe_dir(out_dir / "failed", create=False)  # a link there is refused before any work
     stem = notebook.stem
     progress(f"{notebook.name}: building slides")
     rendered = export.build(nb, _meta(spec, day, params))
     for warning in rendered.warnings:
         progress(f"warning: {notebook.name}: {warning}")
-    with tempfile.TemporaryDirectory(prefix=f".export-{stem}-", dir=out_dir) as tmp:
-        tmp = Path(tmp)
+    outfs.remove_stale_temp(out_dir)
+    with outfs.build_folder(out_dir, f"export-{stem}") as tmp:
         html, pdf = tmp / f"{stem}.html", tmp / f"{stem}.pdf"
         html.write_text(rendered.html, encoding="utf-8")
         progress(f"{notebook.name}: writing PDF ({rendered.slides} slides)")
@@ -179,12 +177,9 @@ def export_notebook(notebook: Path | str, deck: str, *, date: str | None = None,
         try:
             pdfcheck.check_pdf(pdf, rendered.slides, rendered.expected_chars, rendered.slide_cells)
         except ExportError as exc:
-            failed = out_dir / "failed"
-            failed.mkdir(exist_ok=True)
-            shutil.copyfile(pdf, failed / pdf.name)
-            raise ExportError(f"{exc} (rejected PDF kept in {failed / pdf.name})") from exc
-        for path in (html, pdf):
-            os.replace(path, out_dir / path.name)
+            _, note = publish.try_keep_failed(pdf, out_dir, stem, suffix=".pdf")
+            raise ExportError(f"{exc} ({note})") from exc
+        publish.publish([html, pdf], out_dir, stem)  # the same one-step publishing as render
     return ExportedDeck(deck, out_dir / f"{stem}.html", out_dir / f"{stem}.pdf", rendered.slides,
                         rendered.warnings)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from . import cache, outfs
 from .decks import DECKS
 from .fmt import fmt_date
+from .publish import published_file
 
 __all__ = ["write_index", "collect"]
 
@@ -73,11 +74,11 @@ def collect(out_dir: Path) -> list[dict]:
         # each deck, then its regional decks (post_covid, post_covid-ARA, …): not plain name order
         for html in sorted(folder.iterdir(), key=lambda p: (p.name.split('-')[0].split('.')[0], '-' in p.name, p.name)):
             match = _DECK_FILE.match(html.name)
-            if not match or match["deck"] not in DECKS or not _plain(html, "file"):
+            if not match or match["deck"] not in DECKS or not published_file(html):
                 continue
             name = html.name[:-len(".html")]
             pdf = folder / f"{name}.pdf"
-            has_pdf = _plain(pdf, "file")
+            has_pdf = published_file(pdf)
             record = cache.read_record(out_dir, folder.name, name)
             title = record.title if record else DECKS[match["deck"]].title + (
                 f" — {match['region']}" if match["region"] else "")

@@ -17,14 +17,13 @@ import datetime as dt
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import cache, outfs
+from . import cache, outfs, publish
 from .decks import DECKS
 from .errors import EsanteReportError, ExportError, RenderError
 from .params import DeckRun, list_dates, load_params
@@ -67,6 +66,8 @@ class Job:
     region: str | None = None
     region_name: str | None = None
     key: str = ""
+    #: seconds a cell may run before the render stops it (0: no limit)
+    cell_timeout: float = 600.0
 
     @property
     def name(self) -> str:
@@ -239,7 +240,10 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
     failed_dir = final_dir / "failed"
     outfs.safe_dir(final_dir, create=False)  # links are refused before any work
     outfs.safe_dir(failed_dir, create=False)
-    data_hashes = cache.file_hashes(deck.files(Path(job.data_dir)))  # before running: what this render read
+    # the cache folder is checked before any work: a link there is refused before anything is published
+    outfs.safe_dir(out_dir / cache.CACHE_DIR, create=False)
+    outfs.safe_dir(out_dir / cache.CACHE_DIR / job.date, create=False)
+    data_hashes = cache.data_hashes(deck.files(Path(job.data_dir)), Path(job.data_dir))  # before running
     timings: dict[str, float] = {}
     current, clock = "", time.monotonic()
 
@@ -251,8 +255,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
         current, clock = name, now
         progress(f"{job.label}: {message}")
 
-    with tempfile.TemporaryDirectory(prefix=f"{outfs.TEMP_PREFIX}{job.date}-{job.name}-", dir=out_dir) as tmp:
-        tmp = Path(tmp)
+    with outfs.build_folder(out_dir, f"{job.date}-{job.name}") as tmp:
         stage("execute", f"running {source.name}")
         executed = _execute(job, source, tmp, final_dir)
         import nbformat
@@ -282,15 +285,11 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
                     note = f"rejected PDF and executed notebook kept in {kept_pdf.parent}"
             raise ExportError(f"{exc} ({note})") from exc
         stage("publish", "publishing")
-        outfs.safe_dir(out_dir / job.date)
-        outputs = {}
-        for path in (executed, html, pdf):
-            outputs[path.name] = cache.file_hashes([path])[str(path.resolve())]
-            os.replace(path, final_dir / path.name)  # a rename replaces a link at the target, never follows it
+        outputs = publish.publish([executed, html, pdf], final_dir, job.name)  # one atomic switch
     _clear_failed(failed_dir, job.name)
     timings[current] = time.monotonic() - clock
     cache.write_record(out_dir, job.date, job.name, cache.Record(
-        key=job.key, data=data_hashes, outputs=outputs, slides=slides, title=job.title))
+        key=cache.input_key(job.key, data_hashes), data=data_hashes, outputs=outputs, slides=slides, title=job.title))
     return RenderedDeck(job.deck, job.date, final_dir / f"{job.name}.html", final_dir / f"{job.name}.pdf",
                         final_dir / f"{job.name}.ipynb", slides, name=job.name, timings=timings)
 
@@ -343,9 +342,11 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
         for attempt in range(1, _KERNEL_STARTS + 1):
             try:
                 with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
+                    # the notebook runs in its own build folder: what a cell writes there goes with it
                     pm.execute_notebook(str(source), str(executed), parameters=job.parameters,
-                                        kernel_name=KERNEL_NAME, cwd=str(source.parent), progress_bar=False,
-                                        log_output=False, report_mode=False, request_save_on_cell_execute=False)
+                                        kernel_name=KERNEL_NAME, cwd=str(tmp), progress_bar=False,
+                                        log_output=False, report_mode=False, request_save_on_cell_execute=False,
+                                        execution_timeout=job.cell_timeout or None)
                 break
             except RuntimeError as exc:
                 # a kernel that dies while starting ran no cell: start another (kernels started at the
@@ -356,8 +357,14 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     except PapermillExecutionError as exc:
         kept, note = _try_keep_failed(executed, final_dir, job.name)
         evalue = _one_line(str(exc.evalue)) if str(exc.evalue).strip() else ""
-        raise RenderError(f"{source.name} failed at cell {exc.cell_index + 1} (In [{exc.exec_count}]): "
-                          f"{exc.ename}{': ' + evalue if evalue else ''} ({note})") from exc
+        raise RenderError(f"{source.name} failed at cell {lab_cell_number(executed, exc.cell_index)} "
+                          f"(In [{exc.exec_count}]): {exc.ename}{': ' + evalue if evalue else ''} ({note})") from exc
+    except TimeoutError as exc:  # nbclient's CellTimeoutError: --cell-timeout
+        kept, note = _try_keep_failed(executed, final_dir, job.name)
+        index = _running_cell(executed)
+        cell = f"cell {lab_cell_number(executed, index)}" if index is not None else "a cell"
+        raise RenderError(f"{source.name}: {cell} still running after {job.cell_timeout:g} s, stopped "
+                          f"(give more time with --cell-timeout SECONDS) ({note})") from None
     except Exception as exc:  # kernel died, notebook unreadable, ...
         kept, note = _try_keep_failed(executed, final_dir, job.name)
         log = kernel_log.read_text(errors="replace").strip().splitlines()[-1:] if kernel_log.exists() else []
@@ -368,6 +375,35 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     finally:
         warm.join()
     return executed
+
+
+def _cells(executed: Path) -> list:
+    import json
+
+    try:
+        cells = json.loads(Path(executed).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return cells if isinstance(cells, list) else []
+
+
+def _tags(cell) -> list:
+    tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell, dict) else []
+    return tags if isinstance(tags, list) else []
+
+
+def lab_cell_number(executed: Path, cell_index: int) -> int:
+    """The number JupyterLab shows for cell ``cell_index`` of the executed notebook (1-based, the cells
+    papermill injected left out), as warnings and the PDF check count."""
+    injected = sum("injected-parameters" in _tags(c) for c in _cells(executed)[:cell_index])
+    return cell_index + 1 - injected
+
+
+def _running_cell(executed: Path) -> int | None:
+    """Index of the cell that was running when execution stopped: the last one papermill started."""
+    started = [i for i, c in enumerate(_cells(executed))
+               if isinstance(c, dict) and c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    return started[-1] if started else None
 
 
 @contextlib.contextmanager
@@ -387,26 +423,7 @@ def _stderr_to(path: Path) -> Iterator[None]:
         os.close(saved)
 
 
-def _keep_failed(path: Path, final_dir: Path, name: str, suffix: str = ".ipynb") -> Path | None:
-    """Copy the evidence of a failure to ``<out>/<date>/failed/``; published decks are not touched.
-
-    Written atomically and never through a link; raises :class:`~esante_report.outfs.OutputError`.
-    """
-    if not path.exists():
-        return None
-    outfs.safe_dir(final_dir)
-    folder = outfs.safe_dir(final_dir / "failed")
-    return outfs.copy_file(path, folder / f"{name}{suffix}")
-
-
-def _try_keep_failed(path: Path, final_dir: Path, name: str, suffix: str = ".ipynb") -> tuple[Path | None, str]:
-    """Keep the evidence if possible; a failure to do so never hides the real error (the note says it)."""
-    what = "partly executed notebook" if suffix == ".ipynb" else "rejected PDF"
-    try:
-        kept = _keep_failed(path, final_dir, name, suffix)
-    except outfs.OutputError as exc:
-        return None, f"the {what} could not be kept: {exc}"
-    return kept, f"{what} kept in {kept}" if kept else f"no {what} was written"
+_try_keep_failed = publish.try_keep_failed
 
 
 def _clear_failed(failed_dir: Path, name: str) -> None:
@@ -422,14 +439,6 @@ def _clear_failed(failed_dir: Path, name: str) -> None:
         os.rmdir(failed_dir)  # only when empty
 
 
-def _created() -> str:
-    """Creation timestamp: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat()
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
 def _meta(job: Job):
     from . import export
     from .fmt import fmt_date
@@ -442,5 +451,5 @@ def _meta(job: Job):
     return export.DeckMeta(
         title=title, issuer=job.parameters["issuer"], date=date,
         subject=f"{title} — date de référence {date}",
-        keywords=prov.text(), created=_created(),
+        keywords=prov.text(), created=publish.created(),
         generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))
