@@ -38,7 +38,7 @@ from typing import Callable
 
 from . import outfs
 
-__all__ = ["VERSIONS", "publish", "published_file", "version_of", "keep_failed", "try_keep_failed", "created",
+__all__ = ["VERSIONS", "publish", "published_file", "version_of", "unexpected_files", "keep_failed", "try_keep_failed", "created",
            "STEP_HOOK"]
 
 VERSIONS = ".versions"
@@ -233,6 +233,10 @@ def _publish_locked(files: list[Path], folder: Path, versions: Path, name: str) 
             with contextlib.suppress(OSError):
                 if os.readlink(public) == _link_target(name, public.name):
                     os.unlink(public)  # a file of the old version only: its link would dangle
+    for entry in os.scandir(folder):  # temporary links of a killed publish
+        if entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp") and entry.is_symlink():
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
     pattern = _version_re(name)
     for entry in os.scandir(versions):
         stale_version = pattern.fullmatch(entry.name) and entry.name != version.name
@@ -241,6 +245,49 @@ def _publish_locked(files: list[Path], folder: Path, versions: Path, name: str) 
             with contextlib.suppress(OSError):
                 _remove(Path(entry.path))
     return hashes
+
+
+def unexpected_files(folder: Path) -> list[Path]:
+    """What ``folder`` holds that the toolkit did not write there: not a published link, not a version folder
+    or pointer of ours, not a file of ``failed/`` (a notebook cell can write anywhere its user can)."""
+    folder = Path(folder)
+    found: list[Path] = []
+
+    def scan(path: Path) -> list[os.DirEntry]:
+        try:
+            return sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError:
+            return []
+
+    for entry in scan(folder):
+        if entry.name in (VERSIONS, "failed") and entry.is_dir(follow_symlinks=False):
+            continue
+        name = entry.name.rsplit(".", 1)[0]
+        with contextlib.suppress(OSError):
+            if entry.is_symlink() and os.readlink(entry.path) == _link_target(name, entry.name):
+                continue
+        found.append(Path(entry.path))
+    versions = folder / VERSIONS
+    if os.path.isdir(versions) and not os.path.islink(versions):
+        for entry in scan(versions):
+            if entry.name == outfs.LOCK_NAME or (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+                continue
+            if entry.is_symlink():
+                with contextlib.suppress(OSError):
+                    if _version_re(entry.name).fullmatch(os.readlink(entry.path)):
+                        continue
+            elif entry.is_dir(follow_symlinks=False):
+                name = entry.name[:-_HASH - 1]
+                if _version_re(name).fullmatch(entry.name):
+                    found += [Path(e.path) for e in scan(Path(entry.path))
+                              if e.is_symlink() or not e.is_file() or e.name.rsplit(".", 1)[0] != name]
+                    continue
+            found.append(Path(entry.path))
+    failed = folder / "failed"
+    if os.path.isdir(failed) and not os.path.islink(failed):
+        found += [Path(e.path) for e in scan(failed) if e.is_symlink() or not e.is_file()
+                  or not e.name.endswith((".ipynb", ".pdf"))]
+    return found
 
 
 # --------------------------------------------------------------------------- evidence of a failure

@@ -37,6 +37,8 @@ KERNEL_NAME = "python3"
 STAGES = ("execute", "html", "pdf", "check", "publish")
 
 Progress = Callable[[str], None]
+#: seconds a notebook cell may run (``--cell-timeout``; a deck may carry its own ``cell_timeout``)
+DEFAULT_CELL_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Job:
     region_name: str | None = None
     key: str = ""
     #: seconds a cell may run before the render stops it (0: no limit)
-    cell_timeout: float = 600.0
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT
 
     @property
     def name(self) -> str:
@@ -133,19 +135,23 @@ def deck_title(deck: str, region_name: str | None = None) -> str:
 
 
 def job_for(run: DeckRun, date: str, *, data_dir: Path, out_dir: Path, notebooks: Path,
-            region: str | None = None, region_name: str | None = None, key: str = "") -> Job:
+            region: str | None = None, region_name: str | None = None, key: str = "",
+            cell_timeout: float | None = None) -> Job:
+    """The job of ``run``; ``cell_timeout`` (seconds, 0 = none) defaults to the deck's own, else 600 s."""
     parameters = dict(run.parameters)
     if region:
         parameters["region"] = region
+    if cell_timeout is None:
+        cell_timeout = getattr(DECKS.get(run.deck), "cell_timeout", None) or DEFAULT_CELL_TIMEOUT
     return Job(date=date, deck=run.deck, parameters=parameters, data_dir=str(Path(data_dir).resolve()),
                out_dir=str(Path(out_dir).resolve()), notebooks=str(Path(notebooks).resolve()),
-               region=region, region_name=region_name, key=key)
+               region=region, region_name=region_name, key=key, cell_timeout=float(cell_timeout))
 
 
 def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | None = None,
                 params_dir: Path | None = None, out_dir: Path | None = None,
                 notebooks: Path | None = None, progress: Progress = _quiet,
-                only_listed: bool = False) -> list[RenderedDeck]:
+                only_listed: bool = False, cell_timeout: float | None = None) -> list[RenderedDeck]:
     """Render every deck (or ``decks``) of the params file of ``date``, one after another.
 
     With ``only_listed``, decks of ``decks`` that the params file lacks are skipped
@@ -166,7 +172,8 @@ def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | N
     for run in runs:
         key = cache.static_key(notebook=notebooks / DECKS[run.deck].notebook, entry=entries.get(run.deck),
                                date=date, name=run.deck, region=None) if entries is not None else ""
-        job = job_for(run, date, data_dir=data_dir, out_dir=out_dir, notebooks=notebooks, key=key)
+        job = job_for(run, date, data_dir=data_dir, out_dir=out_dir, notebooks=notebooks, key=key,
+                      cell_timeout=cell_timeout)
         rendered.append(_render(job, progress))
     return rendered
 
