@@ -192,8 +192,12 @@ def build_folder(out_dir: Path, label: str) -> Iterator[Path]:
     except OSError as exc:
         raise os_error(exc, out_dir) from None
     try:
-        fd = os.open(os.path.join(folder, OWNER_NAME), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        _write_fd(fd, _owner_line().encode())
+        with contextlib.suppress(OSError):  # best effort: without it, the 24-hour rule applies
+            fd = os.open(os.path.join(folder, OWNER_NAME), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            try:
+                os.write(fd, _owner_line().encode())
+            finally:
+                os.close(fd)
         yield Path(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

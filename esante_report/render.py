@@ -336,9 +336,27 @@ _KERNEL_START_FAILED = re.compile(r"Kernel died before replying to kernel_info|K
                                   r"kernel_info_reply|Kernel .* failed to start")
 
 
+def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log: Path) -> None:
+    """Run ``source`` with papermill in the build folder ``tmp``; the executed notebook is written to ``executed``
+    whatever happens (finished, failed, timed out), when papermill saved one."""
+    import papermill as pm
+
+    target = _BuildIO.target(job.name)
+    try:
+        with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
+            # the notebook runs in its own build folder: what a cell writes there goes with it
+            pm.execute_notebook(_BuildIO.source(source), target, parameters=job.parameters,
+                                kernel_name=KERNEL_NAME, cwd=str(tmp), progress_bar=False,
+                                log_output=False, report_mode=False, request_save_on_cell_execute=True,
+                                execution_timeout=job.cell_timeout or None)
+    finally:
+        saved = _BuildIO.take(target)
+        if saved is not None:
+            outfs.write_text(executed, saved)
+
+
 def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     _lighter_imports()
-    import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     warm = _warm_up()
@@ -348,12 +366,7 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     try:
         for attempt in range(1, _KERNEL_STARTS + 1):
             try:
-                with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
-                    # the notebook runs in its own build folder: what a cell writes there goes with it
-                    pm.execute_notebook(str(source), str(executed), parameters=job.parameters,
-                                        kernel_name=KERNEL_NAME, cwd=str(tmp), progress_bar=False,
-                                        log_output=False, report_mode=False, request_save_on_cell_execute=False,
-                                        execution_timeout=job.cell_timeout or None)
+                _run_papermill(job, source, tmp, executed, kernel_log)
                 break
             except RuntimeError as exc:
                 # a kernel that dies while starting ran no cell: start another (kernels started at the
@@ -382,6 +395,57 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     finally:
         warm.join()
     return executed
+
+
+class _BuildIO:
+    """papermill I/O handler for ``esante-report:`` paths: the notebook is read from its file and the executed
+    copy kept in memory, then written by :func:`_execute` (to any path, whatever bytes it holds: papermill
+    records its paths in the notebook's JSON, which cannot hold a non-UTF-8 file name). The executed notebook
+    records these fixed names, never a temporary folder."""
+
+    SCHEME = "esante-report:"
+    _sources: dict[str, Path] = {}
+    _saved: dict[str, str] = {}
+
+    @classmethod
+    def register(cls) -> None:
+        from papermill.iorw import papermill_io
+
+        if not any(scheme == cls.SCHEME for scheme, _ in papermill_io._handlers):
+            papermill_io.register(cls.SCHEME, cls)
+
+    @classmethod
+    def source(cls, path: Path) -> str:
+        cls.register()
+        name = f"{cls.SCHEME}notebooks/{Path(path).name.encode('ascii', 'replace').decode()}"
+        cls._sources[name] = Path(path)
+        return name
+
+    @classmethod
+    def target(cls, deck_name: str) -> str:
+        name = f"{cls.SCHEME}build/{deck_name}.ipynb"
+        cls._saved.pop(name, None)
+        return name
+
+    @classmethod
+    def take(cls, name: str) -> str | None:
+        return cls._saved.pop(name, None)
+
+    @classmethod
+    def read(cls, path: str) -> str:
+        return cls._sources[path].read_text(encoding="utf-8")
+
+    @classmethod
+    def write(cls, buf: str, path: str) -> None:
+        cls._saved[path] = buf
+
+    @classmethod
+    def listdir(cls, path: str) -> list:
+        return []
+
+    @classmethod
+    def pretty_path(cls, path: str) -> str:
+        return path
 
 
 def _cells(executed: Path) -> list:
