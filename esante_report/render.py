@@ -342,15 +342,32 @@ def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log
     import papermill as pm
 
     target = _BuildIO.target(job.name)
+    state: dict[str, Any] = {}
+
+    def notebook_started(notebook=None, **_) -> None:  # nbclient hooks (nbclient >= 0.6)
+        state["nb"] = notebook
+
+    def cell_started(cell=None, cell_index=None, **_) -> None:
+        state["cell"] = cell_index
+
     try:
         with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
             # the notebook runs in its own build folder: what a cell writes there goes with it
             pm.execute_notebook(_BuildIO.source(source), target, parameters=job.parameters,
                                 kernel_name=KERNEL_NAME, cwd=str(tmp), progress_bar=False,
-                                log_output=False, report_mode=False, request_save_on_cell_execute=True,
-                                execution_timeout=job.cell_timeout or None)
+                                log_output=False, report_mode=False, request_save_on_cell_execute=False,
+                                execution_timeout=job.cell_timeout or None,
+                                on_notebook_start=notebook_started, on_cell_start=cell_started)
+    except TimeoutError as exc:
+        exc.esante_cell_index = state.get("cell")  # type: ignore[attr-defined]
+        raise
     finally:
         saved = _BuildIO.take(target)
+        if saved is None and state.get("nb") is not None:  # stopped before papermill saved: keep what ran
+            import nbformat
+
+            with contextlib.suppress(Exception):
+                saved = nbformat.writes(state["nb"])
         if saved is not None:
             outfs.write_text(executed, saved)
 
@@ -381,7 +398,8 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
                           f"(In [{exc.exec_count}]): {exc.ename}{': ' + evalue if evalue else ''} ({note})") from exc
     except TimeoutError as exc:  # nbclient's CellTimeoutError: --cell-timeout
         kept, note = _try_keep_failed(executed, final_dir, job.name)
-        index = _running_cell(executed)
+        index = getattr(exc, "esante_cell_index", None)
+        index = _running_cell(executed) if index is None else index
         cell = f"cell {lab_cell_number(executed, index)}" if index is not None else "a cell"
         raise RenderError(f"{source.name}: {cell} still running after {job.cell_timeout:g} s, stopped "
                           f"(give more time with --cell-timeout SECONDS) ({note})") from None
