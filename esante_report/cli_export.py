@@ -10,9 +10,11 @@ read from the notebook's parameters (papermill's injected cell first, then the
 cell tagged ``parameters``), the issuer falling back on the params file of
 that date and then on the deck's default issuer. ``--date`` overrides the date.
 
-Outputs are written to a temporary folder first and moved next to the
-notebook (or into ``--out``) only when the PDF passed its checks; a rejected
-PDF is kept in ``<out>/failed/``. Files already there are otherwise untouched.
+Outputs are written to a temporary folder first and published next to the
+notebook (or into ``--out``) only when the PDF passed its checks, through the
+same one-step publishing as ``render`` (:mod:`esante_report.publish`); a rejected
+PDF is kept in ``<out>/failed/``, never through a link. Files already there are
+otherwise untouched. ``SOURCE_DATE_EPOCH`` makes two exports byte-identical.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The distribution page ``<out>/index.html``: every date, newest first, every deck.
 
 Only the toolkit's own files are listed: folders named after a real date, holding
-``<deck>.html`` or ``<deck>-<REGION>.html`` of a known deck; anything else in ``<out>``
-is ignored. The page is written under a lock (``<out>/.esante-report.lock``), to a fresh
+``<deck>.html`` or ``<deck>-<REGION>.html`` of a known deck, as a plain file or as a
+link published by :mod:`esante_report.publish`; anything else in ``<out>`` is ignored. The page is written under a lock (``<out>/.esante-report.lock``), to a fresh
 temporary file renamed into place, so concurrent runs never fail and a link planted at
 a temporary name is never followed.
 """

@@ -1,8 +1,9 @@
 """Render decks: run each notebook with papermill, export HTML and PDF, check, publish.
 
-Everything is written to a temporary folder inside ``<out>`` first and moved
-into ``<out>/<date>/`` only when the deck is complete and its PDF passed its
-checks, so a failure never touches decks already published. A notebook that
+Everything is written to a temporary folder inside ``<out>`` first (the notebook runs
+there) and published into ``<out>/<date>/`` in one atomic step (:mod:`esante_report.publish`)
+only when the deck is complete and its PDF passed its checks, so a failure never touches decks
+already published. A notebook that
 fails while running leaves its partly executed copy in ``<out>/<date>/failed/``.
 
 :func:`render_job` renders one :class:`Job` (one date, one deck, maybe one region). It is
