@@ -8,7 +8,8 @@ Layout of a folder ``F`` holding deck ``NAME`` (``F`` is ``<out>/<date>`` for ``
     F/NAME.html  -> .versions/NAME/NAME.html     (links made once, never changed)
     F/NAME.pdf   -> .versions/NAME/NAME.pdf
     F/.versions/NAME -> NAME-<hash>                (the one pointer: which version readers see)
-    F/.versions/NAME-<hash>/NAME.html, NAME.pdf, …  (one folder per version, never edited)
+    F/.versions/NAME-<hash>/NAME.html, NAME.pdf, …  (one folder per version, never edited; the current
+                                                    one and the one it replaced are kept)
 
 A new version is written to its own folder, then the pointer is replaced by a new link
 with one ``rename`` (:func:`os.replace`): a reader, or a process killed at any point,
@@ -239,7 +240,9 @@ def _publish_locked(files: list[Path], folder: Path, versions: Path, name: str) 
                 os.unlink(entry.path)
     pattern = _version_re(name)
     for entry in os.scandir(versions):
-        stale_version = pattern.fullmatch(entry.name) and entry.name != version.name
+        # the version just replaced stays until the next publish: a reader in the middle of it reads it whole
+        keep = {version.name} | ({old.name} if old is not None else set())
+        stale_version = pattern.fullmatch(entry.name) and entry.name not in keep
         leftover = entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp")  # a killed publish
         if stale_version or leftover:
             with contextlib.suppress(OSError):
