@@ -342,7 +342,12 @@ def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log
     whatever happens (finished, failed, timed out), when papermill saved one."""
     import papermill as pm
 
-    target = _BuildIO.target(job.name)
+    # papermill records both paths in the notebook's JSON, which cannot hold a non-UTF-8 byte of a file name:
+    # such paths go through an in-memory I/O handler instead (the notebook then records fixed names)
+    if _utf8(source) and _utf8(executed):
+        notebook, target = str(source), str(executed)
+    else:
+        notebook, target = _BuildIO.source(source), _BuildIO.target(job.name)
     state: dict[str, Any] = {}
 
     def notebook_started(notebook=None, **_) -> None:  # nbclient hooks (nbclient >= 0.6)
@@ -354,7 +359,7 @@ def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log
     try:
         with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
             # the notebook runs in its own build folder: what a cell writes there goes with it
-            pm.execute_notebook(_BuildIO.source(source), target, parameters=job.parameters,
+            pm.execute_notebook(notebook, target, parameters=job.parameters,
                                 kernel_name=KERNEL_NAME, cwd=str(tmp), progress_bar=False,
                                 log_output=False, report_mode=False, request_save_on_cell_execute=False,
                                 execution_timeout=job.cell_timeout or None,
@@ -364,7 +369,8 @@ def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log
         raise
     finally:
         saved = _BuildIO.take(target)
-        if saved is None and state.get("nb") is not None:  # stopped before papermill saved: keep what ran
+        if saved is None and state.get("nb") is not None and not executed.exists():
+            # stopped (timeout) before papermill saved: keep what ran
             import nbformat
 
             with contextlib.suppress(Exception):
@@ -416,11 +422,18 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     return executed
 
 
+def _utf8(path: Path) -> bool:
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class _BuildIO:
-    """papermill I/O handler for ``esante-report:`` paths: the notebook is read from its file and the executed
-    copy kept in memory, then written by :func:`_execute` (to any path, whatever bytes it holds: papermill
-    records its paths in the notebook's JSON, which cannot hold a non-UTF-8 file name). The executed notebook
-    records these fixed names, never a temporary folder."""
+    """papermill I/O handler for ``esante-report:`` paths, used when a path is not UTF-8: the notebook is read
+    from its file and the executed copy kept in memory, then written by :func:`_run_papermill` (to any path,
+    whatever bytes it holds). The executed notebook records these fixed names."""
 
     SCHEME = "esante-report:"
     _sources: dict[str, Path] = {}
