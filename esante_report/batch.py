@@ -10,6 +10,7 @@ not stop the others unless ``fail_fast``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import cache, kernels, outfs
+from . import cache, kernels, outfs, versions
 from .decks import DECKS
 from .errors import EsanteReportError, ParamsError, Problem, RenderError
 from .progress import Board
@@ -30,6 +31,8 @@ __all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default
 REGIONAL_DECKS = ("post_covid",)
 
 Report = Callable[[str], None]
+#: seconds given to a Dask scheduler to answer (``--scheduler-timeout``)
+SCHEDULER_TIMEOUT = 10.0
 
 
 def default_jobs() -> int:
@@ -48,6 +51,8 @@ class Plan:
     refused: list[JobResult] = field(default_factory=list)
     #: every problem of the refused dates, one line each (printed as they are)
     problems: list[str] = field(default_factory=list)
+    #: what deserves a look but stops nothing (files in a date folder that the toolkit did not write)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _regions(data_dir: Path, wanted: list[str]) -> list[tuple[str, str]]:
@@ -87,7 +92,7 @@ def _check_regional_notebook(notebook: Path) -> None:
 
 def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, params_dir: Path, out_dir: Path,
          notebooks: Path, regions: list[str] | None = None, force: bool = False,
-         only_listed: bool = False, strict: bool = False) -> Plan:
+         only_listed: bool = False, strict: bool = False, cell_timeout: float | None = None) -> Plan:
     """What to do for ``dates``: up-to-date decks are skipped, the others are checked and become jobs.
 
     With ``regions``, the regional decks (post_covid) are rendered once per region instead of nationally.
@@ -102,6 +107,9 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
             if not decks or name in decks:
                 _check_regional_notebook(notebooks / DECKS[name].notebook)
     for date in dates:
+        for path in versions.unexpected_files(Path(out_dir) / date):
+            result.warnings.append(f"{os.fsdecode(path)}: unexpected file, not written by esante-report (a notebook "
+                                   "cell or someone else put it there: check it and remove it)")
         entries = params_entries(params_dir, date)
         pending: list[tuple[str, str | None, str | None, str]] = []  # deck, region, region name, key
         if entries is None:
@@ -118,7 +126,8 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 if entries is not None and name in DECKS:
                     key = cache.static_key(notebook=notebooks / DECKS[name].notebook, entry=entries.get(name),
                                            date=date, name=label, region=region)
-                    record = None if force else cache.is_up_to_date(out_dir, date, label, key)
+                    current = cache.input_key(key, _data_hashes(name, data_dir))  # this --data, as it is now
+                    record = None if force else cache.is_up_to_date(out_dir, date, label, current)
                     if record is not None:
                         result.up_to_date.append(JobResult(date, label, "up to date", slides=record.slides))
                         continue
@@ -147,8 +156,16 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 if name in by_deck:
                     result.jobs.append(job_for(by_deck[name], date, data_dir=data_dir, out_dir=out_dir,
                                                notebooks=notebooks, region=region, region_name=region_name,
-                                               key=key))
+                                               key=key, cell_timeout=cell_timeout))
     return result
+
+
+def _data_hashes(deck: str, data_dir: Path) -> dict[str, str | None]:
+    """The files of ``data_dir`` that ``deck`` reads, hashed; {} when the deck cannot list them (the check says why)."""
+    try:
+        return cache.data_hashes(DECKS[deck].files(Path(data_dir)), Path(data_dir))
+    except (OSError, EsanteReportError):
+        return {}
 
 
 def _first(lines: list[str]) -> str:
@@ -158,7 +175,8 @@ def _first(lines: list[str]) -> str:
 
 def run_jobs(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None, dask: bool = False,
              fail_fast: bool = False, progress: StderrProgress | None = None,
-             on_result: Callable[[JobResult], None] | None = None, board: Board | None = None) -> list[JobResult]:
+             on_result: Callable[[JobResult], None] | None = None, board: Board | None = None,
+             scheduler_timeout: float = 0) -> list[JobResult]:
     """Run ``jobs`` and return their results in the order of ``jobs``.
 
     ``workers`` > 1 uses a local process pool; ``scheduler`` (an address such as
@@ -170,7 +188,8 @@ def run_jobs(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     if not jobs:
         return []
     if scheduler or dask:
-        results = _run_dask(jobs, workers, scheduler, fail_fast, progress, on_result, board)
+        results = _run_dask(jobs, workers, scheduler, fail_fast, progress, on_result, board,
+                            scheduler_timeout or SCHEDULER_TIMEOUT)
     elif workers <= 1 or len(jobs) == 1:
         with kernels.in_process(len(jobs)):
             results = _run_here(jobs, progress, on_result, board, fail_fast)
@@ -206,7 +225,7 @@ def _run_pool(jobs: list[Job], workers: int, fail_fast: bool, progress: StderrPr
     # more decks than workers: each worker warms its next deck's kernel while one runs (kernels.py)
     remaining = context.Value("i", len(jobs)) if len(jobs) > workers else None
     pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                               initializer=kernels.worker_init, initargs=(messages, remaining))
+                               initializer=_worker_init, initargs=(messages, remaining))
     try:
         futures = {pool.submit(render_job, job, progress): i for i, job in enumerate(jobs)}
         pending = set(futures)
@@ -226,9 +245,27 @@ def _run_pool(jobs: list[Job], workers: int, fail_fast: bool, progress: StderrPr
                     for other in pending:
                         other.cancel()
                     pending = {f for f in pending if not f.cancelled()}
+    except BaseException:  # Ctrl-C, SIGTERM: the workers stop too, each removing its build folder
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                process.terminate()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return results
+
+
+def _worker_init(messages, remaining) -> None:
+    """Pool worker: progress to ``messages`` (when a board draws them), warm kernels while more decks are
+    queued (``remaining``, see :mod:`esante_report.kernels`); SIGTERM unwinds like Ctrl-C."""
+    import signal
+
+    kernels.worker_init(messages, remaining)
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt("terminated")
+
+    signal.signal(signal.SIGTERM, terminate)
 
 
 def _result_of(future, job: Job) -> JobResult:
@@ -239,7 +276,8 @@ def _result_of(future, job: Job) -> JobResult:
 
 
 def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: bool, progress: StderrProgress,
-              on_result: Callable[[JobResult], None], board: Board | None) -> dict[int, JobResult]:
+              on_result: Callable[[JobResult], None], board: Board | None,
+              timeout: float = 0) -> dict[int, JobResult]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -249,7 +287,8 @@ def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: b
     cluster = None
     try:
         if scheduler:
-            client = Client(scheduler, timeout="20s")
+            check_scheduler(scheduler, timeout or SCHEDULER_TIMEOUT)
+            client = Client(scheduler, timeout=f"{timeout or SCHEDULER_TIMEOUT}s")
         else:
             cluster = LocalCluster(n_workers=min(workers, len(jobs)), threads_per_worker=1, processes=True,
                                    dashboard_address=None)
@@ -279,6 +318,39 @@ def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: b
     return results
 
 
+def check_scheduler(address: str, timeout: float) -> None:
+    """Make sure ``address`` answers as a Dask scheduler within ``timeout`` seconds, else one-line RenderError.
+
+    ``distributed.Client`` waits without end on a port that accepts and says nothing, and a port that answers
+    something else can make it try to allocate exabytes; a bounded handshake of our own comes first.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity():
+        comm = await connect(address, timeout=timeout, deserialize=False)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout))
+    except (TimeoutError, asyncio.TimeoutError):
+        raise RenderError(f"{address}: no answer from a Dask scheduler within {timeout:g} s (expected the address "
+                          "of a running `dask scheduler`; give more time with --scheduler-timeout)") from None
+    except OSError as exc:
+        raise RenderError(f"cannot reach the Dask scheduler {address}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a service that is not Dask makes the protocol raise
+        raise RenderError(f"{address}: not a Dask scheduler ({type(exc).__name__}; expected the address of a "
+                          "running `dask scheduler`)") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise RenderError(f"{address}: not a Dask scheduler (it answered {type(reply).__name__}; expected the "
+                          "address of a running `dask scheduler`)")
+
+
 def summary_table(results: list[JobResult]) -> str:
     """A plain-text table: date, deck, status, seconds, pages (or the one-line error)."""
     rows = [("date", "deck", "status", "seconds", "pages / error")]
@@ -298,7 +370,9 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
                  out_dir: Path, notebooks: Path, regions: list[str] | None = None, force: bool = False,
                  only_listed: bool = False, workers: int = 1, scheduler: str | None = None, dask: bool = False,
                  fail_fast: bool = False, progress: StderrProgress | None = None,
-                 report: Report | None = None, strict: bool = False, live: bool = False) -> tuple[Plan, list[JobResult]]:
+                 report: Report | None = None, strict: bool = False, live: bool = False,
+                 cell_timeout: float | None = None,
+                 scheduler_timeout: float | None = None) -> tuple[Plan, list[JobResult]]:
     """Plan and run; ``report`` receives a line per deck as it ends (``up to date``, ``rendered …``).
 
     With ``live`` (stderr is a terminal), a :class:`~esante_report.progress.Board` shows the running decks.
@@ -307,7 +381,8 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
     out_dir = outfs.prepare_out(out_dir)
     outfs.remove_stale_temp(out_dir)
     the_plan = plan(dates, decks=decks, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
-                    notebooks=notebooks, regions=regions, force=force, only_listed=only_listed, strict=strict)
+                    notebooks=notebooks, regions=regions, force=force, only_listed=only_listed, strict=strict,
+                    cell_timeout=cell_timeout)
     for result in the_plan.up_to_date:
         report(f"{result.date}/{result.name}: up to date")
     if fail_fast and the_plan.refused:
@@ -333,7 +408,8 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
 
     try:
         results = run_jobs(the_plan.jobs, workers=workers, scheduler=scheduler, dask=dask, fail_fast=fail_fast,
-                           progress=progress, on_result=on_result, board=board)
+                           progress=progress, on_result=on_result, board=board,
+                           scheduler_timeout=scheduler_timeout or SCHEDULER_TIMEOUT)
     finally:
         if board is not None:
             board.close()

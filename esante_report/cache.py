@@ -3,8 +3,9 @@
 A deck's key is a content hash of everything that shapes its outputs: the notebook, its
 entry of the params file (and the region of a regional deck), the toolkit itself (its
 modules, templates, CSS, package version), the reveal.js assets, the fonts and
-``SOURCE_DATE_EPOCH``. The data files it reads are hashed one by one, so that a changed
-file re-renders only the decks that read it. Records live in ``<out>/.esante-cache/``, so
+``SOURCE_DATE_EPOCH``, and the data files it reads in the current ``--data`` folder (each
+file's name in that folder and its content hash), so that a changed file, or another
+``--data`` folder, re-renders exactly the decks that read something different. Records live in ``<out>/.esante-cache/``, so
 the cache follows ``--out``; a record also holds the hashes of the published files, and a
 deck whose outputs were removed or edited is rendered again.
 
@@ -24,7 +25,7 @@ from typing import Any, Iterable
 
 from .paths import node_modules_dir
 
-__all__ = ["CACHE_DIR", "static_key", "file_hashes", "Record", "read_record", "write_record", "is_up_to_date",
+__all__ = ["CACHE_DIR", "static_key", "input_key", "data_hashes", "file_hashes", "Record", "read_record", "write_record", "is_up_to_date",
            "forget"]
 
 CACHE_DIR = ".esante-cache"
@@ -79,6 +80,31 @@ def static_key(*, notebook: Path, entry: Any, date: str, name: str, region: str 
     return digest.hexdigest()
 
 
+def data_hashes(files: Iterable[Path], data_dir: Path) -> dict[str, str | None]:
+    """Each data file as its name relative to ``data_dir`` (its full path when outside) → sha256 (None: missing).
+
+    Computed from the files of the current ``--data`` folder, never from an earlier record.
+    """
+    base = Path(os.path.abspath(data_dir))
+    out = {}
+    for path in files:
+        path = Path(os.path.abspath(path))
+        try:
+            name = path.relative_to(base).as_posix()
+        except ValueError:
+            name = os.fsdecode(path)
+        out[name] = _sha256(path)
+    return out
+
+
+def input_key(static: str, data: dict[str, str | None]) -> str:
+    """The cache key of a deck: its static key and the content of every data file it reads."""
+    digest = hashlib.sha256(f"{static}\0".encode())
+    for name in sorted(data):
+        digest.update(f"{name}\0{data[name]}\0".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
 def file_hashes(paths: Iterable[Path]) -> dict[str, str | None]:
     """Absolute path → sha256 (None for a missing file)."""
     return {str(Path(p).resolve()): _sha256(Path(p)) for p in paths}
@@ -120,19 +146,24 @@ def write_record(out_dir: Path, date: str, name: str, record: Record) -> None:
 
 
 def forget(out_dir: Path, date: str, name: str) -> None:
-    """Drop the record of a deck (its render failed: the next run tries again)."""
+    """Drop the record of a deck (its render failed: the next run tries again).
+
+    Nothing is deleted through a link: a cache folder that is a link is refused (OutputError).
+    """
+    from .outfs import safe_dir
+
+    folder = safe_dir(Path(out_dir) / CACHE_DIR, create=False)
+    folder = safe_dir(folder / date, create=False)
     try:
-        os.unlink(_record_path(out_dir, date, name))
-    except OSError:
+        os.unlink(folder / f"{name}.json")
+    except FileNotFoundError:
         pass
 
 
 def is_up_to_date(out_dir: Path, date: str, name: str, key: str) -> Record | None:
-    """The record when the published deck matches ``key``, its data files and its outputs; else None."""
+    """The record when the published deck matches ``key`` (see :func:`input_key`) and its outputs; else None."""
     record = read_record(out_dir, date, name)
     if record is None or record.key != key or not record.data:
-        return None
-    if any(_sha256(Path(path)) != sha for path, sha in record.data.items()):
         return None
     folder = Path(out_dir) / date
     if any(_sha256(folder / file) != sha or sha is None for file, sha in record.outputs.items()):

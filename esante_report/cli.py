@@ -8,7 +8,10 @@ deck of a batch that failed (the others are still rendered, then a summary is pr
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .errors import EsanteReportError
@@ -42,7 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
     render.add_argument("--scheduler", metavar="ADDRESS",
                         help="send the decks to this Dask scheduler, e.g. tcp://host:8786")
+    render.add_argument("--scheduler-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                        help="give up reaching --scheduler after this many seconds (default: 10)")
     render.add_argument("--dask", action="store_true", help="run the decks on a local Dask cluster")
+    render.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS",
+                        help="stop a notebook cell running longer than this (default: 600; 0 = no limit)")
     render.add_argument("--no-index", action="store_true", help="do not rewrite <out>/index.html")
     render.add_argument("--quiet", action="store_true", help="print only what was written and the failures")
 
@@ -73,6 +80,16 @@ def _positive(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a number of workers ≥ 1, got {text!r}")
     return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds ≥ 0, got {text!r}")
+    return value
 
 
 def _size(path: Path) -> str:
@@ -120,7 +137,10 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         notebooks=notebooks_dir(), regions=args.region, force=args.force, only_listed=only_listed,
         workers=args.jobs or default_jobs(), scheduler=args.scheduler, dask=args.dask, fail_fast=args.fail_fast,
         progress=progress, report=lambda line: print(line, flush=True) if not args.quiet else None,
-        strict=args.debug, live=sys.stderr.isatty() and not args.quiet)
+        strict=args.debug, live=sys.stderr.isatty() and not args.quiet, cell_timeout=args.cell_timeout,
+        scheduler_timeout=args.scheduler_timeout)
+    for line in the_plan.warnings:
+        print(f"warning: {line}", file=sys.stderr)
     for line in the_plan.problems:
         print(f"error: {line}", file=sys.stderr)
     for result in results:
@@ -201,11 +221,36 @@ def _print_error(exc: BaseException) -> None:
         print(f"error: {line}", file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: temporary folders are removed on the way out."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While the command runs, SIGTERM unwinds like Ctrl-C (build folders removed, one line, exit 143)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a path with a non-UTF-8 byte is printed as the bytes it has
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="surrogateescape" if stream is sys.stdout else "backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return _run(args, parser)
+        with _sigterm_as_interrupt():
+            return _run(args, parser)
     except EsanteReportError as exc:
         if args.debug:
             raise
@@ -219,7 +264,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"error: {os_error(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated):
+            print("error: terminated (SIGTERM); outputs already published are untouched", file=sys.stderr)
+            return 143
         print("error: interrupted; outputs already published are untouched", file=sys.stderr)
         return 130
 

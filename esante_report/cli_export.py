@@ -10,9 +10,11 @@ read from the notebook's parameters (papermill's injected cell first, then the
 cell tagged ``parameters``), the issuer falling back on the params file of
 that date and then on the deck's default issuer. ``--date`` overrides the date.
 
-Outputs are written to a temporary folder first and moved next to the
-notebook (or into ``--out``) only when the PDF passed its checks; a rejected
-PDF is kept in ``<out>/failed/``. Files already there are otherwise untouched.
+Outputs are written to a temporary folder first and published next to the
+notebook (or into ``--out``) only when the PDF passed its checks, through the
+same one-step publishing as ``render`` (:mod:`esante_report.publish`); a rejected
+PDF is kept in ``<out>/failed/``, never through a link. Files already there are
+otherwise untouched. ``SOURCE_DATE_EPOCH`` makes two exports byte-identical.
 """
 
 from __future__ import annotations
@@ -20,15 +22,13 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime as dt
-import os
 import re
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from . import outfs, versions
 from .errors import EsanteReportError, ExportError
 
 __all__ = ["ExportedDeck", "export_notebook", "notebook_parameters_of", "add_parser", "run"]
@@ -161,7 +161,7 @@ def _meta(deck, day: dt.date, params: dict[str, Any]):
     return export.DeckMeta(
         title=deck.title, issuer=_issuer(deck, day, params, data_dir), date=date,
         subject=f"{deck.title} — date de référence {date}", keywords=keywords,
-        created=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        created=versions.created(),
         generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))
 
 
@@ -186,15 +186,15 @@ def export_notebook(notebook: Path | str, deck: str, *, date: str | None = None,
     params = notebook_parameters_of(nb)
     day = _report_date(notebook, date, params)
     spec = DECKS[deck]
-    out_dir = Path(out_dir) if out_dir is not None else notebook.resolve().parent
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = outfs.prepare_out(Path(out_dir) if out_dir is not None else notebook.resolve().parent)
+    outfs.safe_dir(out_dir / "failed", create=False)  # a link there is refused before any work
     stem = notebook.stem
     progress(f"{notebook.name}: building slides")
     rendered = export.build(nb, _meta(spec, day, params))
     for warning in rendered.warnings:
         progress(f"warning: {notebook.name}: {warning}")
-    with tempfile.TemporaryDirectory(prefix=f".export-{stem}-", dir=out_dir) as tmp:
-        tmp = Path(tmp)
+    outfs.remove_stale_temp(out_dir)
+    with outfs.build_folder(out_dir, f"export-{stem}") as tmp:
         html, pdf = tmp / f"{stem}.html", tmp / f"{stem}.pdf"
         html.write_text(rendered.html, encoding="utf-8")
         progress(f"{notebook.name}: writing PDF ({rendered.slides} slides)")
@@ -202,12 +202,9 @@ def export_notebook(notebook: Path | str, deck: str, *, date: str | None = None,
         try:
             pdfcheck.check_pdf(pdf, rendered.slides, rendered.expected_chars, rendered.slide_cells)
         except ExportError as exc:
-            failed = out_dir / "failed"
-            failed.mkdir(exist_ok=True)
-            shutil.copyfile(pdf, failed / pdf.name)
-            raise ExportError(f"{exc} (rejected PDF kept in {failed / pdf.name})") from exc
-        for path in (html, pdf):
-            os.replace(path, out_dir / path.name)
+            _, note = versions.try_keep_failed(pdf, out_dir, stem, suffix=".pdf")
+            raise ExportError(f"{exc} ({note})") from exc
+        versions.publish([html, pdf], out_dir, stem)  # the same one-step publishing as render
     return ExportedDeck(deck, out_dir / f"{stem}.html", out_dir / f"{stem}.pdf", rendered.slides,
                         rendered.warnings)
 

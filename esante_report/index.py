@@ -1,7 +1,8 @@
 """The distribution page ``<out>/index.html``: every date, newest first, every deck.
 
 Only the toolkit's own files are listed: folders named after a real date, holding the reader
-files (:data:`READER_FORMATS`: ``<deck>.html``, ``<deck>-<REGION>.pdf``, …) of a known deck;
+files (:data:`READER_FORMATS`: ``<deck>.html``, ``<deck>-<REGION>.pdf``, …) of a known deck, as a plain file or as a link published by
+:mod:`esante_report.versions`;
 anything else in ``<out>`` is ignored. A deck a render was asked for (recorded in
 ``<out>/.esante-cache/plans/<date>.json``) that is not there is listed as missing. Each file shows its
 format and size ("PDF, 320 Ko"), as RGAA asks of a downloadable document. ``publish`` renders the
@@ -22,6 +23,7 @@ from pathlib import Path
 from . import cache, outfs
 from .decks import DECKS
 from .fmt import fmt_date
+from .versions import published_file
 
 __all__ = ["write_index", "collect", "render_page", "local_listing", "remember_expected", "expected",
            "deck_file", "size_fr", "READER_FORMATS", "planned_dates"]
@@ -134,7 +136,7 @@ def local_listing(out_dir: Path) -> dict[str, int]:
         if not (_is_date(folder.name) and _plain(folder, "dir")):
             continue
         for path in folder.iterdir():
-            if deck_file(path.name) and _plain(path, "file"):
+            if deck_file(path.name) and published_file(path):
                 listing[f"{folder.name}/{path.name}"] = path.stat().st_size
     return listing
 
@@ -186,9 +188,9 @@ def collect(out_dir: Path, listing: dict[str, int] | None = None, dates: set[str
             pdf = out_dir / date / f"{name}.pdf"
             pages = None
             if ".pdf" in present[name]:
-                pages = record.slides if record else (_pages(pdf) if _plain(pdf, "file") else None)
+                pages = record.slides if record else (_pages(pdf) if published_file(pdf) else None)
             decks.append({"name": name, "title": title, "missing": False, "files": files, "pages": pages,
-                          "generated": _local_time(local.stat().st_mtime) if _plain(local, "file") else ""})
+                          "generated": _local_time(local.stat().st_mtime) if published_file(local) else ""})
         if decks:
             dates.append({"date": fmt_date(date), "iso": date, "decks": decks})
     return dates

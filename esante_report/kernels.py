@@ -205,10 +205,29 @@ def take(cwd: Path):
     if _state["remaining"] is None:
         return None
     warm, _state["next"] = _state["next"], None
-    km = warm.get() if warm is not None and warm.cwd == cwd else (release(warm.get()) if warm else None)
+    km = warm.get() if warm is not None else None
+    if km is not None and not _chdir(km, cwd):
+        km = release(km)
     if _more_queued():
-        _state["next"] = _Warm(cwd)
+        # warmed in a neutral folder: the deck's own build folder does not exist yet
+        _state["next"] = _Warm(Path(tempfile.gettempdir()))
     return km
+
+
+def _chdir(km, cwd: Path) -> bool:
+    """Move a warmed kernel into the deck's working folder (silently: no name bound, no history)."""
+    kc = km.blocking_client()
+    kc.start_channels()
+    try:
+        msg_id = kc.execute(f"__import__('os').chdir({os.fsencode(cwd)!r})", silent=True, store_history=False)
+        while True:
+            reply = kc.get_shell_msg(timeout=_WARM_TIMEOUT)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"].get("status") == "ok"
+    except Exception:
+        return False
+    finally:
+        kc.stop_channels()
 
 
 def release(km) -> None:

@@ -21,12 +21,14 @@ from typing import Iterator
 from .errors import EsanteReportError
 
 __all__ = ["OutputError", "os_error", "prepare_out", "safe_dir", "write_bytes", "write_text", "copy_file",
-           "locked", "remove_stale_temp", "LOCK_NAME", "TEMP_PREFIX", "STALE_SECONDS"]
+           "locked", "build_folder", "remove_stale_temp", "LOCK_NAME", "TEMP_PREFIX", "STALE_SECONDS"]
 
 LOCK_NAME = ".esante-report.lock"
 TEMP_PREFIX = ".render-"
-#: temporary render folders older than this are leftovers of a killed run
+#: temporary render folders older than this are leftovers of a killed run (when their owner cannot be checked)
 STALE_SECONDS = 24 * 3600
+#: inside a build folder: who owns it (host, boot id, pid, process start time)
+OWNER_NAME = ".owner"
 
 
 class OutputError(EsanteReportError, OSError):
@@ -143,9 +145,68 @@ def locked(out_dir: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _start_time(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot), None when there is no such process."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat_line.rpartition(")")[2].split()[19]  # field 22 of proc(5), after the command name
+
+
+def _owner_line() -> str:
+    import socket
+
+    return f"{socket.gethostname()} {_boot_id()} {os.getpid()} {_start_time(os.getpid()) or ''}\n"
+
+
+def _owner_gone(folder: str) -> bool | None:
+    """True when the process that made ``folder`` is gone, False when it runs, None when this host cannot tell."""
+    import socket
+
+    try:
+        with open(os.path.join(folder, OWNER_NAME), "rb") as f:  # a plain read: a link there only names a file
+            host, boot, pid, start = (f.read(4096).decode("utf-8", "replace").split() + [""] * 4)[:4]
+    except OSError:
+        return None
+    if host != socket.gethostname() or not boot or not pid.isdigit():
+        return None  # another machine on a shared folder: its processes cannot be seen from here
+    if boot != _boot_id():
+        return True  # made before the last reboot
+    return _start_time(int(pid)) != start  # no such process, or the pid was reused
+
+
+@contextlib.contextmanager
+def build_folder(out_dir: Path, label: str) -> Iterator[Path]:
+    """A fresh temporary folder ``<out>/.render-<label>-*`` for one build, removed at the end whatever happens;
+    it names its owner, so that a later run removes it at once if this process is killed."""
+    try:
+        folder = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{label}-", dir=out_dir)
+    except OSError as exc:
+        raise os_error(exc, out_dir) from None
+    try:
+        with contextlib.suppress(OSError):  # best effort: without it, the 24-hour rule applies
+            fd = os.open(os.path.join(folder, OWNER_NAME), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            try:
+                os.write(fd, _owner_line().encode())
+            finally:
+                os.close(fd)
+        yield Path(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def remove_stale_temp(out_dir: Path, *, older_than: float = STALE_SECONDS) -> list[Path]:
-    """Remove ``<out>/.render-*`` folders and ``.*.tmp`` files, leftovers of killed runs older than ``older_than``
-    seconds (a younger one may belong to a run in progress)."""
+    """Remove ``<out>/.render-*`` folders and ``.*.tmp`` files, leftovers of killed runs: at once when the process
+    that made a folder is gone, else when older than ``older_than`` seconds (it may belong to a run in progress,
+    maybe on another machine sharing the folder)."""
     removed = []
     now = time.time()
     try:
@@ -158,9 +219,11 @@ def remove_stale_temp(out_dir: Path, *, older_than: float = STALE_SECONDS) -> li
             continue
         try:
             info = entry.stat(follow_symlinks=False)
-            if now - info.st_mtime < older_than:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            gone = _owner_gone(entry.path) if is_dir else None
+            if gone is False or (gone is None and now - info.st_mtime < older_than):
                 continue
-            if entry.is_dir(follow_symlinks=False):
+            if is_dir:
                 shutil.rmtree(entry.path)  # rmtree never follows links inside the tree
             else:
                 os.unlink(entry.path)  # a link or a file: the name goes, never its target

@@ -1,8 +1,9 @@
 """Render decks: run each notebook with papermill, export HTML and PDF, check, publish.
 
-Everything is written to a temporary folder inside ``<out>`` first and moved
-into ``<out>/<date>/`` only when the deck is complete and its PDF passed its
-checks, so a failure never touches decks already published. A notebook that
+Everything is written to a temporary folder inside ``<out>`` first (the notebook runs
+there) and published into ``<out>/<date>/`` in one atomic step (:mod:`esante_report.publish`)
+only when the deck is complete and its PDF passed its checks, so a failure never touches decks
+already published. A notebook that
 fails while running leaves its partly executed copy in ``<out>/<date>/failed/``.
 
 :func:`render_job` renders one :class:`Job` (one date, one deck, maybe one region). It is
@@ -17,14 +18,13 @@ import datetime as dt
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import cache, kernels, outfs
+from . import cache, kernels, outfs, versions
 from .decks import DECKS
 from .errors import EsanteReportError, ExportError, RenderError
 from .params import DeckRun, list_dates, load_params
@@ -38,6 +38,8 @@ KERNEL_NAME = "python3"
 STAGES = ("execute", "html", "pdf", "check", "publish")
 
 Progress = Callable[[str], None]
+#: seconds a notebook cell may run (``--cell-timeout``; a deck may carry its own ``cell_timeout``)
+DEFAULT_CELL_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Job:
     region: str | None = None
     region_name: str | None = None
     key: str = ""
+    #: seconds a cell may run before the render stops it (0: no limit)
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT
 
     @property
     def name(self) -> str:
@@ -132,19 +136,23 @@ def deck_title(deck: str, region_name: str | None = None) -> str:
 
 
 def job_for(run: DeckRun, date: str, *, data_dir: Path, out_dir: Path, notebooks: Path,
-            region: str | None = None, region_name: str | None = None, key: str = "") -> Job:
+            region: str | None = None, region_name: str | None = None, key: str = "",
+            cell_timeout: float | None = None) -> Job:
+    """The job of ``run``; ``cell_timeout`` (seconds, 0 = none) defaults to the deck's own, else 600 s."""
     parameters = dict(run.parameters)
     if region:
         parameters["region"] = region
+    if cell_timeout is None:
+        cell_timeout = getattr(DECKS.get(run.deck), "cell_timeout", None) or DEFAULT_CELL_TIMEOUT
     return Job(date=date, deck=run.deck, parameters=parameters, data_dir=str(Path(data_dir).resolve()),
                out_dir=str(Path(out_dir).resolve()), notebooks=str(Path(notebooks).resolve()),
-               region=region, region_name=region_name, key=key)
+               region=region, region_name=region_name, key=key, cell_timeout=float(cell_timeout))
 
 
 def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | None = None,
                 params_dir: Path | None = None, out_dir: Path | None = None,
                 notebooks: Path | None = None, progress: Progress = _quiet,
-                only_listed: bool = False) -> list[RenderedDeck]:
+                only_listed: bool = False, cell_timeout: float | None = None) -> list[RenderedDeck]:
     """Render every deck (or ``decks``) of the params file of ``date``, one after another.
 
     With ``only_listed``, decks of ``decks`` that the params file lacks are skipped
@@ -165,7 +173,8 @@ def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | N
     for run in runs:
         key = cache.static_key(notebook=notebooks / DECKS[run.deck].notebook, entry=entries.get(run.deck),
                                date=date, name=run.deck, region=None) if entries is not None else ""
-        job = job_for(run, date, data_dir=data_dir, out_dir=out_dir, notebooks=notebooks, key=key)
+        job = job_for(run, date, data_dir=data_dir, out_dir=out_dir, notebooks=notebooks, key=key,
+                      cell_timeout=cell_timeout)
         rendered.append(_render(job, progress))
     return rendered
 
@@ -239,7 +248,10 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
     failed_dir = final_dir / "failed"
     outfs.safe_dir(final_dir, create=False)  # links are refused before any work
     outfs.safe_dir(failed_dir, create=False)
-    data_hashes = cache.file_hashes(deck.files(Path(job.data_dir)))  # before running: what this render read
+    # the cache folder is checked before any work: a link there is refused before anything is published
+    outfs.safe_dir(out_dir / cache.CACHE_DIR, create=False)
+    outfs.safe_dir(out_dir / cache.CACHE_DIR / job.date, create=False)
+    data_hashes = cache.data_hashes(deck.files(Path(job.data_dir)), Path(job.data_dir))  # before running
     timings: dict[str, float] = {}
     current, clock = "", time.monotonic()
 
@@ -251,8 +263,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
         current, clock = name, now
         progress(f"{job.label}: {message}")
 
-    with tempfile.TemporaryDirectory(prefix=f"{outfs.TEMP_PREFIX}{job.date}-{job.name}-", dir=out_dir) as tmp:
-        tmp = Path(tmp)
+    with outfs.build_folder(out_dir, f"{job.date}-{job.name}") as tmp:
         stage("execute", f"running {source.name}")
         executed = _execute(job, source, tmp, final_dir)
         import nbformat
@@ -282,15 +293,11 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
                     note = f"rejected PDF and executed notebook kept in {kept_pdf.parent}"
             raise ExportError(f"{exc} ({note})") from exc
         stage("publish", "publishing")
-        outfs.safe_dir(out_dir / job.date)
-        outputs = {}
-        for path in (executed, html, pdf):
-            outputs[path.name] = cache.file_hashes([path])[str(path.resolve())]
-            os.replace(path, final_dir / path.name)  # a rename replaces a link at the target, never follows it
+        outputs = versions.publish([executed, html, pdf], final_dir, job.name)  # one atomic switch
     _clear_failed(failed_dir, job.name)
     timings[current] = time.monotonic() - clock
     cache.write_record(out_dir, job.date, job.name, cache.Record(
-        key=job.key, data=data_hashes, outputs=outputs, slides=slides, title=job.title))
+        key=cache.input_key(job.key, data_hashes), data=data_hashes, outputs=outputs, slides=slides, title=job.title))
     return RenderedDeck(job.deck, job.date, final_dir / f"{job.name}.html", final_dir / f"{job.name}.pdf",
                         final_dir / f"{job.name}.ipynb", slides, name=job.name, timings=timings)
 
@@ -330,9 +337,53 @@ _KERNEL_START_FAILED = re.compile(r"Kernel died before replying to kernel_info|K
                                   r"kernel_info_reply|Kernel .* failed to start")
 
 
+def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log: Path, warm: bool = False) -> None:
+    """Run ``source`` with papermill in the build folder ``tmp``; the executed notebook is written to ``executed``
+    whatever happens (finished, failed, timed out), when papermill saved one."""
+    import papermill as pm
+
+    # papermill records both paths in the notebook's JSON, which cannot hold a non-UTF-8 byte of a file name:
+    # such paths go through an in-memory I/O handler instead (the notebook then records fixed names)
+    if _utf8(source) and _utf8(executed):
+        notebook, target = str(source), str(executed)
+    else:
+        notebook, target = _BuildIO.source(source), _BuildIO.target(job.name)
+    state: dict[str, Any] = {}
+
+    def notebook_started(notebook=None, **_) -> None:  # nbclient hooks (nbclient >= 0.6)
+        state["nb"] = notebook
+
+    def cell_started(cell=None, cell_index=None, **_) -> None:
+        state["cell"] = cell_index
+
+    km = kernels.take(tmp) if warm else None  # a batch: a kernel warmed while the last deck ran
+    try:
+        with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
+            # the notebook runs in its own build folder: what a cell writes there goes with it
+            pm.execute_notebook(notebook, target, parameters=job.parameters,
+                                kernel_name=KERNEL_NAME, cwd=str(tmp), progress_bar=False,
+                                log_output=False, report_mode=False, request_save_on_cell_execute=False,
+                                execution_timeout=job.cell_timeout or None,
+                                on_notebook_start=notebook_started, on_cell_start=cell_started,
+                                **({"km": km} if km is not None else {}))
+    except TimeoutError as exc:
+        exc.esante_cell_index = state.get("cell")  # type: ignore[attr-defined]
+        raise
+    finally:
+        kernels.release(km)  # one deck per kernel
+        saved = _BuildIO.take(target)
+        if saved is None and state.get("nb") is not None and not executed.exists():
+            # stopped (timeout) before papermill saved: keep what ran
+            import nbformat
+
+            with contextlib.suppress(Exception):
+                saved = nbformat.writes(state["nb"])
+        if saved is not None:
+            outfs.write_text(executed, saved)
+
+
 def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     _lighter_imports()
-    import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     warm = _warm_up()
@@ -342,15 +393,7 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     try:
         for attempt in range(1, _KERNEL_STARTS + 1):
             try:
-                km = kernels.take(source.parent) if attempt == 1 else None  # a batch: warmed while the last ran
-                try:
-                    with _stderr_to(kernel_log):  # the kernel's own start-up chatter is not the user's business
-                        pm.execute_notebook(str(source), str(executed), parameters=job.parameters,
-                                            kernel_name=KERNEL_NAME, cwd=str(source.parent), progress_bar=False,
-                                            log_output=False, report_mode=False, request_save_on_cell_execute=False,
-                                            **({"km": km} if km is not None else {}))
-                finally:
-                    kernels.release(km)  # one deck per kernel
+                _run_papermill(job, source, tmp, executed, kernel_log, warm=attempt == 1)
                 break
             except RuntimeError as exc:
                 # a kernel that dies while starting ran no cell: start another (kernels started at the
@@ -361,8 +404,15 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     except PapermillExecutionError as exc:
         kept, note = _try_keep_failed(executed, final_dir, job.name)
         evalue = _one_line(str(exc.evalue)) if str(exc.evalue).strip() else ""
-        raise RenderError(f"{source.name} failed at cell {exc.cell_index + 1} (In [{exc.exec_count}]): "
-                          f"{exc.ename}{': ' + evalue if evalue else ''} ({note})") from exc
+        raise RenderError(f"{source.name} failed at cell {lab_cell_number(executed, exc.cell_index)} "
+                          f"(In [{exc.exec_count}]): {exc.ename}{': ' + evalue if evalue else ''} ({note})") from exc
+    except TimeoutError as exc:  # nbclient's CellTimeoutError: --cell-timeout
+        kept, note = _try_keep_failed(executed, final_dir, job.name)
+        index = getattr(exc, "esante_cell_index", None)
+        index = _running_cell(executed) if index is None else index
+        cell = f"cell {lab_cell_number(executed, index)}" if index is not None else "a cell"
+        raise RenderError(f"{source.name}: {cell} still running after {job.cell_timeout:g} s, stopped "
+                          f"(give more time with --cell-timeout SECONDS) ({note})") from None
     except Exception as exc:  # kernel died, notebook unreadable, ...
         kept, note = _try_keep_failed(executed, final_dir, job.name)
         log = kernel_log.read_text(errors="replace").strip().splitlines()[-1:] if kernel_log.exists() else []
@@ -373,6 +423,93 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     finally:
         warm.join()
     return executed
+
+
+def _utf8(path: Path) -> bool:
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class _BuildIO:
+    """papermill I/O handler for ``esante-report:`` paths, used when a path is not UTF-8: the notebook is read
+    from its file and the executed copy kept in memory, then written by :func:`_run_papermill` (to any path,
+    whatever bytes it holds). The executed notebook records these fixed names."""
+
+    SCHEME = "esante-report:"
+    _sources: dict[str, Path] = {}
+    _saved: dict[str, str] = {}
+
+    @classmethod
+    def register(cls) -> None:
+        from papermill.iorw import papermill_io
+
+        if not any(scheme == cls.SCHEME for scheme, _ in papermill_io._handlers):
+            papermill_io.register(cls.SCHEME, cls)
+
+    @classmethod
+    def source(cls, path: Path) -> str:
+        cls.register()
+        name = f"{cls.SCHEME}notebooks/{Path(path).name.encode('ascii', 'replace').decode()}"
+        cls._sources[name] = Path(path)
+        return name
+
+    @classmethod
+    def target(cls, deck_name: str) -> str:
+        name = f"{cls.SCHEME}build/{deck_name}.ipynb"
+        cls._saved.pop(name, None)
+        return name
+
+    @classmethod
+    def take(cls, name: str) -> str | None:
+        return cls._saved.pop(name, None)
+
+    @classmethod
+    def read(cls, path: str) -> str:
+        return cls._sources[path].read_text(encoding="utf-8")
+
+    @classmethod
+    def write(cls, buf: str, path: str) -> None:
+        cls._saved[path] = buf
+
+    @classmethod
+    def listdir(cls, path: str) -> list:
+        return []
+
+    @classmethod
+    def pretty_path(cls, path: str) -> str:
+        return path
+
+
+def _cells(executed: Path) -> list:
+    import json
+
+    try:
+        cells = json.loads(Path(executed).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return cells if isinstance(cells, list) else []
+
+
+def _tags(cell) -> list:
+    tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell, dict) else []
+    return tags if isinstance(tags, list) else []
+
+
+def lab_cell_number(executed: Path, cell_index: int) -> int:
+    """The number JupyterLab shows for cell ``cell_index`` of the executed notebook (1-based, the cells
+    papermill injected left out), as warnings and the PDF check count."""
+    injected = sum("injected-parameters" in _tags(c) for c in _cells(executed)[:cell_index])
+    return cell_index + 1 - injected
+
+
+def _running_cell(executed: Path) -> int | None:
+    """Index of the cell that was running when execution stopped: the last one papermill started."""
+    started = [i for i, c in enumerate(_cells(executed))
+               if isinstance(c, dict) and c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    return started[-1] if started else None
 
 
 @contextlib.contextmanager
@@ -392,26 +529,7 @@ def _stderr_to(path: Path) -> Iterator[None]:
         os.close(saved)
 
 
-def _keep_failed(path: Path, final_dir: Path, name: str, suffix: str = ".ipynb") -> Path | None:
-    """Copy the evidence of a failure to ``<out>/<date>/failed/``; published decks are not touched.
-
-    Written atomically and never through a link; raises :class:`~esante_report.outfs.OutputError`.
-    """
-    if not path.exists():
-        return None
-    outfs.safe_dir(final_dir)
-    folder = outfs.safe_dir(final_dir / "failed")
-    return outfs.copy_file(path, folder / f"{name}{suffix}")
-
-
-def _try_keep_failed(path: Path, final_dir: Path, name: str, suffix: str = ".ipynb") -> tuple[Path | None, str]:
-    """Keep the evidence if possible; a failure to do so never hides the real error (the note says it)."""
-    what = "partly executed notebook" if suffix == ".ipynb" else "rejected PDF"
-    try:
-        kept = _keep_failed(path, final_dir, name, suffix)
-    except outfs.OutputError as exc:
-        return None, f"the {what} could not be kept: {exc}"
-    return kept, f"{what} kept in {kept}" if kept else f"no {what} was written"
+_try_keep_failed = versions.try_keep_failed
 
 
 def _clear_failed(failed_dir: Path, name: str) -> None:
@@ -427,14 +545,6 @@ def _clear_failed(failed_dir: Path, name: str) -> None:
         os.rmdir(failed_dir)  # only when empty
 
 
-def _created() -> str:
-    """Creation timestamp: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isascii() and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat()
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
 def _meta(job: Job):
     from . import export
     from .fmt import fmt_date
@@ -447,5 +557,5 @@ def _meta(job: Job):
     return export.DeckMeta(
         title=title, issuer=job.parameters["issuer"], date=date,
         subject=f"{title} — date de référence {date}",
-        keywords=prov.text(), created=_created(),
+        keywords=prov.text(), created=versions.created(),
         generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))
