@@ -49,6 +49,8 @@ class DeckMeta:
     created: str = ""         # ISO 8601 timestamp
     generator: str = "esante-report"
     extra: dict = field(default_factory=dict)
+    #: file name of the HTML deck, named on the PDF's cover as its accessible alternative (PDF/UA)
+    alternative: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,10 +144,28 @@ def _render(deck: Deck, meta: DeckMeta, mode: str) -> str:
                               **_context(deck, meta))
 
 
+_CHART = re.compile(r'(<div class="esr-chart" role="img" aria-label="([^"]*)">\s*)(<svg\b[^>]*>|<img\b[^>]*>)')
+
+
+def _print_alt(match: re.Match) -> str:
+    """The print deck's charts carry their alt text where WeasyPrint looks for it (PDF/UA Figure /Alt).
+
+    The alt text is already escaped for an attribute, which is valid text content too.
+    """
+    lead, alt, tag = match.group(1), match.group(2), match.group(3)
+    if tag.startswith("<img"):
+        return lead + re.sub(r'\salt="[^"]*"', "", tag, count=1).replace("<img", f'<img alt="{alt}"', 1)
+    return f"{lead}{tag}<title>{alt}</title>"
+
+
+def _print_deck(deck: Deck, meta: DeckMeta) -> str:
+    return _CHART.sub(_print_alt, _render(deck, meta, "print"))
+
+
 def build(nb: nbformat.NotebookNode, meta: DeckMeta) -> Rendered:
     """Both decks of ``nb`` from one pass over its cells."""
     deck = build_deck(nb)
-    print_html = _render(deck, meta, "print")
+    print_html = _print_deck(deck, meta)
     return Rendered(_render(deck, meta, "reveal"), print_html, len(deck.slides), tuple(deck.warnings),
                     expected_chars=tuple(visible_chars(print_html)),
                     slide_cells=tuple(tuple(s.cells) for s in deck.slides))
@@ -179,7 +199,7 @@ def export_html(nb: nbformat.NotebookNode, meta: DeckMeta) -> str:
 
 def export_print_html(nb: nbformat.NotebookNode, meta: DeckMeta) -> str:
     """The print version of the same slides, laid out for WeasyPrint."""
-    return _render(build_deck(nb), meta, "print")
+    return _print_deck(build_deck(nb), meta)
 
 
 def url_fetcher(url: str, *args, **kwargs) -> dict:
@@ -192,7 +212,7 @@ def url_fetcher(url: str, *args, **kwargs) -> dict:
 
 
 def write_pdf(print_html: str, path: Path) -> None:
-    """Lay out ``print_html`` (from :func:`export_print_html`) into the PDF ``path``."""
+    """Lay out ``print_html`` (from :func:`export_print_html`) into the PDF/UA-1 deck ``path``."""
     import logging
 
     import weasyprint
@@ -201,6 +221,10 @@ def write_pdf(print_html: str, path: Path) -> None:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     try:
         weasyprint.HTML(string=print_html, base_url=None, url_fetcher=url_fetcher).write_pdf(
-            str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[])
+            str(path), pdf_variant="pdf/ua-1", pdf_tags=True, uncompressed_pdf=False, custom_metadata=False,
+            attachments=[])
     except Exception as exc:  # WeasyPrint raises many types; surface one error
         raise ExportError(f"PDF layout failed for {path.name}: {exc}") from exc
+    from . import pdfua
+
+    pdfua.finish(path)

@@ -257,7 +257,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
         executed = _execute(job, source, tmp, final_dir)
         import nbformat
 
-        from . import export, pdfcheck
+        from . import export, pdfcheck, pdfua
 
         nb = nbformat.read(executed, as_version=4)
         meta = _meta(job)
@@ -274,6 +274,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
         stage("check", f"checking PDF ({slides} slides)")
         try:
             pdfcheck.check_pdf(pdf, slides, decks.expected_chars, decks.slide_cells)
+            pdfua.check(pdf)
         except ExportError as exc:
             kept, note = _try_keep_failed(executed, final_dir, job.name)
             if kept:
@@ -443,4 +444,5 @@ def _meta(job: Job):
         title=title, issuer=job.parameters["issuer"], date=date,
         subject=f"{title} — date de référence {date}",
         keywords=prov.text(), created=_created(),
-        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))
+        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""),
+        alternative=f"{job.name}.html")
