@@ -87,7 +87,7 @@ def _check_regional_notebook(notebook: Path) -> None:
 
 def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, params_dir: Path, out_dir: Path,
          notebooks: Path, regions: list[str] | None = None, force: bool = False,
-         only_listed: bool = False, strict: bool = False) -> Plan:
+         only_listed: bool = False, strict: bool = False, office: bool = True) -> Plan:
     """What to do for ``dates``: up-to-date decks are skipped, the others are checked and become jobs.
 
     With ``regions``, the regional decks (post_covid) are rendered once per region instead of nationally.
@@ -117,7 +117,7 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 key = ""
                 if entries is not None and name in DECKS:
                     key = cache.static_key(notebook=notebooks / DECKS[name].notebook, entry=entries.get(name),
-                                           date=date, name=label, region=region)
+                                           date=date, name=label, region=region) + ("" if office else "+no-pptx")
                     record = None if force else cache.is_up_to_date(out_dir, date, label, key)
                     if record is not None:
                         result.up_to_date.append(JobResult(date, label, "up to date", slides=record.slides))
@@ -147,7 +147,7 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 if name in by_deck:
                     result.jobs.append(job_for(by_deck[name], date, data_dir=data_dir, out_dir=out_dir,
                                                notebooks=notebooks, region=region, region_name=region_name,
-                                               key=key))
+                                               key=key, office=office))
     return result
 
 
@@ -288,7 +288,8 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
                  out_dir: Path, notebooks: Path, regions: list[str] | None = None, force: bool = False,
                  only_listed: bool = False, workers: int = 1, scheduler: str | None = None, dask: bool = False,
                  fail_fast: bool = False, progress: StderrProgress | None = None,
-                 report: Report | None = None, strict: bool = False, live: bool = False) -> tuple[Plan, list[JobResult]]:
+                 report: Report | None = None, strict: bool = False, live: bool = False,
+                 office: bool = True) -> tuple[Plan, list[JobResult]]:
     """Plan and run; ``report`` receives a line per deck as it ends (``up to date``, ``rendered …``).
 
     With ``live`` (stderr is a terminal), a :class:`~esante_report.progress.Board` shows the running decks.
@@ -297,7 +298,8 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
     out_dir = outfs.prepare_out(out_dir)
     outfs.remove_stale_temp(out_dir)
     the_plan = plan(dates, decks=decks, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
-                    notebooks=notebooks, regions=regions, force=force, only_listed=only_listed, strict=strict)
+                    notebooks=notebooks, regions=regions, force=force, only_listed=only_listed, strict=strict,
+                    office=office)
     for result in the_plan.up_to_date:
         report(f"{result.date}/{result.name}: up to date")
     if fail_fast and the_plan.refused:

@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="send the decks to this Dask scheduler, e.g. tcp://host:8786")
     render.add_argument("--dask", action="store_true", help="run the decks on a local Dask cluster")
     render.add_argument("--no-index", action="store_true", help="do not rewrite <out>/index.html")
+    render.add_argument("--no-pptx", action="store_true",
+                        help="do not write the editable decks (<deck>.pptx, and <deck>.odp with LibreOffice)")
     render.add_argument("--quiet", action="store_true", help="print only what was written and the failures")
 
     index = sub.add_parser("index", help="write <out>/index.html listing every rendered deck")
@@ -117,6 +119,7 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     the_plan, results = render_batch(
         dates, decks=args.deck, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
         notebooks=notebooks_dir(), regions=args.region, force=args.force, only_listed=only_listed,
+        office=not args.no_pptx,
         workers=args.jobs or default_jobs(), scheduler=args.scheduler, dask=args.dask, fail_fast=args.fail_fast,
         progress=progress, report=lambda line: print(line, flush=True) if not args.quiet else None,
         strict=args.debug, live=sys.stderr.isatty() and not args.quiet)

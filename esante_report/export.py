@@ -63,6 +63,8 @@ class Rendered:
     expected_chars: tuple[int, ...] = ()
     #: per slide: the notebook cells it comes from (to name them in warnings)
     slide_cells: tuple[tuple[int, ...], ...] = ()
+    #: the slide list both decks show (the editable decks are written from it too)
+    deck: Deck | None = field(default=None, compare=False, repr=False)
 
 
 def _read(path: Path, what: str) -> str:
@@ -168,10 +170,10 @@ def build(nb: nbformat.NotebookNode, meta: DeckMeta) -> Rendered:
     print_html = _print_deck(deck, meta)
     return Rendered(_render(deck, meta, "reveal"), print_html, len(deck.slides), tuple(deck.warnings),
                     expected_chars=tuple(visible_chars(print_html)),
-                    slide_cells=tuple(tuple(s.cells) for s in deck.slides))
+                    slide_cells=tuple(tuple(s.cells) for s in deck.slides), deck=deck)
 
 
-_INVISIBLE = re.compile(r'<(style|script|aside)\b.*?</\1>|<details class="esr-data">.*?</details>', re.S)
+_INVISIBLE = re.compile(r'<(style|script|aside|title)\b.*?</\1>|<details class="esr-data">.*?</details>', re.S)
 _WORD_CHAR = re.compile(r"\w")
 
 

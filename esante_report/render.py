@@ -35,7 +35,7 @@ __all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "ren
 #: the kernel papermill starts: the Python of the environment esante-report runs in
 KERNEL_NAME = "python3"
 #: stages of a render, in order (progress display and per-stage timings)
-STAGES = ("execute", "html", "pdf", "check", "publish")
+STAGES = ("execute", "html", "pdf", "check", "office", "publish")
 
 Progress = Callable[[str], None]
 
@@ -67,6 +67,8 @@ class Job:
     region: str | None = None
     region_name: str | None = None
     key: str = ""
+    #: also write the editable decks (<name>.pptx, and <name>.odp when LibreOffice is installed)
+    office: bool = True
 
     @property
     def name(self) -> str:
@@ -132,13 +134,13 @@ def deck_title(deck: str, region_name: str | None = None) -> str:
 
 
 def job_for(run: DeckRun, date: str, *, data_dir: Path, out_dir: Path, notebooks: Path,
-            region: str | None = None, region_name: str | None = None, key: str = "") -> Job:
+            region: str | None = None, region_name: str | None = None, key: str = "", office: bool = True) -> Job:
     parameters = dict(run.parameters)
     if region:
         parameters["region"] = region
     return Job(date=date, deck=run.deck, parameters=parameters, data_dir=str(Path(data_dir).resolve()),
                out_dir=str(Path(out_dir).resolve()), notebooks=str(Path(notebooks).resolve()),
-               region=region, region_name=region_name, key=key)
+               region=region, region_name=region_name, key=key, office=office)
 
 
 def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | None = None,
@@ -257,7 +259,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
         executed = _execute(job, source, tmp, final_dir)
         import nbformat
 
-        from . import export, pdfcheck, pdfua
+        from . import export, office, pdfcheck, pdfua
 
         nb = nbformat.read(executed, as_version=4)
         meta = _meta(job)
@@ -282,10 +284,14 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
                 if kept_pdf:
                     note = f"rejected PDF and executed notebook kept in {kept_pdf.parent}"
             raise ExportError(f"{exc} ({note})") from exc
+        written = [executed, html, pdf]
+        if job.office:
+            stage("office", "writing PowerPoint and Impress decks")
+            written += office.write_decks(decks, meta, tmp, job.name, lambda m: progress(f"{job.label}: {m}"))
         stage("publish", "publishing")
         outfs.safe_dir(out_dir / job.date)
         outputs = {}
-        for path in (executed, html, pdf):
+        for path in written:
             outputs[path.name] = cache.file_hashes([path])[str(path.resolve())]
             os.replace(path, final_dir / path.name)  # a rename replaces a link at the target, never follows it
     _clear_failed(failed_dir, job.name)
