@@ -129,7 +129,8 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.debug and result.traceback:
             print(f"{result.date}/{result.name}:\n{result.traceback}", file=sys.stderr)
         if result.deck is not None:
-            for path in (result.deck.html, result.deck.pdf, result.deck.ipynb):
+            office = [result.deck.html.with_suffix(s) for s in (".pptx", ".odp")]
+            for path in (result.deck.html, result.deck.pdf, *(p for p in office if p.is_file()), result.deck.ipynb):
                 print(f"wrote {path} ({_size(path)})")
     everything = the_plan.up_to_date + the_plan.refused + results
     failed = [r for r in everything if r.status not in ("rendered", "up to date")]

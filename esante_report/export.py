@@ -146,17 +146,22 @@ def _render(deck: Deck, meta: DeckMeta, mode: str) -> str:
                               **_context(deck, meta))
 
 
-_CHART = re.compile(r'(<div class="esr-chart" role="img" aria-label="([^"]*)">\s*)(<svg\b[^>]*>|<img\b[^>]*>)')
+_CHART = re.compile(r'(<div class="esr-chart" role="img" aria-label=(?:"([^"]*)"|\'([^\']*)\')>\s*)'
+                    r'(<svg\b[^>]*>|<img\b[^>]*>)')
 
 
 def _print_alt(match: re.Match) -> str:
     """The print deck's charts carry their alt text where WeasyPrint looks for it (PDF/UA Figure /Alt).
 
-    The alt text is already escaped for an attribute, which is valid text content too.
+    The attribute is read back as text (the serialiser may quote it either way and leave ``<`` in it)
+    and escaped again for the ``<title>`` text or the ``alt`` attribute.
     """
-    lead, alt, tag = match.group(1), match.group(2), match.group(3)
+    import html as html_mod
+
+    lead, tag = match.group(1), match.group(4)
+    alt = html_mod.escape(html_mod.unescape(match.group(2) if match.group(2) is not None else match.group(3)))
     if tag.startswith("<img"):
-        return lead + re.sub(r'\salt="[^"]*"', "", tag, count=1).replace("<img", f'<img alt="{alt}"', 1)
+        return lead + re.sub(r'\salt=("[^"]*"|\'[^\']*\')', "", tag, count=1).replace("<img", f'<img alt="{alt}"', 1)
     return f"{lead}{tag}<title>{alt}</title>"
 
 

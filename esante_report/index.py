@@ -88,6 +88,11 @@ def collect(out_dir: Path) -> list[dict]:
                 "pdf": f"{folder.name}/{pdf.name}" if has_pdf else None,
                 "pdf_size": _size(pdf) if has_pdf else None,
                 "pages": pages,
+                # the editable decks (issue 19): PowerPoint and Impress, when written
+                "office": [{"label": label, "href": f"{folder.name}/{name}{suffix}",
+                            "size": _size(folder / f"{name}{suffix}")}
+                           for suffix, label in ((".pptx", "PowerPoint"), (".odp", "Impress"))
+                           if _plain(folder / f"{name}{suffix}", "file")],
                 "generated": _local_time(html.stat().st_mtime),
             })
         if decks:

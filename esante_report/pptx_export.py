@@ -775,6 +775,17 @@ def _house_master(prs, meta, writer: _Writer) -> None:
     slide_id = prs.slides._sldIdLst[-1]
     prs.part.drop_rel(slide_id.rId)
     prs.slides._sldIdLst.remove(slide_id)
+    # the default template's prompts are English, and its date, footer and number placeholders unused
+    for holder in (master, *prs.slide_layouts):
+        for shape in list(holder.placeholders):
+            kind = shape.placeholder_format.type
+            name = str(kind).split(".")[-1].split(" ")[0]
+            if name in ("DATE", "FOOTER", "SLIDE_NUMBER"):
+                shape._element.getparent().remove(shape._element)
+            elif shape.has_text_frame and name in ("TITLE", "CENTER_TITLE"):
+                shape.text_frame.text = "Titre de la diapositive"
+            elif shape.has_text_frame:
+                shape.text_frame.text = "Texte"
     # master title style: Bleu France, bold
     title_style = master._element.find(qn("p:txStyles") + "/" + qn("p:titleStyle"))
     if title_style is not None:

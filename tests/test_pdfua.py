@@ -128,3 +128,14 @@ def test_untagged_pdf_without_language_fails(tmp_path) -> None:
     untagged = tmp_path / "untagged.pdf"
     weasyprint.HTML(string=html).write_pdf(str(untagged))
     assert "document: no structure tree (untagged PDF)" in pdfua.problems(untagged)
+
+
+def test_alt_text_reaches_the_svg_title_as_text_whatever_its_quotes() -> None:
+    """The serialiser may single-quote an alt text holding '"' and leave '<' in it: still text in <title>."""
+    from esante_report import export
+
+    html = ("<div class=\"esr-chart\" role=\"img\" aria-label='x\" <script>alert(1)</script> &amp; y'>"
+            "<svg width=\"1\"><g/></svg></div>")
+    out = export._CHART.sub(export._print_alt, html)
+    assert "<title>x&quot; &lt;script&gt;alert(1)&lt;/script&gt; &amp; y</title><g/>" in out
+    assert out.count("<script>") == 1  # the attribute's own text, not a new element
