@@ -20,6 +20,7 @@ http(s)/mailto/tel, the only pictures are embedded, nothing is fetched.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import os
@@ -815,15 +816,42 @@ def write_pptx(deck: Deck, meta, path: Path) -> None:
         props.language = "fr-FR"
         props.last_modified_by = meta.issuer
         props.comments = meta.generator
+        if meta.created:
+            import datetime as dt
+
+            with contextlib.suppress(ValueError):
+                stamp = dt.datetime.fromisoformat(meta.created).replace(tzinfo=None)
+                props.created = props.modified = stamp
+        props.revision = 1
         for slide in deck.slides:
             writer.slide(slide)
         buffer = io.BytesIO()
         prs.save(buffer)
+        data = _stable_zip(buffer.getvalue(), meta.created)
     except ExportError:
         raise
     except Exception as exc:  # python-pptx, lxml, cairosvg raise many types; surface one error
         raise ExportError(f"PowerPoint export failed for {Path(path).name}: {type(exc).__name__}: {exc}") from exc
-    Path(path).write_bytes(buffer.getvalue())
+    Path(path).write_bytes(data)
+
+
+def _stable_zip(data: bytes, created: str) -> bytes:
+    """The package with every entry dated ``created`` (ISO 8601; SOURCE_DATE_EPOCH in reproducible builds)."""
+    import datetime as dt
+    import zipfile
+
+    try:
+        when = dt.datetime.fromisoformat(created).timetuple()[:6] if created else (1980, 1, 1, 0, 0, 0)
+    except ValueError:
+        when = (1980, 1, 1, 0, 0, 0)
+    when = max(when, (1980, 1, 1, 0, 0, 0))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=when)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, src.read(info.filename))
+    return out.getvalue()
 
 
 def soffice() -> str | None:

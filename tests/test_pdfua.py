@@ -139,3 +139,13 @@ def test_alt_text_reaches_the_svg_title_as_text_whatever_its_quotes() -> None:
     out = export._CHART.sub(export._print_alt, html)
     assert "<title>x&quot; &lt;script&gt;alert(1)&lt;/script&gt; &amp; y</title><g/>" in out
     assert out.count("<script>") == 1  # the attribute's own text, not a new element
+
+
+def test_sanitiser_keeps_an_alt_text_holding_a_backslash() -> None:
+    """A '$\\alpha$' from data in a chart's alt text: the alt text stays (it is text, never CSS)."""
+    from esante_report import sanitize
+
+    out = sanitize.clean('<div class="esr-chart" role="img" aria-label="jalon $\\alpha$ 5 url(http://x)">'
+                         '<svg><g fill="u\\rl(http://x)"></g></svg></div>')
+    assert 'aria-label="jalon $\\alpha$ 5 url(http://x)"' in out
+    assert "fill=" not in out  # presentation attributes are still checked
