@@ -110,6 +110,11 @@ def _runs(el, bold=False, italic=False, href=None) -> list[_Run]:
         if tag == "br":
             out.append(_Run("\v", bold, italic, href))
         elif tag not in ("script", "style", "svg"):
+            previous = child.getprevious()
+            if tag == "span" and previous is not None and previous.tag == "span" and "esr-contacts" in _classes(el):
+                out.append(_Run(" · ", bold, italic))  # the decks' CSS separator (span + span::before)
+            elif "esr-badge" in _classes(child) and out:
+                out.append(_Run("— ", bold, italic))
             link = href
             if tag == "a":
                 target = (child.get("href") or "").strip()
