@@ -234,4 +234,4 @@ def write_pdf(print_html: str, path: Path) -> None:
         raise ExportError(f"PDF layout failed for {path.name}: {exc}") from exc
     from . import pdfua
 
-    pdfua.finish(path)
+    pdfua.finish(path, pdfua.figure_alts(print_html))

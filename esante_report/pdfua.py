@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .errors import ExportError
 
-__all__ = ["finish", "problems", "check", "LANG"]
+__all__ = ["finish", "figure_alts", "problems", "check", "LANG"]
 
 #: the decks' document language
 LANG = "fr-FR"
@@ -106,27 +106,63 @@ def _struct_tree(pdf) -> list[_Element]:
     return [e for e in (build(k, None, 0) for k in kids) if e is not None]
 
 
-def finish(path: Path) -> None:
-    """Add what WeasyPrint leaves out of a PDF/UA-1 deck (header cells' ``/Scope``), in place."""
+def figure_alts(print_html: str) -> list[str | None]:
+    """The alt text of each picture of the print deck (inline ``<svg>`` or ``<img>``), in document order.
+
+    A chart's is the ``aria-label`` of its ``esr-chart`` box; an image's its ``alt``; None when it has none.
+    """
+    import html as html_mod
+
+    body = print_html.split("<body", 1)[-1]
+    body = re.sub(r"<svg\b.*?</svg>", lambda m: m.group(0)[:m.group(0).find(">") + 1], body, flags=re.S)
+    alts: list[str | None] = []
+    label = None
+    for match in re.finditer(r'<div class="esr-chart" role="img" aria-label=(?:"([^"]*)"|\'([^\']*)\')>|'
+                             r"<(svg|img)\b([^>]*)>", body):
+        if match.group(3) is None:
+            label = match.group(1) if match.group(1) is not None else match.group(2)
+            continue
+        if label is not None:
+            alts.append(html_mod.unescape(label).strip() or None)
+        else:
+            alt = re.search(r'\salt=(?:"([^"]*)"|\'([^\']*)\')', match.group(4))
+            alts.append(html_mod.unescape(alt.group(1) or alt.group(2) or "").strip() or None if alt else None)
+        label = None
+    return alts
+
+
+def finish(path: Path, alts: list[str | None] | None = None) -> None:
+    """Add what WeasyPrint leaves out of a PDF/UA-1 deck, in place.
+
+    The header cells' ``/Scope``; and, with ``alts`` (:func:`figure_alts` of the print deck), the
+    ``/Alt`` of figures that have none (WeasyPrint before 70 does not read an SVG's ``<title>``),
+    only when the PDF has as many figures as the deck has pictures.
+    """
     import pikepdf
 
     with pikepdf.open(str(path), allow_overwriting_input=True) as pdf:
         changed = False
-        for top in _struct_tree(pdf):
-            for element in top.walk():
-                if element.type != "/TH":
-                    continue
-                if any("/Scope" in a for a in _attributes(element.obj)):
-                    continue
-                in_head = any(p.type == "/THead" for p in _ancestors(element))
-                scope = pikepdf.Name("/Column" if in_head else "/Row")
-                tables = [a for a in _attributes(element.obj) if a.get("/O") == "/Table"]
-                if tables:
-                    tables[0][pikepdf.Name("/Scope")] = scope
-                else:
-                    element.obj[pikepdf.Name("/A")] = pikepdf.Dictionary({"/O": pikepdf.Name("/Table"),
-                                                                          "/Scope": scope})
-                changed = True
+        elements = [e for top in _struct_tree(pdf) for e in top.walk()]
+        figures = [e for e in elements if e.type == "/Figure"]
+        if alts is not None and len(figures) == len(alts):
+            for figure, alt in zip(figures, alts):
+                if alt and not str(figure.obj.get("/Alt", "")).strip():
+                    figure.obj[pikepdf.Name("/Alt")] = pikepdf.String(alt)
+                    changed = True
+        for element in elements:
+            if element.type != "/TH":
+                continue
+            if any("/Scope" in a for a in _attributes(element.obj)):
+                continue
+            in_head = any(p.type == "/THead" for p in _ancestors(element))
+            scope = pikepdf.Name("/Column" if in_head else "/Row")
+            tables = [a for a in _attributes(element.obj) if a.get("/O") == "/Table"]
+            if tables:
+                tables[0][pikepdf.Name("/Scope")] = scope
+            else:
+                element.obj[pikepdf.Name("/A")] = pikepdf.Dictionary({"/O": pikepdf.Name("/Table"),
+                                                                      "/Scope": scope})
+            changed = True
         if changed:
             # deterministic: the same deck gives the same bytes (reproducible builds)
             pdf.save(str(path), deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)

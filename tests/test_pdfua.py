@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from bs4 import BeautifulSoup
 
 from esante_report import pdfua
 from esante_report.errors import ExportError
 
-from .conftest import pdf_pages_text
+from .conftest import normalise, pdf_pages_text
 
 pytestmark = pytest.mark.e2e
 
@@ -149,3 +150,26 @@ def test_sanitiser_keeps_an_alt_text_holding_a_backslash() -> None:
                          '<svg><g fill="u\\rl(http://x)"></g></svg></div>')
     assert 'aria-label="jalon $\\alpha$ 5 url(http://x)"' in out
     assert "fill=" not in out  # presentation attributes are still checked
+
+
+def test_finish_gives_figures_their_alt_text_when_the_layout_engine_did_not(rendered, tmp_path) -> None:
+    """WeasyPrint before 70 does not read an SVG's <title>: finish() fills /Alt from the print deck's pictures."""
+    import nbformat
+
+    from esante_report import export
+
+    def change(pdf):
+        for figure in _elements(pdf, "/Figure"):
+            del figure.obj["/Alt"]
+
+    broken = _broken(rendered["post_covid"].pdf, tmp_path / "old-engine.pdf", change)
+    assert [p for p in pdfua.problems(broken) if "no alt text" in p]
+    nb = nbformat.read(rendered["post_covid"].ipynb, as_version=4)
+    print_html = export.build(nb, export.DeckMeta(title="t", issuer="i", date="d")).print_html
+    alts = pdfua.figure_alts(print_html)
+    soup = BeautifulSoup(rendered["post_covid"].html.read_text(encoding="utf-8"), "html.parser")
+    assert alts == [normalise(el["aria-label"]) for el in soup.select("section.esr-slide .esr-chart")]
+    pdfua.finish(broken, alts)
+    assert pdfua.problems(broken) == []
+    pdfua.finish(broken, alts[:-1])  # a count that does not match changes nothing (never a wrong alt)
+    assert pdfua.problems(broken) == []
