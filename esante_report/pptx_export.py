@@ -830,6 +830,7 @@ def write_pptx(deck: Deck, meta, path: Path) -> None:
         props.revision = 1
         for slide in deck.slides:
             writer.slide(slide)
+        _strip_template(prs)
         buffer = io.BytesIO()
         prs.save(buffer)
         data = _stable_zip(buffer.getvalue(), meta.created)
@@ -838,6 +839,19 @@ def write_pptx(deck: Deck, meta, path: Path) -> None:
     except Exception as exc:  # python-pptx, lxml, cairosvg raise many types; surface one error
         raise ExportError(f"PowerPoint export failed for {Path(path).name}: {type(exc).__name__}: {exc}") from exc
     Path(path).write_bytes(data)
+
+
+def _strip_template(prs) -> None:
+    """What python-pptx's default template brings and a deck does not need: the printer settings (a
+    binary part), and the notes master's date, header, footer and number placeholders (fields)."""
+    for rel in list(prs.part.rels.values()):
+        if rel.reltype.endswith("/printerSettings"):
+            prs.part.drop_rel(rel.rId)
+    notes_master = prs.notes_master
+    for shape in list(notes_master.placeholders):
+        name = str(shape.placeholder_format.type).split(" ")[0]
+        if name in ("DATE", "FOOTER", "HEADER", "SLIDE_NUMBER"):
+            shape._element.getparent().remove(shape._element)
 
 
 def _stable_zip(data: bytes, created: str) -> bytes:

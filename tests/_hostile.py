@@ -381,13 +381,15 @@ def uri_links(path: Path) -> list[str]:
 
 _SAFE_TARGET = ("http://", "https://", "mailto:", "tel:")
 #: ODF elements that run, embed or fetch
-_ODF_ACTIVE = ("<office:script", "<script:", "<draw:plugin", "<draw:applet", "<draw:floating-frame",
+_ODF_ACTIVE = ("<office:script ", "<office:script>", "<office:scripts>", "<script:", "<draw:plugin", "<draw:applet", "<draw:floating-frame",
                "<form:", "<office:event-listeners", "<presentation:event-listener", "<draw:object",
                "<text:execute-macro", "<office:dde-source", "<text:dde-connection")
 
 
 def office_findings(path: Path, markers: tuple[bytes, ...] = ()) -> list[str]:
     """Everything in a PPTX or ODP (every part unzipped) that would run, link out, fetch or hide a field.
+
+    LibreOffice writes an empty ``<office:scripts/>`` in every document: only scripts in it count.
 
     Field codes (only PowerPoint's slide number, on the master, is allowed), external relationships
     other than http(s)/mailto/tel hyperlinks, relationships to anything but the package's own parts

@@ -616,12 +616,13 @@ def test_office_detector_finds_fields_macros_and_external_links(tmp_path: Path) 
                    'TargetMode="External"/><Relationship Type="x/hyperlink" Target="file:///etc/passwd" '
                    'TargetMode="External"/></Relationships>')
         z.writestr("ppt/vbaProject.bin", b"x")
-        z.writestr("content.xml", '<office:document><office:scripts/><script:event-listener/>'
+        z.writestr("content.xml", '<office:document><office:scripts><office:script script:language="ooo:Basic"/>'
+                                  '</office:scripts><script:event-listener/>'
                                   '<draw:image xlink:href="http://127.0.0.1/y.png"/></office:document>')
     found = "\n".join(h.office_findings(bad, (b"ESR-MARKER-42",)))
     for expected in ("field <a:fld", "external relationship to 'http://127.0.0.1/x.png'",
                      "external relationship to 'file:///etc/passwd'", "vbaProject.bin: macro",
-                     "<office:script", "<script:", "<draw:image> xlink:href 'http://127.0.0.1/y.png'", "marker b'ESR-MARKER-42'"):
+                     "<office:scripts>", "<office:script ", "<script:", "<draw:image> xlink:href 'http://127.0.0.1/y.png'", "marker b'ESR-MARKER-42'"):
         assert expected in found, found
 
 
