@@ -21,17 +21,15 @@ http(s)/mailto/tel, the only pictures are embedded, nothing is fetched.
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import os
-import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ExportError
+from .pptx_blocks import SAFE_LINK, Cols, Figure, Para, Run, Table, Text, notes_text, slide_blocks
 from .slides import Deck, Slide
 
 __all__ = ["write_pptx", "write_odp", "soffice", "SLIDE_WIDTH_EMU", "SLIDE_HEIGHT_EMU"]
@@ -42,315 +40,15 @@ SLIDE_WIDTH_EMU, SLIDE_HEIGHT_EMU = 1280 * _PX, 720 * _PX
 _HEADER, _FOOTER, _MARGIN = 44, 34, 48
 _BLEU, _ROUGE, _TEXT, _BODY, _MUTED, _LINE, _PALE = "000091", "E1000F", "161616", "3A3A3A", "595959", "DDDDDD", "E3E3FD"
 _FONT = "Inter"
-_SAFE_LINK = re.compile(r"^(https?://|mailto:|tel:)", re.I)
 _SVG_EXT_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
 _ASVG = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
 _RT_IMAGE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 
 
-# --------------------------------------------------------------------------- blocks read from slide HTML
-
-
-@dataclass
-class _Run:
-    text: str
-    bold: bool = False
-    italic: bool = False
-    href: str | None = None
-
-
-@dataclass
-class _Para:
-    runs: list[_Run]
-    level: int = 0          # 0 paragraph, 1.. bullet depth
-    style: str = "p"        # p | h | small | kpi | kicker
-
-    @property
-    def text(self) -> str:
-        return "".join(r.text for r in self.runs)
-
-
-@dataclass
-class _Text:
-    paras: list[_Para] = field(default_factory=list)
-
-
-@dataclass
-class _Table:
-    rows: list[list[tuple[str, int, int, bool]]]   # (text, colspan, rowspan, header)
-    head_rows: int
-    caption: str = ""
-
-
-@dataclass
-class _Figure:
-    svg: str | None
-    png: bytes | None
-    alt: str
-    caption: str = ""
-
-
-@dataclass
-class _Cols:
-    columns: list[list]
-    widths: list[float]
-
-
-def _clean(text: str) -> str:
-    return re.sub(r"[ \t\r\n]+", " ", text)
-
-
-def _runs(el, bold=False, italic=False, href=None) -> list[_Run]:
-    """Inline content of ``el`` as runs (bold, italic, safe links kept; line breaks as vertical tabs)."""
-    out: list[_Run] = []
-    if el.text:
-        out.append(_Run(_clean(el.text), bold, italic, href))
-    for child in el:
-        tag = child.tag if isinstance(child.tag, str) else ""
-        if tag == "br":
-            out.append(_Run("\v", bold, italic, href))
-        elif tag not in ("script", "style", "svg"):
-            previous = child.getprevious()
-            if tag == "span" and previous is not None and previous.tag == "span" and "esr-contacts" in _classes(el):
-                out.append(_Run(" · ", bold, italic))  # the decks' CSS separator (span + span::before)
-            elif "esr-badge" in _classes(child) and out:
-                out.append(_Run("— ", bold, italic))
-            link = href
-            if tag == "a":
-                target = (child.get("href") or "").strip()
-                link = target if _SAFE_LINK.match(target) else None
-            out += _runs(child, bold or tag in ("strong", "b"), italic or tag in ("em", "i"), link)
-        if child.tail:
-            out.append(_Run(_clean(child.tail), bold, italic, href))
-    return out
-
-
-def _para(el, level=0, style="p") -> _Para | None:
-    runs = _runs(el, bold=style in ("h", "kpi"))
-    if runs:
-        runs[0].text = runs[0].text.lstrip()
-        runs[-1].text = runs[-1].text.rstrip()
-    runs = [r for r in runs if r.text]
-    return _Para(runs, level, style) if runs else None
-
-
-def _classes(el) -> set[str]:
-    return set((el.get("class") or "").split())
-
-
-_BLOCK_TAGS = {"p", "ul", "ol", "li", "table", "figure", "div", "section", "h1", "h2", "h3", "h4", "h5", "h6",
-               "details", "svg", "img", "blockquote", "dl", "dt", "dd", "aside", "header", "footer", "pre"}
-
-
-#: SVG names in their case (an HTML parser folds them to lower case; the HTML spec's adjustment tables)
-_SVG_NAMES = {n.lower(): n for n in (
-    "attributeName attributeType baseFrequency baseProfile calcMode clipPathUnits diffuseConstant edgeMode "
-    "filterUnits glyphRef gradientTransform gradientUnits kernelMatrix kernelUnitLength keyPoints keySplines "
-    "keyTimes lengthAdjust limitingConeAngle markerHeight markerUnits markerWidth maskContentUnits maskUnits "
-    "numOctaves pathLength patternContentUnits patternTransform patternUnits pointsAtX pointsAtY pointsAtZ "
-    "preserveAlpha preserveAspectRatio primitiveUnits refX refY repeatCount repeatDur requiredExtensions "
-    "requiredFeatures specularConstant specularExponent spreadMethod startOffset stdDeviation stitchTiles "
-    "surfaceScale systemLanguage tableValues targetX targetY textLength viewBox viewTarget xChannelSelector "
-    "yChannelSelector zoomAndPan clipPath linearGradient radialGradient textPath feBlend feColorMatrix "
-    "feComponentTransfer feComposite feConvolveMatrix feDiffuseLighting feDisplacementMap feDistantLight "
-    "feDropShadow feFlood feFuncA feFuncB feFuncG feFuncR feGaussianBlur feImage feMerge feMergeNode "
-    "feMorphology feOffset fePointLight feSpecularLighting feSpotLight feTile feTurbulence").split()}
-_SVG_NAME = re.compile(r"(</?|\s)([a-zA-Z]+)(?=[\s=/>])")
-
-
-def _svg_case(svg: str) -> str:
-    return _SVG_NAME.sub(lambda m: m.group(1) + _SVG_NAMES.get(m.group(2).lower(), m.group(2)), svg)
-
-
-def _svg_markup(el) -> str:
-    from lxml import etree
-
-    svg = etree.tostring(el, encoding="unicode", method="xml")
-    svg = re.sub(r'\s(aria-hidden|focusable)="[^"]*"', "", svg)
-    # names in tags only: text content is left as it is
-    svg = re.sub(r"<[^>]+>", lambda m: _svg_case(m.group(0)), svg)
-    if "xmlns=" not in svg[:400]:
-        svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
-    return svg
-
-
-def _figure(el) -> _Figure:
-    chart = el if "esr-chart" in _classes(el) else next(iter(el.iterfind(".//div[@class='esr-chart']")), el)
-    alt = _clean(chart.get("aria-label") or "").strip()
-    svg = next(iter(chart.iter("svg")), None)
-    png = None
-    if svg is None:
-        img = next(iter(chart.iter("img")), None)
-        src = img.get("src", "") if img is not None else ""
-        match = re.match(r"data:image/(png|jpeg);base64,(.+)$", src, re.S)
-        if match:
-            import base64
-
-            png = base64.b64decode(match.group(2))
-    caption = el.find("figcaption")
-    credit = [c for c in el.iter("p") if "esr-credit" in _classes(c)]
-    texts = [_clean(c.text_content()).strip() for c in ([caption] if caption is not None else []) + credit]
-    return _Figure(_svg_markup(svg) if svg is not None else None, png, alt or "Graphique",
-                   " — ".join(t for t in texts if t))
-
-
-def _table(el) -> _Table:
-    rows, head = [], 0
-    caption = el.find("caption")
-    for section in el:
-        tag = section.tag if isinstance(section.tag, str) else ""
-        trs = [section] if tag == "tr" else [t for t in section if getattr(t, "tag", "") == "tr"]
-        for tr in trs:
-            cells = []
-            for cell in tr:
-                if cell.tag not in ("th", "td"):
-                    continue
-                text = "\v".join(_clean(t).strip() for t in _cell_lines(cell))
-                cells.append((text.strip("\v"), int(cell.get("colspan") or 1), int(cell.get("rowspan") or 1),
-                              cell.tag == "th"))
-            rows.append(cells)
-            if tag == "thead":
-                head += 1
-    return _Table(rows, head, _clean(caption.text_content()).strip() if caption is not None else "")
-
-
-def _cell_lines(cell) -> list[str]:
-    lines, current = [], [cell.text or ""]
-    for child in cell.iter():
-        if child is cell:
-            continue
-        if child.tag == "br" or child.tag in ("p", "li", "div") and "".join(current).strip():
-            lines.append("".join(current))
-            current = []
-        if child.tag != "br" and child.text and child.getparent() is not None:
-            current.append(child.text)
-        if child.tail:
-            current.append(child.tail)
-    lines.append("".join(current))
-    return [line for line in lines if line.strip()]
-
-
-def _blocks(el, out: list, level: int = 0, skip_title: list | None = None) -> None:
-    """Blocks of ``el``'s children, in reading order."""
-    pending = _Text()
-
-    def flush() -> None:
-        nonlocal pending
-        if pending.paras:
-            out.append(pending)
-        pending = _Text()
-
-    if el.text and el.text.strip() and el.tag not in ("ul", "ol"):
-        pending.paras.append(_Para([_Run(_clean(el.text).strip())]))
-    for child in el:
-        tag = child.tag if isinstance(child.tag, str) else ""
-        classes = _classes(child)
-        if tag in ("script", "style", "details") or "esr-data" in classes or "esr-swatch" in classes:
-            pass
-        elif tag in ("h1", "h2") and "esr-title" in classes and skip_title is not None and not skip_title:
-            skip_title.append(_clean(child.text_content()).strip())
-        elif tag == "figure" or "esr-chart" in classes or tag in ("svg", "img"):
-            flush()
-            out.append(_figure(child))
-        elif tag == "table":
-            flush()
-            out.append(_table(child))
-        elif "esr-cols" in classes or "esr-kpis" in classes or "esr-card-grid" in classes or "esr-card-head" in classes:
-            flush()
-            kids = [k for k in child if isinstance(k.tag, str) and k.tag not in ("script", "style")]
-            columns, widths = [], []
-            for kid in kids:
-                blocks: list = []
-                _blocks(kid, blocks, 0, skip_title) if kid.tag != "table" else blocks.append(_table(kid))
-                if kid.tag == "figure":
-                    blocks = [_figure(kid)]
-                if kid.tag == "p" and not blocks:
-                    para = _para(kid)
-                    blocks = [_Text([para])] if para else []
-                if blocks:
-                    columns.append(blocks)
-                    k = _classes(kid)
-                    widths.append(0.34 if "esr-narrow" in k else 0.62 if "esr-wide" in k else
-                                  0.5 if "esr-map" in k else 0.0)
-            if len(columns) == 1:
-                out.extend(columns[0])
-            elif columns:
-                out.append(_Cols(columns, widths))
-        elif tag in ("ul", "ol"):
-            for li in child:
-                if getattr(li, "tag", "") != "li":
-                    continue
-                inline = copy.copy(li)
-                for sub in list(inline):
-                    if sub.tag in ("ul", "ol"):
-                        inline.remove(sub)
-                para = _para(inline, level + 1)
-                if para:
-                    pending.paras.append(para)
-                for sub in li:
-                    if sub.tag in ("ul", "ol"):
-                        holder = _Text()
-                        nested: list = []
-                        _blocks(_wrap(sub), nested, level + 1)
-                        for block in nested:
-                            if isinstance(block, _Text):
-                                pending.paras += block.paras
-                        del holder
-        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6", "dt"):
-            para = _para(child, 0, "h")
-            if para:
-                pending.paras.append(para)
-        elif tag == "p" or tag == "dd" or tag == "pre":
-            style = ("kpi" if "esr-kpi-value" in classes or "esr-principle-no" in classes else
-                     "kicker" if "esr-kicker" in classes else
-                     "small" if classes & {"esr-credit", "esr-source", "esr-small", "esr-illustrative",
-                                           "esr-regions"} else "p")
-            para = _para(child, 0, style)
-            if para:
-                pending.paras.append(para)
-        elif tag in _BLOCK_TAGS or any(getattr(k, "tag", "") in _BLOCK_TAGS for k in child.iter()):
-            flush()
-            _blocks(child, out, level, skip_title)
-        else:  # inline element at block level (a badge, a span)
-            para = _para(child, 0, "small" if "esr-badge" in classes else "p")
-            if para:
-                pending.paras.append(para)
-        if child.tail and child.tail.strip():
-            pending.paras.append(_Para([_Run(_clean(child.tail).strip())]))
-    flush()
-
-
-def _wrap(el):
-    from lxml import html
-
-    holder = html.Element("div")
-    holder.append(copy.deepcopy(el))
-    return holder
-
-
-def _slide_blocks(slide: Slide) -> tuple[str, list]:
-    """The title (plain text) and the blocks of one slide."""
-    from lxml import html
-
-    found_title: list[str] = []
-    blocks: list = []
-    for item in slide.items:
-        root = html.fragment_fromstring(item.html, create_parent="div")
-        _blocks(root, blocks, 0, found_title if not slide.title else None)
-    title = _plain(slide.title) if slide.title else (found_title[0] if found_title else "")
-    return title, blocks
-
-
-def _plain(inline_html: str) -> str:
-    from lxml import html
-
-    return _clean(html.fragment_fromstring(inline_html, create_parent="div").text_content()).strip()
-
-
 # --------------------------------------------------------------------------- layout
 
 
-def _text_height(block: _Text, width_px: float, scale: float) -> float:
+def _text_height(block: Text, width_px: float, scale: float) -> float:
     total = 0.0
     for para in block.paras:
         size = _size(para.style) * scale
@@ -366,7 +64,7 @@ def _size(style: str) -> float:
     return {"h": 22, "kpi": 40, "kicker": 17, "small": 15, "p": 20}.get(style, 20)
 
 
-def _table_height(block: _Table, width_px: float, scale: float) -> float:
+def _table_height(block: Table, width_px: float, scale: float) -> float:
     ncols = max((sum(c[1] for c in row) for row in block.rows), default=1)
     size = 15 * scale
     per_line = max(4, (width_px / ncols - 10) / (size * 0.56))
@@ -378,19 +76,19 @@ def _table_height(block: _Table, width_px: float, scale: float) -> float:
 
 
 def _height(block, width_px: float, scale: float, figure_px: float) -> float:
-    if isinstance(block, _Text):
+    if isinstance(block, Text):
         return _text_height(block, width_px, scale)
-    if isinstance(block, _Table):
+    if isinstance(block, Table):
         return _table_height(block, width_px, scale)
-    if isinstance(block, _Figure):
+    if isinstance(block, Figure):
         return figure_px + (18 if block.caption else 0)
-    if isinstance(block, _Cols):
+    if isinstance(block, Cols):
         widths = _col_widths(block, width_px)
         return max(sum(_height(b, w, scale, figure_px) + 8 for b in col) for col, w in zip(block.columns, widths))
     return 0.0
 
 
-def _col_widths(block: _Cols, width_px: float, gap: float = 28) -> list[float]:
+def _col_widths(block: Cols, width_px: float, gap: float = 28) -> list[float]:
     n = len(block.columns)
     usable = width_px - gap * (n - 1)
     fixed = sum(w for w in block.widths if w)
@@ -404,9 +102,9 @@ def _col_widths(block: _Cols, width_px: float, gap: float = 28) -> list[float]:
 def _figures(blocks: list) -> int:
     n = 0
     for block in blocks:
-        if isinstance(block, _Figure):
+        if isinstance(block, Figure):
             n += 1
-        elif isinstance(block, _Cols):
+        elif isinstance(block, Cols):
             n += max(_figures(col) for col in block.columns)
     return n
 
@@ -436,7 +134,7 @@ class _Writer:
     def emu(self, px: float) -> int:
         return int(round(px * _PX))
 
-    def textbox(self, slide, x, y, w, h, paras: list[_Para], scale: float, *, colour: str | None = None):
+    def textbox(self, slide, x, y, w, h, paras: list[Para], scale: float, *, colour: str | None = None):
         from pptx.dml.color import RGBColor
         from pptx.enum.text import MSO_AUTO_SIZE
         from pptx.util import Pt
@@ -450,7 +148,7 @@ class _Writer:
         self.fill(frame, paras, scale, colour)
         return box
 
-    def fill(self, frame, paras: list[_Para], scale: float, colour: str | None) -> None:
+    def fill(self, frame, paras: list[Para], scale: float, colour: str | None) -> None:
         from pptx.util import Pt
 
         for i, para in enumerate(paras):
@@ -466,7 +164,7 @@ class _Writer:
                     if piece:
                         self.run(p, piece, run, para, size, colour)
 
-    def run(self, p, text: str, run: _Run, para: _Para, size: float, colour: str | None) -> None:
+    def run(self, p, text: str, run: Run, para: Para, size: float, colour: str | None) -> None:
         from pptx.dml.color import RGBColor
         from pptx.util import Pt
 
@@ -478,19 +176,19 @@ class _Writer:
         r.font.color.rgb = RGBColor.from_string(
             colour or (_BLEU if para.style in ("h", "kpi") else _ROUGE if para.style == "kicker" else
                        _MUTED if para.style == "small" else _BODY))
-        if run.href and _SAFE_LINK.match(run.href):
+        if run.href and SAFE_LINK.match(run.href):
             r.hyperlink.address = run.href
 
-    def table(self, slide, x, y, w, h, block: _Table, scale: float) -> float:
+    def table(self, slide, x, y, w, h, block: Table, scale: float) -> float:
         from pptx.dml.color import RGBColor
         from pptx.util import Pt
 
         ncols = max((sum(c[1] for c in row) for row in block.rows), default=1)
         nrows = len(block.rows)
         if block.caption:
-            self.textbox(slide, x, y, w, 15 * scale * 1.4, [_Para([_Run(block.caption)], 0, "small")], scale)
+            self.textbox(slide, x, y, w, 15 * scale * 1.4, [Para([Run(block.caption)], 0, "small")], scale)
             y += 15 * scale * 1.4
-        height = _table_height(_Table(block.rows, block.head_rows), w, scale)
+        height = _table_height(Table(block.rows, block.head_rows), w, scale)
         shape = slide.shapes.add_table(nrows, ncols, self.emu(x), self.emu(y), self.emu(w), self.emu(height))
         table = shape.table
         table.first_row = block.head_rows > 0
@@ -530,12 +228,12 @@ class _Writer:
                 j = last_j + 1
         return height + (15 * scale * 1.4 if block.caption else 0)
 
-    def figure(self, slide, x, y, w, h, block: _Figure) -> float:
+    def figure(self, slide, x, y, w, h, block: Figure) -> float:
         from pptx.util import Emu
 
         png, size = _png(block)
         if png is None:
-            self.textbox(slide, x, y, w, 40, [_Para([_Run(block.alt)], 0, "small")], 1.0)
+            self.textbox(slide, x, y, w, 40, [Para([Run(block.alt)], 0, "small")], 1.0)
             return 40
         ratio = size[1] / size[0] if size[0] else 0.6
         cap = 18 if block.caption else 0
@@ -549,7 +247,7 @@ class _Writer:
         if block.svg:
             _add_svg(slide, picture, block.svg)
         if block.caption:
-            self.textbox(slide, x, y + pic_h, w, cap + 6, [_Para([_Run(block.caption)], 0, "small")], 0.85)
+            self.textbox(slide, x, y + pic_h, w, cap + 6, [Para([Run(block.caption)], 0, "small")], 0.85)
         return pic_h + cap
 
     def blocks(self, slide, blocks: list, x, y, w, h, scale, figure_px) -> float:
@@ -558,15 +256,15 @@ class _Writer:
             room = start + h - y
             if room <= 10:
                 break
-            if isinstance(block, _Text):
+            if isinstance(block, Text):
                 need = min(_text_height(block, w, scale), room)
                 self.textbox(slide, x, y, w, need, block.paras, scale)
                 y += need + 8
-            elif isinstance(block, _Table):
+            elif isinstance(block, Table):
                 y += self.table(slide, x, y, w, room, block, scale) + 10
-            elif isinstance(block, _Figure):
+            elif isinstance(block, Figure):
                 y += self.figure(slide, x, y, w, min(room, figure_px + (18 if block.caption else 0)), block) + 8
-            elif isinstance(block, _Cols):
+            elif isinstance(block, Cols):
                 widths = _col_widths(block, w)
                 cx, used = x, 0.0
                 for col, cw in zip(block.columns, widths):
@@ -579,7 +277,7 @@ class _Writer:
         from pptx.dml.color import RGBColor
         from pptx.util import Pt
 
-        title, blocks = _slide_blocks(s)
+        title, blocks = slide_blocks(s)
         layout = self.prs.slide_layouts[0 if s.layout == "cover" else 2 if s.layout == "divider" else 5]
         slide = self.prs.slides.add_slide(layout)
         top = _HEADER + 14
@@ -612,31 +310,18 @@ class _Writer:
         if s.number == 1 and self.meta.alternative:
             bottom -= 24
             self.textbox(slide, body_x, bottom + 2, body_w, 22,
-                         [_Para([_Run(f"Version accessible : {self.meta.alternative}")], 0, "small")], 0.9)
+                         [Para([Run(f"Version accessible : {self.meta.alternative}")], 0, "small")], 0.9)
         if blocks:
             scale, figure_px = _fit(blocks, body_w, bottom - y)
             colour = "FFFFFF" if s.layout == "divider" else None
             if colour:
-                paras = [p for b in blocks if isinstance(b, _Text) for p in b.paras]
+                paras = [p for b in blocks if isinstance(b, Text) for p in b.paras]
                 self.textbox(slide, body_x, y, body_w, bottom - y, paras, 1.0, colour=colour)
             else:
                 self.blocks(slide, blocks, body_x, y, body_w, bottom - y, scale, figure_px)
-        notes = [_notes_text(n) for n in s.notes]
+        notes = [notes_text(n) for n in s.notes]
         if any(notes):
             slide.notes_slide.notes_text_frame.text = "\n".join(n for n in notes if n)
-
-
-def _notes_text(note_html: str) -> str:
-    from lxml import html
-
-    root = html.fragment_fromstring(note_html, create_parent="div")
-    lines = []
-    for el in root.iter():
-        if el.tag in ("p", "li", "h1", "h2", "h3", "h4"):
-            text = _clean(el.text_content()).strip()
-            if text:
-                lines.append(("• " if el.tag == "li" else "") + text)
-    return "\n".join(lines) or _clean(root.text_content()).strip()
 
 
 def _bullet(paragraph, level: int, size) -> None:
@@ -669,7 +354,7 @@ def _band(slide, x, y, w, h, colour: str, writer: _Writer, back: bool = False):
     return shape
 
 
-def _png(block: _Figure) -> tuple[bytes | None, tuple[int, int]]:
+def _png(block: Figure) -> tuple[bytes | None, tuple[int, int]]:
     """The picture's PNG and its size in px: the raster image itself, or the SVG rendered by cairosvg."""
     from PIL import Image
 
@@ -752,11 +437,11 @@ def _house_master(prs, meta, writer: _Writer) -> None:
         mark.line.width = Pt(0.5)
         shapes.append(mark)
     issuer = writer.textbox(scratch, _MARGIN - 4, 8, 900, 30,
-                            [_Para([_Run(meta.issuer.upper(), bold=True)])], 1.0, colour=_TEXT)
+                            [Para([Run(meta.issuer.upper(), bold=True)])], 1.0, colour=_TEXT)
     footer = writer.textbox(scratch, _MARGIN - 4, 720 - _FOOTER + 4, 1000, 26,
-                            [_Para([_Run(f"{meta.title} · {meta.date}")])], 1.0, colour=_MUTED)
+                            [Para([Run(f"{meta.title} · {meta.date}")])], 1.0, colour=_MUTED)
     number = writer.textbox(scratch, 1280 - _MARGIN - 120, 720 - _FOOTER + 4, 124, 26,
-                            [_Para([_Run("‹n°›")])], 1.0, colour=_MUTED)
+                            [Para([Run("‹n°›")])], 1.0, colour=_MUTED)
     for box, size in ((issuer, 10.5), (footer, 9.75), (number, 9.75)):
         box.text_frame.auto_size = None
         box.text_frame.word_wrap = False

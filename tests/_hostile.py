@@ -381,7 +381,8 @@ def uri_links(path: Path) -> list[str]:
 
 _SAFE_TARGET = ("http://", "https://", "mailto:", "tel:")
 #: ODF elements that run, embed or fetch
-_ODF_ACTIVE = ("<office:script ", "<office:script>", "<office:scripts>", "<script:", "<draw:plugin", "<draw:applet", "<draw:floating-frame",
+_ODF_ACTIVE = ("<office:script ", "<office:script>", "<office:scripts>", "<script:", "<draw:plugin", "<draw:applet",
+               "<draw:floating-frame",
                "<form:", "<office:event-listeners", "<presentation:event-listener", "<draw:object",
                "<text:execute-macro", "<office:dde-source", "<text:dde-connection")
 
