@@ -8,9 +8,12 @@ conversion fails, the render goes on and says so in one line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import pptx_export
+
+if TYPE_CHECKING:
+    from .export import DeckMeta, Rendered
 
 __all__ = ["write_decks", "FORMATS"]
 
@@ -18,7 +21,8 @@ __all__ = ["write_decks", "FORMATS"]
 FORMATS = {".pptx": "PowerPoint", ".odp": "Impress"}
 
 
-def write_decks(rendered, meta, folder: Path, name: str, progress: Callable[[str], None]) -> list[Path]:
+def write_decks(rendered: Rendered, meta: DeckMeta, folder: Path, name: str,
+                progress: Callable[[str], None]) -> list[Path]:
     """Write ``<name>.pptx`` (and ``<name>.odp`` when LibreOffice can) in ``folder``; the files written."""
     from .errors import ExportError
 

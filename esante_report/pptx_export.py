@@ -27,10 +27,14 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ExportError
 from .pptx_blocks import SAFE_LINK, Cols, Figure, Para, Run, Table, Text, notes_text, slide_blocks
 from .slides import Deck, Slide
+
+if TYPE_CHECKING:
+    from .export import DeckMeta
 
 __all__ = ["write_pptx", "write_odp", "soffice", "SLIDE_WIDTH_EMU", "SLIDE_HEIGHT_EMU"]
 
@@ -489,7 +493,7 @@ def _house_master(prs, meta, writer: _Writer) -> None:
 # --------------------------------------------------------------------------- entry points
 
 
-def write_pptx(deck: Deck, meta, path: Path) -> None:
+def write_pptx(deck: Deck, meta: DeckMeta, path: Path) -> None:
     """Write ``deck`` (the slide list the HTML and PDF decks show) as the PowerPoint file ``path``."""
     from pptx import Presentation
 

@@ -211,3 +211,20 @@ def test_index_lists_the_editable_decks_with_their_sizes(rendered) -> None:
             assert link is not None and link.get_text() == label
             size = normalise(link.find_next_sibling("span").get_text())
             assert size.endswith("Kio)") or size.endswith("Mio)")
+
+
+def test_no_pptx_flag_reaches_the_jobs_and_their_cache_key(rendered) -> None:
+    """`--no-pptx` renders without the editable decks; a deck rendered with them is not 'up to date' without."""
+    from esante_report import batch, cli
+    from esante_report.paths import notebooks_dir
+
+    from .conftest import DATA
+
+    args = cli._parser().parse_args(["render", "--all", "--no-pptx"])
+    assert args.no_pptx is True
+    kwargs = dict(decks=None, data_dir=DATA, params_dir=PARAMS, out_dir=rendered["out"], notebooks=notebooks_dir())
+    with_office = batch.plan(["2021-11-15"], **kwargs)
+    without = batch.plan(["2021-11-15"], office=False, **kwargs)
+    assert [r.name for r in with_office.up_to_date] == ["post_covid"] and not with_office.jobs
+    assert [(j.name, j.office) for j in without.jobs] == [("post_covid", False)]
+    assert without.jobs[0].key.endswith("+no-pptx")
