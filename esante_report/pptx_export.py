@@ -294,6 +294,7 @@ class _Writer:
         if title_shape is not None:
             title_shape.left, title_shape.top = self.emu(body_x), self.emu(title_y)
             title_shape.width, title_shape.height = self.emu(body_w), self.emu(title_h)
+            title_shape.name = "Titre"
             frame = title_shape.text_frame
             frame.word_wrap = True
             frame.text = title or " "
@@ -351,11 +352,28 @@ def _band(slide, x, y, w, h, colour: str, writer: _Writer, back: bool = False):
     shape.line.fill.background()
     shape.shadow.inherit = False
     shape.name = "Bande décorative"
+    _decorative(shape)
     if back:  # behind the title
         tree = slide.shapes._spTree
         tree.remove(shape._element)
         tree.insert(2, shape._element)
     return shape
+
+
+_DECORATIVE_URI = "{C183D7F6-B498-43B3-948B-1728B52AA6E4}"
+_ADEC = "http://schemas.microsoft.com/office/drawing/2017/decorative"
+
+
+def _decorative(shape) -> None:
+    """Mark a shape as decorative (Office's accessibility flag): screen readers skip it."""
+    from pptx.oxml.ns import qn
+
+    c_nv_pr = shape._element.find(".//" + qn("p:cNvPr"))
+    ext_list = c_nv_pr.makeelement(qn("a:extLst"), {})
+    ext = ext_list.makeelement(qn("a:ext"), {"uri": _DECORATIVE_URI})
+    ext.append(ext.makeelement(f"{{{_ADEC}}}decorative", {"val": "1"}, nsmap={"adec": _ADEC}))
+    ext_list.append(ext)
+    c_nv_pr.append(ext_list)
 
 
 def _png(block: Figure) -> tuple[bytes | None, tuple[int, int]]:
