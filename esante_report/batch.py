@@ -92,7 +92,8 @@ def _check_regional_notebook(notebook: Path) -> None:
 
 def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, params_dir: Path, out_dir: Path,
          notebooks: Path, regions: list[str] | None = None, force: bool = False,
-         only_listed: bool = False, strict: bool = False, cell_timeout: float | None = None) -> Plan:
+         only_listed: bool = False, strict: bool = False, cell_timeout: float | None = None,
+         office: bool = True) -> Plan:
     """What to do for ``dates``: up-to-date decks are skipped, the others are checked and become jobs.
 
     With ``regions``, the regional decks (post_covid) are rendered once per region instead of nationally.
@@ -125,7 +126,7 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 key = ""
                 if entries is not None and name in DECKS:
                     key = cache.static_key(notebook=notebooks / DECKS[name].notebook, entry=entries.get(name),
-                                           date=date, name=label, region=region)
+                                           date=date, name=label, region=region) + ("" if office else "+no-pptx")
                     current = cache.input_key(key, _data_hashes(name, data_dir))  # this --data, as it is now
                     record = None if force else cache.is_up_to_date(out_dir, date, label, current)
                     if record is not None:
@@ -156,7 +157,7 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 if name in by_deck:
                     result.jobs.append(job_for(by_deck[name], date, data_dir=data_dir, out_dir=out_dir,
                                                notebooks=notebooks, region=region, region_name=region_name,
-                                               key=key, cell_timeout=cell_timeout))
+                                               key=key, cell_timeout=cell_timeout, office=office))
     return result
 
 
@@ -372,7 +373,7 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
                  fail_fast: bool = False, progress: StderrProgress | None = None,
                  report: Report | None = None, strict: bool = False, live: bool = False,
                  cell_timeout: float | None = None,
-                 scheduler_timeout: float | None = None) -> tuple[Plan, list[JobResult]]:
+                 scheduler_timeout: float | None = None, office: bool = True) -> tuple[Plan, list[JobResult]]:
     """Plan and run; ``report`` receives a line per deck as it ends (``up to date``, ``rendered …``).
 
     With ``live`` (stderr is a terminal), a :class:`~esante_report.progress.Board` shows the running decks.
@@ -382,7 +383,7 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
     outfs.remove_stale_temp(out_dir)
     the_plan = plan(dates, decks=decks, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
                     notebooks=notebooks, regions=regions, force=force, only_listed=only_listed, strict=strict,
-                    cell_timeout=cell_timeout)
+                    cell_timeout=cell_timeout, office=office)
     for result in the_plan.up_to_date:
         report(f"{result.date}/{result.name}: up to date")
     if fail_fast and the_plan.refused:

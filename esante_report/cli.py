@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS",
                         help="stop a notebook cell running longer than this (default: 600; 0 = no limit)")
     render.add_argument("--no-index", action="store_true", help="do not rewrite <out>/index.html")
+    render.add_argument("--no-pptx", action="store_true",
+                        help="do not write the editable decks (<deck>.pptx, and <deck>.odp with LibreOffice)")
     render.add_argument("--quiet", action="store_true", help="print only what was written and the failures")
 
     index = sub.add_parser("index", help="write <out>/index.html listing every rendered deck")
@@ -135,6 +137,7 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     the_plan, results = render_batch(
         dates, decks=args.deck, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
         notebooks=notebooks_dir(), regions=args.region, force=args.force, only_listed=only_listed,
+        office=not args.no_pptx,
         workers=args.jobs or default_jobs(), scheduler=args.scheduler, dask=args.dask, fail_fast=args.fail_fast,
         progress=progress, report=lambda line: print(line, flush=True) if not args.quiet else None,
         strict=args.debug, live=sys.stderr.isatty() and not args.quiet, cell_timeout=args.cell_timeout,
@@ -147,7 +150,8 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.debug and result.traceback:
             print(f"{result.date}/{result.name}:\n{result.traceback}", file=sys.stderr)
         if result.deck is not None:
-            for path in (result.deck.html, result.deck.pdf, result.deck.ipynb):
+            office = [result.deck.html.with_suffix(s) for s in (".pptx", ".odp")]
+            for path in (result.deck.html, result.deck.pdf, *(p for p in office if p.is_file()), result.deck.ipynb):
                 print(f"wrote {path} ({_size(path)})")
     everything = the_plan.up_to_date + the_plan.refused + results
     failed = [r for r in everything if r.status not in ("rendered", "up to date")]

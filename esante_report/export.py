@@ -49,6 +49,8 @@ class DeckMeta:
     created: str = ""         # ISO 8601 timestamp
     generator: str = "esante-report"
     extra: dict = field(default_factory=dict)
+    #: file name of the HTML deck, named on the PDF's cover as its accessible alternative (PDF/UA)
+    alternative: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class Rendered:
     expected_chars: tuple[int, ...] = ()
     #: per slide: the notebook cells it comes from (to name them in warnings)
     slide_cells: tuple[tuple[int, ...], ...] = ()
+    #: the slide list both decks show (the editable decks are written from it too)
+    deck: Deck | None = field(default=None, compare=False, repr=False)
 
 
 def _read(path: Path, what: str) -> str:
@@ -142,16 +146,39 @@ def _render(deck: Deck, meta: DeckMeta, mode: str) -> str:
                               **_context(deck, meta))
 
 
+_CHART = re.compile(r'(<div class="esr-chart" role="img" aria-label=(?:"([^"]*)"|\'([^\']*)\')>\s*)'
+                    r'(<svg\b[^>]*>|<img\b[^>]*>)')
+
+
+def _print_alt(match: re.Match) -> str:
+    """The print deck's charts carry their alt text where WeasyPrint looks for it (PDF/UA Figure /Alt).
+
+    The attribute is read back as text (the serialiser may quote it either way and leave ``<`` in it)
+    and escaped again for the ``<title>`` text or the ``alt`` attribute.
+    """
+    import html as html_mod
+
+    lead, tag = match.group(1), match.group(4)
+    alt = html_mod.escape(html_mod.unescape(match.group(2) if match.group(2) is not None else match.group(3)))
+    if tag.startswith("<img"):
+        return lead + re.sub(r'\salt=("[^"]*"|\'[^\']*\')', "", tag, count=1).replace("<img", f'<img alt="{alt}"', 1)
+    return f"{lead}{tag}<title>{alt}</title>"
+
+
+def _print_deck(deck: Deck, meta: DeckMeta) -> str:
+    return _CHART.sub(_print_alt, _render(deck, meta, "print"))
+
+
 def build(nb: nbformat.NotebookNode, meta: DeckMeta) -> Rendered:
     """Both decks of ``nb`` from one pass over its cells."""
     deck = build_deck(nb)
-    print_html = _render(deck, meta, "print")
+    print_html = _print_deck(deck, meta)
     return Rendered(_render(deck, meta, "reveal"), print_html, len(deck.slides), tuple(deck.warnings),
                     expected_chars=tuple(visible_chars(print_html)),
-                    slide_cells=tuple(tuple(s.cells) for s in deck.slides))
+                    slide_cells=tuple(tuple(s.cells) for s in deck.slides), deck=deck)
 
 
-_INVISIBLE = re.compile(r'<(style|script|aside)\b.*?</\1>|<details class="esr-data">.*?</details>', re.S)
+_INVISIBLE = re.compile(r'<(style|script|aside|title)\b.*?</\1>|<details class="esr-data">.*?</details>', re.S)
 _WORD_CHAR = re.compile(r"\w")
 
 
@@ -182,7 +209,7 @@ def export_html(nb: nbformat.NotebookNode, meta: DeckMeta) -> str:
 
 def export_print_html(nb: nbformat.NotebookNode, meta: DeckMeta) -> str:
     """The print version of the same slides, laid out for WeasyPrint."""
-    return _render(build_deck(nb), meta, "print")
+    return _print_deck(build_deck(nb), meta)
 
 
 def _refuse(url: str) -> None:
@@ -215,7 +242,7 @@ def url_fetcher():
 
 
 def write_pdf(print_html: str, path: Path) -> None:
-    """Lay out ``print_html`` (from :func:`export_print_html`) into the PDF ``path``."""
+    """Lay out ``print_html`` (from :func:`export_print_html`) into the PDF/UA-1 deck ``path``."""
     import logging
 
     import weasyprint
@@ -225,10 +252,13 @@ def write_pdf(print_html: str, path: Path) -> None:
     try:
         print_html, stylesheets, font_config = _shared_styles(print_html)
         weasyprint.HTML(string=print_html, base_url=None, url_fetcher=url_fetcher()).write_pdf(
-            str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[],
+            str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[], pdf_variant="pdf/ua-1",
             stylesheets=stylesheets, font_config=font_config)
     except Exception as exc:  # WeasyPrint raises many types; surface one error
         raise ExportError(f"PDF layout failed for {path.name}: {exc}") from exc
+    from . import pdfua
+
+    pdfua.finish(path, pdfua.figure_alts(print_html))
 
 
 #: per process: one FontConfiguration and the parsed house stylesheets, shared by every deck laid out

@@ -35,7 +35,7 @@ __all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "ren
 #: the kernel papermill starts: the Python of the environment esante-report runs in
 KERNEL_NAME = "python3"
 #: stages of a render, in order (progress display and per-stage timings)
-STAGES = ("execute", "html", "pdf", "check", "publish")
+STAGES = ("execute", "html", "pdf", "check", "office", "publish")
 
 Progress = Callable[[str], None]
 #: seconds a notebook cell may run (``--cell-timeout``; a deck may carry its own ``cell_timeout``)
@@ -71,6 +71,8 @@ class Job:
     key: str = ""
     #: seconds a cell may run before the render stops it (0: no limit)
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
+    #: also write the editable decks (<name>.pptx, and <name>.odp when LibreOffice is installed)
+    office: bool = True
 
     @property
     def name(self) -> str:
@@ -137,7 +139,7 @@ def deck_title(deck: str, region_name: str | None = None) -> str:
 
 def job_for(run: DeckRun, date: str, *, data_dir: Path, out_dir: Path, notebooks: Path,
             region: str | None = None, region_name: str | None = None, key: str = "",
-            cell_timeout: float | None = None) -> Job:
+            cell_timeout: float | None = None, office: bool = True) -> Job:
     """The job of ``run``; ``cell_timeout`` (seconds, 0 = none) defaults to the deck's own, else 600 s."""
     parameters = dict(run.parameters)
     if region:
@@ -146,7 +148,7 @@ def job_for(run: DeckRun, date: str, *, data_dir: Path, out_dir: Path, notebooks
         cell_timeout = getattr(DECKS.get(run.deck), "cell_timeout", None) or DEFAULT_CELL_TIMEOUT
     return Job(date=date, deck=run.deck, parameters=parameters, data_dir=str(Path(data_dir).resolve()),
                out_dir=str(Path(out_dir).resolve()), notebooks=str(Path(notebooks).resolve()),
-               region=region, region_name=region_name, key=key, cell_timeout=float(cell_timeout))
+               region=region, region_name=region_name, key=key, cell_timeout=float(cell_timeout), office=office)
 
 
 def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | None = None,
@@ -268,7 +270,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
         executed = _execute(job, source, tmp, final_dir)
         import nbformat
 
-        from . import export, pdfcheck
+        from . import export, office, pdfcheck, pdfua
 
         nb = nbformat.read(executed, as_version=4)
         meta = _meta(job)
@@ -285,6 +287,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
         stage("check", f"checking PDF ({slides} slides)")
         try:
             pdfcheck.check_pdf(pdf, slides, decks.expected_chars, decks.slide_cells)
+            pdfua.check(pdf)
         except ExportError as exc:
             kept, note = _try_keep_failed(executed, final_dir, job.name)
             if kept:
@@ -292,8 +295,12 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
                 if kept_pdf:
                     note = f"rejected PDF and executed notebook kept in {kept_pdf.parent}"
             raise ExportError(f"{exc} ({note})") from exc
+        written = [executed, html, pdf]
+        if job.office:
+            stage("office", "writing PowerPoint and Impress decks")
+            written += office.write_decks(decks, meta, tmp, job.name, lambda m: progress(f"{job.label}: {m}"))
         stage("publish", "publishing")
-        outputs = versions.publish([executed, html, pdf], final_dir, job.name)  # one atomic switch
+        outputs = versions.publish(written, final_dir, job.name)  # one atomic switch
     _clear_failed(failed_dir, job.name)
     timings[current] = time.monotonic() - clock
     cache.write_record(out_dir, job.date, job.name, cache.Record(
@@ -558,4 +565,5 @@ def _meta(job: Job):
         title=title, issuer=job.parameters["issuer"], date=date,
         subject=f"{title} — date de référence {date}",
         keywords=prov.text(), created=versions.created(),
-        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))
+        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""),
+        alternative=f"{job.name}.html")

@@ -167,7 +167,9 @@ class _Cleaner(HTMLParser):
                          _safe_src(value) if name in ("src", "xlink:href", "href") else None)
                 if value is None:
                     continue
-            if (name == "style" or "url(" in value.lower() or "\\" in value) and _CSS_URL.search(value):
+            text_only = name.startswith("aria-") or name in ("alt", "title")  # never read as CSS or a URL
+            if not text_only and (name == "style" or "url(" in value.lower() or "\\" in value) \
+                    and _CSS_URL.search(value):
                 continue  # also SVG presentation attributes: fill="url(http://…)"
             if name == "style":
                 value = safe_style(value)

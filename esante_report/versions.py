@@ -263,7 +263,7 @@ def unexpected_files(folder: Path) -> list[Path]:
             return []
 
     for entry in scan(folder):
-        if entry.name in (VERSIONS, "failed") and entry.is_dir(follow_symlinks=False):
+        if entry.name in (VERSIONS, "failed", "mail") and entry.is_dir(follow_symlinks=False):  # mail: .eml previews
             continue
         name = entry.name.rsplit(".", 1)[0]
         with contextlib.suppress(OSError):

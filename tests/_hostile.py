@@ -488,3 +488,84 @@ def output_notebook(port: int, secret: Path):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.validate(nb)
     return nb, markers
+
+
+# --------------------------------------------------------------------------- PPTX and ODP
+
+
+_SAFE_TARGET = ("http://", "https://", "mailto:", "tel:")
+#: ODF elements that run, embed or fetch
+_ODF_ACTIVE = ("<office:script ", "<office:script>", "<office:scripts>", "<script:", "<draw:plugin", "<draw:applet",
+               "<draw:floating-frame",
+               "<form:", "<office:event-listeners", "<presentation:event-listener", "<draw:object",
+               "<text:execute-macro", "<office:dde-source", "<text:dde-connection")
+
+
+def office_findings(path: Path, markers: tuple[bytes, ...] = ()) -> list[str]:
+    """Everything in a PPTX or ODP (every part unzipped) that would run, link out, fetch or hide a field.
+
+    LibreOffice writes an empty ``<office:scripts/>`` in every document: only scripts in it count.
+
+    Field codes (only PowerPoint's slide number, on the master, is allowed), external relationships
+    other than http(s)/mailto/tel hyperlinks, relationships to anything but the package's own parts
+    (remote pictures), macros (VBA projects, ODF scripts and event listeners), embedded objects, and
+    any of ``markers`` in a decompressed part.
+    """
+    import re
+    import zipfile
+
+    found: list[str] = []
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            name = info.filename
+            data = z.read(name)
+            lowered = name.lower()
+            if "vba" in lowered or lowered.endswith((".bin", ".bas")) or lowered.startswith(("basic/", "scripts/")):
+                found.append(f"{name}: macro or binary part")
+            found += [f"{name}: marker {m!r}" for m in markers if m in data]
+            if not lowered.endswith((".xml", ".rels")):
+                continue
+            text = data.decode("utf-8", "replace")
+            if "macroEnabled" in text or "vbaProject" in text:
+                found.append(f"{name}: macro-enabled content type")
+            for fld in re.findall(r"<a:fld\b[^>]*>", text):
+                if 'type="slidenum"' not in fld or "slideMaster" not in name:
+                    found.append(f"{name}: field {fld[:80]}")
+            found += [f"{name}: field code" for _ in re.findall(r"<w:instrText|<w:fldSimple|<a:instrText", text)]
+            for rel in re.findall(r"<Relationship\b[^>]*>", text):
+                target = re.search(r'Target="([^"]*)"', rel)
+                target = target.group(1) if target else ""
+                external = 'TargetMode="External"' in rel
+                if external and not (target.lower().startswith(_SAFE_TARGET) and rel.find("/hyperlink") > 0):
+                    found.append(f"{name}: external relationship to {target[:80]!r}")
+                if not external and re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+                    found.append(f"{name}: relationship to {target[:80]!r}")
+            found += [f"{name}: {tag}" for tag in _ODF_ACTIVE if tag in text]
+            for tag, href in re.findall(r'<([\w:-]+)\b[^>]*?xlink:href="([^"]*)"', text):
+                internal = re.match(r"^(\./)?(Pictures|Media)/[\w.-]+$", href) or href.startswith("#")
+                link = tag in ("text:a", "draw:a") and href.lower().startswith(_SAFE_TARGET)
+                if not (internal or link):  # a picture or object from outside the file, or an unsafe link
+                    found.append(f"{name}: <{tag}> xlink:href {href[:80]!r}")
+            if name.endswith(".svg") or name.startswith("ppt/media/"):
+                for href in re.findall(r'href="([^"]*)"', text):
+                    if not href.startswith("#"):
+                        found.append(f"{name}: SVG reference {href[:80]!r}")
+                found += [f"{name}: SVG script or handler" for _ in re.findall(r"<script|\son\w+=", text)]
+    return found
+
+
+def office_text(path: Path) -> str:
+    """The text a reader of the PPTX/ODP sees: every text run of every slide and master part, unescaped."""
+    import html
+    import re
+    import zipfile
+
+    texts = []
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if re.match(r"ppt/(slides|slideMasters|notesSlides)/[^/]+\.xml$", name):
+                texts += re.findall(r"<a:t>([^<]*)</a:t>", z.read(name).decode("utf-8"))
+            elif name in ("content.xml", "styles.xml"):
+                body = z.read(name).decode("utf-8")
+                texts += re.findall(r">([^<]+)<", body)
+    return html.unescape(" ".join(texts))

@@ -588,3 +588,52 @@ def test_csp_alone_blocks_markup_that_slipped_through(hostile, browser, tmp_path
     finally:
         context.close()
     assert not dialogs and not requests, f"dialogs {dialogs}, requests {requests}"
+
+
+# --------------------------------------------------------------------------- PPTX and ODP (issue 19)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("suffix", [".pptx", ".odp"])
+@pytest.mark.parametrize("deck", DECKS)
+def test_office_decks_have_no_field_macro_external_link_or_remote_picture(hostile, secret, deck, suffix) -> None:
+    """Every part of the PPTX and the ODP, unzipped: no field code, macro, external or remote relationship."""
+    path = _deck(hostile, deck).html.with_suffix(suffix)
+    assert path.is_file(), f"no {path.name} written"
+    findings = h.office_findings(path, (secret[1],))
+    assert not findings, _report(f"{deck}: {path.name}", findings)
+
+
+def test_office_detector_finds_fields_macros_and_external_links(tmp_path: Path) -> None:
+    """The PPTX/ODP walk sees what it must refuse (so that its silence on the decks means something)."""
+    import zipfile
+
+    bad = tmp_path / "bad.pptx"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("ppt/slides/slide1.xml", '<p:sld><a:fld type="datetime1"/><a:t>ESR-MARKER-42</a:t></p:sld>')
+        z.writestr("ppt/slides/_rels/slide1.xml.rels",
+                   '<Relationships><Relationship Type="x/image" Target="http://127.0.0.1/x.png" '
+                   'TargetMode="External"/><Relationship Type="x/hyperlink" Target="file:///etc/passwd" '
+                   'TargetMode="External"/></Relationships>')
+        z.writestr("ppt/vbaProject.bin", b"x")
+        z.writestr("content.xml", '<office:document><office:scripts><office:script script:language="ooo:Basic"/>'
+                                  '</office:scripts><script:event-listener/>'
+                                  '<draw:image xlink:href="http://127.0.0.1/y.png"/></office:document>')
+    found = "\n".join(h.office_findings(bad, (b"ESR-MARKER-42",)))
+    for expected in ("field <a:fld", "external relationship to 'http://127.0.0.1/x.png'",
+                     "external relationship to 'file:///etc/passwd'", "vbaProject.bin: macro",
+                     "<office:scripts>", "<office:script ", "<script:", "<draw:image> xlink:href 'http://127.0.0.1/y.png'", "marker b'ESR-MARKER-42'"):
+        assert expected in found, found
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("suffix", [".pptx", ".odp"])
+@pytest.mark.parametrize("deck", DECKS)
+def test_office_decks_show_hostile_values_as_text(hostile, deck, suffix) -> None:
+    """The issuer and the payloads a slide shows are text in the PPTX and ODP, as typed."""
+    text = normalise(h.office_text(_deck(hostile, deck).html.with_suffix(suffix)))
+    squeezed = re.sub(r"\s+", "", text)
+    issuer = next(f.value for f in hostile["fields"] if f.name.endswith(f"{deck}.issuer"))
+    assert re.sub(r"\s+", "", issuer).upper() in squeezed.upper()
+    assert "<script>alert(1)</script>" in text
+    assert "α" not in text

@@ -16,8 +16,9 @@ def test_index_lists_both_decks_newest_first(rendered):
     dates = [t["datetime"] for t in soup.select("section.idx-date time")]
     assert dates == ["2021-11-15", "2020-12-08"]
     hrefs = [a["href"] for a in soup.select("a")]
-    assert set(hrefs) == {"2021-11-15/post_covid.html", "2021-11-15/post_covid.pdf",
-                          "2020-12-08/catalogue.html", "2020-12-08/catalogue.pdf"}
+    assert set(hrefs) == {f"{date}/{deck}.{suffix}" for date, deck in (("2021-11-15", "post_covid"),
+                                                                       ("2020-12-08", "catalogue"))
+                          for suffix in ("html", "pdf", "pptx", "odp")}
     assert all((out / h).exists() for h in hrefs)
     rows = {row.th.get_text(strip=True): row for row in soup.select("tbody tr")}
     post_covid_pages = rows["Cellules de coordination post-COVID"].select("td.num")[0].get_text()
