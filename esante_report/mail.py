@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
-from . import cache, outfs
+from . import cache, outfs, versions
 from .distconfig import Config, ConfigError, Smtp, redact
 from .errors import EsanteReportError
 from .index import size_fr
@@ -109,7 +109,7 @@ def _passed(out_dir: Path, date: str, name: str) -> tuple[Path | None, str]:
     pdf = folder / f"{name}.pdf"
     record = cache.read_record(out_dir, date, name)
     failed = any((folder / "failed" / f"{name}{s}").exists() for s in (".ipynb", ".pdf"))
-    if not pdf.is_file() or pdf.is_symlink():
+    if not versions.published_file(pdf):
         return None, "deck failed (see failed/ and render again)" if failed else "deck missing (not rendered)"
     digest = cache.file_hashes([pdf])[str(pdf.resolve())]
     if record is None or record.outputs.get(pdf.name) != digest:
@@ -126,12 +126,14 @@ def _figures(out_dir: Path, date: str, name: str, deck: str, data_dir: Path) -> 
     except (OSError, ValueError, KeyError, TypeError):
         raise EsanteReportError(f"{notebook}: executed notebook unreadable, its parameters are unknown "
                                 "(render the deck again)") from None
-    changed = [p for p, sha in (record.data if record else {}).items()
-               if cache.file_hashes([Path(p)])[str(Path(p).resolve())] != sha]
+    source = Path(parameters.get("data_dir") or data_dir)
+    recorded = record.data if record else {}
+    # the record names data files relative to the --data the deck was rendered from
+    current = cache.data_hashes([source / p for p in recorded], source)
+    changed = [p for p, sha in recorded.items() if current.get(p) != sha]
     if record is None or changed:
         raise EsanteReportError(f"{changed[0] if changed else notebook}: data changed since the deck was rendered "
                                 "(render it again, so that the e-mail quotes the figures of the PDF)")
-    source = Path(parameters.get("data_dir") or data_dir)
     return MAIL_FIGURES[deck](source, parameters)
 
 

@@ -106,8 +106,8 @@ def test_switching_data_re_renders_and_the_new_figure_is_published(switched):
     assert f"{DATE}/post_covid: rendered" in back.stdout, back.stdout
     assert OLD_ROW in _pdf_text(out / DATE / "post_covid.pdf")
     # the current version and the one it replaced are kept (three renders: the first one is gone)
-    versions = {p.name for p in (out / DATE / versions.VERSIONS).iterdir() if p.is_dir() and not p.is_symlink()}
-    assert len(versions) == 2 and versions.version_of(out / DATE, "post_covid").name in versions, versions
+    kept = {p.name for p in (out / DATE / versions.VERSIONS).iterdir() if p.is_dir() and not p.is_symlink()}
+    assert len(kept) == 2 and versions.version_of(out / DATE, "post_covid").name in kept, kept
     # the index links to the public names
     index = (out / "index.html").read_text(encoding="utf-8")
     assert f'href="{DATE}/post_covid.pdf"' in index
