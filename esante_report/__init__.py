@@ -21,7 +21,7 @@ __all__ = ["render_date", "render_all", "write_index", "load_post_covid", "load_
 
 _HOMES = {
     "render_date": "render", "render_all": "render", "write_index": "index",
-    "load_post_covid": "post_covid", "load_catalogue": "catalogue",
+    "load_post_covid": "decks.post_covid.data", "load_catalogue": "decks.catalogue.data",
     "EsanteReportError": "errors", "DataError": "errors", "ParamsError": "errors", "RenderError": "errors",
     "ExportError": "errors",
 }

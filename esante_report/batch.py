@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import cache, outfs
-from .decks import DECKS
+from .registry import DECKS
 from .errors import EsanteReportError, ParamsError, Problem, RenderError
 from .progress import Board
 from .render import Job, JobResult, StderrProgress, job_for, params_entries, render_job, set_progress_queue

@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     _dirs(check)
 
     from . import cli_export
-    from .cli_survey import add_parsers as add_survey_parsers
+    from .decks.post_covid.cli import add_parsers as add_survey_parsers
     cli_export.add_parser(sub)
     add_survey_parsers(sub)
     return parser
@@ -142,7 +142,8 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from . import cli_export, cli_survey
+    from . import cli_export
+    from .decks.post_covid import cli as cli_survey
     if args.command == "export":
         return cli_export.run(args)
     if args.command in cli_survey.COMMANDS:

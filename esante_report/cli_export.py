@@ -150,7 +150,7 @@ def export_notebook(notebook: Path | str, deck: str, *, date: str | None = None,
     unexecuted notebook, a bad date, or a PDF that fails its checks.
     """
     from . import export, pdfcheck
-    from .decks import DECKS
+    from .registry import DECKS
 
     notebook = Path(notebook)
     if deck not in DECKS:

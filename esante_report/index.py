@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from . import cache, outfs
-from .decks import DECKS
+from .registry import DECKS
 from .fmt import fmt_date
 
 __all__ = ["write_index", "collect"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._io import LocDict, kind, read_yaml
-from .decks import DECKS, check_deck_params
+from .registry import DECKS, check_deck_params
 from .errors import ParamsError, Problem, ProblemList
 from .paths import default_data_dir, default_params_dir
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import cache, outfs
-from .decks import DECKS
+from .registry import DECKS
 from .errors import EsanteReportError, ExportError, RenderError
 from .params import DeckRun, list_dates, load_params
 

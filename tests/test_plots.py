@@ -7,8 +7,8 @@ import pandas as pd
 
 from esante_report import plots, style
 from esante_report.geo import load_boundaries
-from esante_report.post_covid import CATEGORIES, load_post_covid
-from esante_report.slides_post_covid import PostCovidDeck
+from esante_report.decks.post_covid.data import CATEGORIES, load_post_covid
+from esante_report.decks.post_covid.blocks import PostCovidDeck
 
 from .conftest import DATA
 

@@ -85,7 +85,7 @@ def _check_geo(data_dir: Path, names: tuple[str, ...], problems: list[Problem]) 
 
 def _check_post_covid(params: LocDict, path: Path, data_dir: Path, problems: list[Problem],
                       report_date: dt.date | None = None) -> dict | None:
-    from .post_covid import check_wave_months, load_post_covid
+    from .decks.post_covid.data import check_wave_months, load_post_covid
 
     _unknown_keys(params, {"wave", "months", "issuer"}, path, problems)
     before = len(problems)
@@ -126,7 +126,7 @@ def _check_post_covid(params: LocDict, path: Path, data_dir: Path, problems: lis
 
 def _check_catalogue(params: LocDict, path: Path, data_dir: Path, problems: list[Problem],
                      report_date: dt.date | None = None) -> dict | None:
-    from .catalogue import load_catalogue
+    from .decks.catalogue.data import load_catalogue
 
     _unknown_keys(params, {"region", "issuer"}, path, problems)
     before = len(problems)
@@ -140,12 +140,12 @@ def _check_catalogue(params: LocDict, path: Path, data_dir: Path, problems: list
 
 
 def _post_covid_files(data_dir: Path) -> tuple[Path, ...]:
-    from .post_covid import data_files
+    from .decks.post_covid.data import data_files
     return data_files(data_dir)
 
 
 def _catalogue_files(data_dir: Path) -> tuple[Path, ...]:
-    from .catalogue import data_files
+    from .decks.catalogue.data import data_files
     return data_files(data_dir)
 
 

@@ -65,12 +65,12 @@ def _forms(paths: list[Path]) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the survey command ``args.command``; returns the exit code (errors raise EsanteReportError)."""
-    from .errors import _display_path
-    from .paths import default_data_dir, default_params_dir
+    from ...errors import _display_path
+    from ...paths import default_data_dir, default_params_dir
 
     data_dir = args.data or default_data_dir()
     if args.command == "new":
-        from .scaffold import scaffold
+        from .new_date import scaffold
 
         result = scaffold(args.date, args.params or default_params_dir(), data_dir)
         print("\n".join(result.lines()))
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """The survey commands through ``esante-report`` (same options, messages and exit codes)."""
-    from .cli import main as cli_main
+    from ...cli import main as cli_main
 
     return cli_main(argv)
 

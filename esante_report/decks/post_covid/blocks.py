@@ -19,16 +19,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import components, plots, style
-from .authoring import change, md
-from .components import Html
-from .errors import DataError, Problem
-from .fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
-from .geo import CREDIT, load_boundaries
-from .post_covid import CATEGORIES, STATUSES, PostCovidData, load_post_covid, summarise_patients
-from .provenance import provenance
+from ... import components, plots, style
+from ...authoring import change, md
+from ...components import Html
+from ...errors import DataError, Problem
+from ...fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
+from ...geo import CREDIT, load_boundaries
+from .data import CATEGORIES, STATUSES, PostCovidData, load_post_covid, summarise_patients
+from ...provenance import provenance
 from .totals import MonthHeadline, headline_totals
 from .changes import Changes, compute_changes, describe, describe_region, title as changes_title_of
+
+_render = components.renderer(Path(__file__).parent / "templates")
 
 __all__ = ["PostCovidDeck", "join_fr"]
 
@@ -182,7 +184,7 @@ class PostCovidDeck:
             row = cells[cells["region"] == self.region]
             own = ({"label": style.STATUS_LABELS[row["status"].iloc[0]], "cells": fmt_int(row["cells"].iloc[0])}
                    if len(row) else None)
-        return components.render(
+        return _render(
             "post_covid_map.html.j2",
             illustrative=("Données illustratives : la carte de l'enquête source ne portait pas de valeurs "
                           "par région ; statuts et nombres de cellules à remplacer par les remontées des ARS.")
@@ -192,7 +194,7 @@ class PostCovidDeck:
 
     def measures_entry(self) -> tuple[dict, int]:
         """This wave's measures, or the latest earlier wave's when it has none (and that wave)."""
-        from .post_covid import measures_for
+        from .data import measures_for
 
         return measures_for(self.data, self.wave)
 
@@ -217,7 +219,7 @@ class PostCovidDeck:
                    if self.region in m["ami"]["regions"] else
                    f"L'ARS {self.region_name()} ne figure pas parmi les ARS ayant lancé un appel à manifestation "
                    "d'intérêt post-COVID.")
-        return components.render(
+        return _render(
             "post_covid_measures.html.j2",
             ami={"title": m["ami"]["title"], "names": names,
                  "figure": components.figure(fig, alt=alt, credit=CREDIT)},
@@ -227,7 +229,7 @@ class PostCovidDeck:
     # -- patients
     def patients_kpis(self) -> Html:
         """Headline: all categories per month, the regions behind each total, the change at constant scope."""
-        from .authoring import kpis
+        from ...authoring import kpis
 
         expected = len(self.expected_regions())
         by_month = {c.month: c for c in self.changes.totals}
@@ -383,7 +385,7 @@ class PostCovidDeck:
         by_month = {t.month: t for t in self.month_totals(self.region)}
         # a short table has the room for the body size, unless three months make it too wide for it
         css_class = components.table_class("esr-patients", len(regions)) if len(months) <= 2 else "esr-patients"
-        return components.render(
+        return _render(
             "post_covid_patients_table.html.j2", css_class=css_class,
             caption=(f"{self.wave_label} — « Total » = toutes catégories ; n.r. = non renseigné (jamais compté "
                      "comme 0) ; * = réponse partielle"),
@@ -434,7 +436,7 @@ class PostCovidDeck:
         if bool(self.wave_info["cells_illustrative"]):
             notes.insert(0, "Carte des cellules : données illustratives (la carte source ne portait pas de "
                             "valeurs par région).")
-        return components.render(
+        return _render(
             "closing.html.j2", sources=[self.wave_info["source"], CREDIT],
             notes=notes, report_date=fmt_date(self.report_date),
             provenance=provenance(self.data.files, self.data_dir))

@@ -25,10 +25,10 @@ from typing import Any
 
 import pandas as pd
 
-from ._rewrite import Pending, RawCsv, commit, csv_text, read_raw_csv
-from .errors import DataError, Problem, _display_path
-from .fmt import fmt_month
-from .post_covid import CATEGORIES, SUBDIR, PostCovidData, load_post_covid
+from ..._rewrite import Pending, RawCsv, commit, csv_text, read_raw_csv
+from ...errors import DataError, Problem, _display_path
+from ...fmt import fmt_month
+from .data import CATEGORIES, SUBDIR, PostCovidData, load_post_covid
 
 __all__ = ["FormProblem", "FormReturn", "RegionImport", "write_forms", "read_form", "import_forms",
            "form_name", "parse_months", "STATUS_CHOICES", "SHEET_PATIENTS", "SHEET_CELLS", "SHEET_META"]
