@@ -16,10 +16,13 @@ from .errors import EsanteReportError
 __all__ = ["main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = argparse.ArgumentParser(prog="esante-report", description=(
         "Render the parameterised notebooks into offline HTML (reveal.js) and 16:9 PDF slide decks."))
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    parser.add_argument("--project", type=Path, metavar="DIR",
+                        help="the project folder (default: found from the current folder upwards, by a "
+                             "[tool.esante-report] table in pyproject.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     render = sub.add_parser("render", help="render the decks of reporting dates (cached, in parallel)")
@@ -31,9 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
                         help="render every params file up to this date (inclusive)")
     render.add_argument("--deck", action="append", metavar="NAME",
-                        help="render only this deck (repeatable), e.g. post_covid or catalogue")
+                        help="render only this deck (repeatable): notebooks/NAME.ipynb")
     render.add_argument("--region", action="append", metavar="ABBR",
-                        help="render the post_covid deck of this region (repeatable; 'all' = every region of "
+                        help="render the regional decks for this region (repeatable; 'all' = every region of "
                              "regions.csv) as <deck>-<ABBR>.* instead of the national deck")
     _dirs(render)
     render.add_argument("--jobs", "-j", type=_positive, metavar="N",
@@ -55,11 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true")
     _dirs(check)
 
+    new_deck = sub.add_parser("new-deck", help="scaffold a deck: notebook, data with its Table Schema, params entry")
+    new_deck.add_argument("name", help="deck name: lower-case letters, digits and _, e.g. teleconsultations")
+    new_deck.add_argument("--title", required=True, help="the deck's title (in French), shown in every footer")
+    new_deck.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="reporting date: adds NAME to params/<date>.yaml")
+    _dirs(new_deck)
+
     from . import cli_export
-    from .decks.post_covid.cli import add_parsers as add_survey_parsers
+    from .registry import deck_commands
     cli_export.add_parser(sub)
-    add_survey_parsers(sub)
-    return parser
+    return parser, deck_commands(sub)
 
 
 def _dirs(parser: argparse.ArgumentParser) -> None:
@@ -141,13 +149,12 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 1 if failed else 0
 
 
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: dict) -> int:
     from . import cli_export
-    from .decks.post_covid import cli as cli_survey
     if args.command == "export":
         return cli_export.run(args)
-    if args.command in cli_survey.COMMANDS:
-        return cli_survey.run(args)
+    if args.command in commands:
+        return commands[args.command](args)
     from .paths import default_data_dir, default_out_dir, default_params_dir
 
     if args.command == "index":
@@ -162,6 +169,12 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     params_dir = args.params or default_params_dir()
     if args.command == "check":
         return _check(params_dir, data_dir, None if args.all else args.date)
+    if args.command == "new-deck":
+        from .new_deck import new_deck
+
+        for path in new_deck(args.name, title=args.title, date=args.date, data_dir=data_dir, params_dir=params_dir):
+            print(f"wrote {path}")
+        return 0
     return 2
 
 
@@ -189,10 +202,13 @@ def _print_error(exc: BaseException) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    parser, commands = _parser()
     args = parser.parse_args(argv)
     try:
-        return _run(args, parser)
+        if args.project is not None:
+            from .paths import use_project
+            use_project(args.project)
+        return _run(args, parser, commands)
     except EsanteReportError as exc:
         if args.debug:
             raise

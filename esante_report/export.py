@@ -31,7 +31,7 @@ from markupsafe import Markup
 from . import fonts
 from .errors import ExportError
 from .paths import node_modules_dir, templates_dir
-from .slides import HIDDEN_TAGS, Deck, build_deck
+from .slides import HIDDEN_TAGS, SlideList, build_deck
 
 __all__ = ["DeckMeta", "Rendered", "build", "count_slides", "export_html", "export_print_html", "write_pdf",
            "HIDDEN_TAGS", "url_fetcher"]
@@ -49,6 +49,8 @@ class DeckMeta:
     created: str = ""         # ISO 8601 timestamp
     generator: str = "esante-report"
     extra: dict = field(default_factory=dict)
+    #: the deck's own CSS (trusted: from its deck code), after the house CSS
+    css: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,17 +128,18 @@ def _template() -> jinja2.Template:
     return env.get_template("deck.html.j2")
 
 
-def _context(deck: Deck, meta: DeckMeta) -> dict:
+def _context(deck: SlideList, meta: DeckMeta) -> dict:
     slides = [{"number": s.number, "layout": s.layout, "title": Markup(s.title) if s.title else None,
                "items": [{"kind": i.kind, "html": Markup(i.html)} for i in s.items],
                "notes": [Markup(n) for n in s.notes]} for s in deck.slides]
     return {"slides": slides, "total": len(slides), "meta": meta}
 
 
-def _render(deck: Deck, meta: DeckMeta, mode: str) -> str:
+def _render(deck: SlideList, meta: DeckMeta, mode: str) -> str:
     assets = _assets()
     css = {k: Markup(v) for k, v in assets.items() if k.endswith("_css")}
     css["font_css"] = Markup(fonts.font_face_css())
+    css["deck_css"] = Markup(meta.css.replace("</", "<\\/"))  # never ends its <style> element
     csp, scripts = _csp_and_scripts() if mode == "reveal" else ("", ())
     return _template().render(mode=mode, assets=css, csp=csp, scripts=[Markup(s) for s in scripts],
                               **_context(deck, meta))

@@ -17,13 +17,13 @@ import re
 from pathlib import Path
 
 from . import cache, outfs
-from .registry import DECKS
+from .registry import find_deck
 from .fmt import fmt_date
 
 __all__ = ["write_index", "collect"]
 
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DECK_FILE = re.compile(r"^(?P<deck>[a-z_]+)(?:-(?P<region>[A-Z]{2,4}))?\.html$")
+_DECK_FILE = re.compile(r"^(?P<deck>[a-z][a-z0-9_]*)(?:-(?P<region>[A-Z]{2,4}))?\.html$")
 _INDEX_STAMP = "index.json"
 
 
@@ -73,13 +73,16 @@ def collect(out_dir: Path) -> list[dict]:
         # each deck, then its regional decks (post_covid, post_covid-ARA, …): not plain name order
         for html in sorted(folder.iterdir(), key=lambda p: (p.name.split('-')[0].split('.')[0], '-' in p.name, p.name)):
             match = _DECK_FILE.match(html.name)
-            if not match or match["deck"] not in DECKS or not _plain(html, "file"):
+            if not match or not _plain(html, "file"):
+                continue
+            record = cache.read_record(out_dir, folder.name, html.name[:-len(".html")])
+            spec = None if record else find_deck(match["deck"])
+            if record is None and spec is None:  # neither rendered here nor a deck of this project
                 continue
             name = html.name[:-len(".html")]
             pdf = folder / f"{name}.pdf"
             has_pdf = _plain(pdf, "file")
-            record = cache.read_record(out_dir, folder.name, name)
-            title = record.title if record else DECKS[match["deck"]].title + (
+            title = record.title if record else spec.title + (
                 f" — {match['region']}" if match["region"] else "")
             pages = record.slides if record and has_pdf else (_pages(pdf) if has_pdf else None)
             decks.append({

@@ -8,7 +8,7 @@ import pandas as pd
 from esante_report import plots, style
 from esante_report.geo import load_boundaries
 from esante_report.decks.post_covid.data import CATEGORIES, load_post_covid
-from esante_report.decks.post_covid.blocks import PostCovidDeck
+from esante_report.decks.post_covid.blocks import PostCovidBlocks
 
 from .conftest import DATA
 
@@ -40,7 +40,7 @@ def test_status_map_colours_each_region_by_its_status():
 
 
 def test_alt_text_is_written_from_the_data():
-    deck = PostCovidDeck.load(DATA, report_date="2021-11-15", wave=3, months=["2021-08", "2021-09"])
+    deck = PostCovidBlocks.load(DATA, report_date="2021-11-15", wave=3, months=["2021-08", "2021-09"])
     html = "".join(deck.patients_chart(i).html for i in range(deck.patients_chart_parts()))
     assert "Total août 2021 : 250 patients dans 10 régions ayant répondu" in html
     assert "Valeur la plus haute : IDF en septembre 2021, 154 patients" in html

@@ -1,6 +1,6 @@
 """Slides of the regional e-santé service catalogue deck ("Point e-santé").
 
-``CatalogueDeck`` applies the date rules of the reporting date (services in the
+``CatalogueBlocks`` applies the date rules of the reporting date (services in the
 catalogue on that date, indicators known on that date) and returns one
 :class:`~esante_report.components.Html` per slide.
 """
@@ -23,7 +23,7 @@ from ...provenance import provenance
 
 _render = components.renderer(Path(__file__).parent / "templates")
 
-__all__ = ["CatalogueDeck", "period_label", "indicator_label"]
+__all__ = ["CatalogueBlocks", "period_label", "indicator_label"]
 
 #: text lines a card's first slide holds at the house size (22 px); beyond, its indicators continue
 _CARD_LINES = 13
@@ -78,7 +78,7 @@ def indicator_label(slug: str) -> str:
 
 
 @dataclass
-class CatalogueDeck:
+class CatalogueBlocks:
     data: CatalogueData      # already restricted to the reporting date
     data_dir: Path
     report_date: dt.date
@@ -87,7 +87,7 @@ class CatalogueDeck:
 
     @classmethod
     def load(cls, data_dir: str | Path, *, report_date: str | dt.date, region: str = "OCC",
-             issuer: str = "ARS Occitanie") -> "CatalogueDeck":
+             issuer: str = "ARS Occitanie") -> "CatalogueBlocks":
         if isinstance(report_date, str):
             report_date = dt.date.fromisoformat(report_date)
         data = load_catalogue(data_dir)

@@ -1,6 +1,6 @@
 """Building blocks of the post-COVID coordination cells deck ("point d'étape").
 
-``PostCovidDeck`` loads and checks the data once and gives the notebook the
+``PostCovidBlocks`` loads and checks the data once and gives the notebook the
 figures it quotes and the blocks it places on its slides. Titles and
 commentary are written in the notebook (``notebooks/post_covid.ipynb``): the
 blocks here carry data, charts, tables and the data notes that must travel
@@ -32,7 +32,7 @@ from .changes import Changes, compute_changes, describe, describe_region, title 
 
 _render = components.renderer(Path(__file__).parent / "templates")
 
-__all__ = ["PostCovidDeck", "join_fr"]
+__all__ = ["PostCovidBlocks", "join_fr"]
 
 #: a blank in a dense table: "n.r.", explained in the table's caption
 NA_SHORT = "n.r."
@@ -57,7 +57,7 @@ def join_fr(names: list[str]) -> str:
 
 
 @dataclass
-class PostCovidDeck:
+class PostCovidBlocks:
     data: PostCovidData
     data_dir: Path
     report_date: dt.date
@@ -69,7 +69,7 @@ class PostCovidDeck:
     @classmethod
     def load(cls, data_dir: str | Path, *, report_date: str | dt.date, wave: int, months: list[str],
              issuer: str = "Ministère des Solidarités et de la Santé", region: str | None = None,
-             **_: object) -> "PostCovidDeck":
+             **_: object) -> "PostCovidBlocks":
         data_dir = Path(data_dir)
         data = load_post_covid(data_dir)
         if wave not in set(data.waves["wave"]):
