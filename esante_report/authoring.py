@@ -120,7 +120,7 @@ def _md_escape(text: str) -> str:
 def md(text: str, **values: Any) -> Html:
     """Markdown commentary; ``{name}`` fields are filled with ``values`` in French format, escaped.
 
-    >>> md("**{n}** patients en {mois}, {evol} sur août", n=286, mois="2021-09", evol=change(286, 250))
+    >>> md("**{n}** actes en {mois}, {evol} sur août", n=286, mois="2021-09", evol=change(286, 250))
     """
     filled = text.format_map({k: _md_escape(fr(v)) for k, v in values.items()}) if values else text
     return Html(f'<div class="esr-md">{markdown_html(filled)}</div>')
@@ -163,7 +163,7 @@ def table(df, *, caption: str | None = None, index: bool | None = None, total: d
     """A DataFrame as an accessible table in French format; blanks read ``non renseigné``.
 
     ``index``: show the index as row headers (default: when it is not a plain range).
-    ``total``: an optional footer row, e.g. ``{"Région": "Total", "Patients": 286}``.
+    ``total``: an optional footer row, e.g. ``{"Région": "Total", "Actes": 286}``.
     """
     import pandas as pd
 
@@ -234,7 +234,7 @@ def columns(*blocks: Any, widths: Sequence[int] | None = None) -> Html:
 
 
 def kpis(items: Iterable[tuple[Any, str]] | dict) -> Html:
-    """Key figures in a row: ``esr.kpis([(286, "patients en septembre"), (change(286, 250), "sur août")])``."""
+    """Key figures in a row: ``esr.kpis([(286, "actes en septembre"), (change(286, 250), "sur août")])``."""
     pairs = items.items() if isinstance(items, dict) else items
     cells = "".join(f'<div class="esr-kpi"><p class="esr-kpi-value">{escape(fr(v))}</p>'
                     f'<p class="esr-kpi-label">{escape(str(label))}</p></div>' for v, label in pairs)

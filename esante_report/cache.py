@@ -135,7 +135,7 @@ def forget(out_dir: Path, date: str, name: str) -> None:
 def is_up_to_date(out_dir: Path, date: str, name: str, key: str) -> Record | None:
     """The record when the published deck matches ``key``, its data files and its outputs; else None."""
     record = read_record(out_dir, date, name)
-    if record is None or record.key != key or not record.data:
+    if record is None or record.key != key:  # a deck may read no data file (a plain notebook)
         return None
     if any(_sha256(Path(path)) != sha for path, sha in record.data.items()):
         return None

@@ -70,7 +70,7 @@ def collect(out_dir: Path) -> list[dict]:
     folders = [p for p in out_dir.iterdir() if _is_date(p.name) and _plain(p, "dir")]
     for folder in sorted(folders, key=lambda p: p.name, reverse=True):
         decks = []
-        # each deck, then its regional decks (post_covid, post_covid-ARA, …): not plain name order
+        # each deck, then its regional decks (name, name-ARA, …): not plain name order
         for html in sorted(folder.iterdir(), key=lambda p: (p.name.split('-')[0].split('.')[0], '-' in p.name, p.name)):
             match = _DECK_FILE.match(html.name)
             if not match or not _plain(html, "file"):

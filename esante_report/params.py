@@ -118,7 +118,7 @@ def notebook_parameters(deck: str, report_date: str, *, params_dir: Path | str |
     from the working folder) and checks it and the data as ``render`` does. Given
     only ``report_date``, every other parameter comes from the file. A value in
     ``given`` that is not None must agree with the file, otherwise ParamsError:
-    a cover dated 13/12/2021 over wave-3 data is never drawn.
+    a cover dated 13/12/2021 over another date's data is never drawn.
 
     ``region`` (regional decks only; params files do not carry it) is None for
     the national deck or an abbr of regions.csv for one region's deck, checked.

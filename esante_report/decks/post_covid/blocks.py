@@ -27,6 +27,7 @@ from ...fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
 from ...geo import CREDIT, load_boundaries
 from .data import CATEGORIES, STATUSES, PostCovidData, load_post_covid, summarise_patients
 from ...provenance import provenance
+from . import vocabulary
 from .totals import MonthHeadline, headline_totals
 from .changes import Changes, compute_changes, describe, describe_region, title as changes_title_of
 
@@ -158,13 +159,13 @@ class PostCovidBlocks:
             part = cells[cells["status"] == status]
             regions = list(part["region"])
             total = part["cells"].sum(skipna=True) if part["cells"].notna().any() else None
-            legend.append({"status": status, "label": style.STATUS_LABELS[status],
-                           "colour": style.STATUS_COLOURS[status], "count": fmt_int(len(regions)),
+            legend.append({"status": status, "label": vocabulary.STATUS_LABELS[status],
+                           "colour": vocabulary.STATUS_COLOURS[status], "count": fmt_int(len(regions)),
                            "regions": ", ".join(regions) or "aucune",
                            "cells": fmt_int(total) if total is not None else NA_TEXT})
             if regions:
                 detail = ", ".join(f"{r} {fmt_int(c, na='')}".strip() for r, c in zip(part["region"], part["cells"]))
-                alt_parts.append(f"{len(regions)} {style.STATUS_LABELS[status].lower().replace('région', 'région(s)')} ({detail})")
+                alt_parts.append(f"{len(regions)} {vocabulary.STATUS_LABELS[status].lower().replace('région', 'région(s)')} ({detail})")
         illustrative = bool(self.wave_info["cells_illustrative"])
         alt = ("Carte des régions selon l'état de déploiement des cellules de coordination post-COVID"
                + (" (données illustratives)" if illustrative else "") + " : " + " ; ".join(alt_parts)
@@ -175,14 +176,15 @@ class PostCovidBlocks:
         if self.region:
             alt += f" La région {self.region_name()} est entourée."
         fig = plots.status_map_figure(cells, self.data.regions, self._boundaries(), width=6.2, height=3.75,
-                                      highlight=self.region)
+                                      highlight=self.region, colours=vocabulary.STATUS_COLOURS,
+                                      hatches=vocabulary.STATUS_HATCHES)
         table = components.table(["Région", "Statut", "Cellules"],
-                                 [[self.region_name(r.region), style.STATUS_LABELS[r.status], fmt_int(r.cells)]
+                                 [[self.region_name(r.region), vocabulary.STATUS_LABELS[r.status], fmt_int(r.cells)]
                                   for r in cells.itertuples()], numeric=[False, False, True])
         own = None
         if self.region:
             row = cells[cells["region"] == self.region]
-            own = ({"label": style.STATUS_LABELS[row["status"].iloc[0]], "cells": fmt_int(row["cells"].iloc[0])}
+            own = ({"label": vocabulary.STATUS_LABELS[row["status"].iloc[0]], "cells": fmt_int(row["cells"].iloc[0])}
                    if len(row) else None)
         return _render(
             "post_covid_map.html.j2",
@@ -272,8 +274,8 @@ class PostCovidBlocks:
             lines = [describe_region(ch, self.region)]
             status = next((c for c in ch.status_changes if c.region == self.region), None)
             if status is not None:
-                lines.insert(0, f"Statut : {style.STATUS_LABELS.get(status.old, 'aucune réponse')} → "
-                                f"{style.STATUS_LABELS.get(status.new, 'aucune réponse')}.")
+                lines.insert(0, f"Statut : {vocabulary.STATUS_LABELS.get(status.old, 'aucune réponse')} → "
+                                f"{vocabulary.STATUS_LABELS.get(status.new, 'aucune réponse')}.")
             if ch.first:
                 lines.insert(0, "Premier point d'étape : pas de point antérieur auquel le comparer.")
         else:
@@ -322,7 +324,9 @@ class PostCovidBlocks:
         shown = s.table.loc[[self.region] if self.region else s.regions_shown]
         ymax = max((int(shown[m].sum(axis=1, skipna=True).max()) for m in self.months), default=0) or None
         fig = plots.stacked_bars_figure(data, regions, self.months, CATEGORIES, height=4.0,
-                                        width=12.3 if not self.region else 7.0, ymax=ymax)
+                                        width=12.3 if not self.region else 7.0, ymax=ymax, value="patients",
+                                        ylabel="Patients pris en charge", colours=vocabulary.CATEGORY_COLOURS,
+                                        hatches=vocabulary.CATEGORY_HATCHES, labels=vocabulary.CATEGORY_LABELS)
         totals = self.month_totals(self.region)
         everyone = [self.region] if self.region else s.regions_shown
         missing = {m: [r for r in everyone if r not in s.regions_reporting[m]] for m in self.months}
@@ -353,7 +357,7 @@ class PostCovidBlocks:
     def _patients_table(self, regions: list[str], months: list[str] | None = None, footer: bool = True) -> Html:
         s = self._summary()
         months = months or self.months
-        labels = [style.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"]
+        labels = [vocabulary.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"]
         rows = [[r, *self._row_cells(s, r, months)] for r in regions]
         foot = []
         if footer:
@@ -390,7 +394,7 @@ class PostCovidBlocks:
             caption=(f"{self.wave_label} — « Total » = toutes catégories ; n.r. = non renseigné (jamais compté "
                      "comme 0) ; * = réponse partielle"),
             months=[fmt_month(m) for m in months],
-            categories=[style.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"],
+            categories=[vocabulary.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"],
             rows=[{"region": r, "partial": any(r in by_month[m].partial for m in months),
                    "cells": self._row_cells(s, r, months)} for r in regions],
             totals=[*(v for m in months for v in ([fmt_int(s.totals.loc[m, c]) for c in CATEGORIES]
