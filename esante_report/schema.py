@@ -180,6 +180,8 @@ def load_schema(path: Path, problems: list[Problem]) -> TableSchema | None:
 def _parser(f: Field) -> Callable[[str], Any]:
     c = f.constraints
     expected = f.expected()
+    pattern = re.compile(c["pattern"]) if "pattern" in c else None
+    interned: dict[str, str] = {}  # one object per distinct text: a large file's keys stay small in memory
 
     def fail(text: str) -> ValueError:
         return ValueError(f"expected {expected}, got {shown(text)}")
@@ -208,16 +210,16 @@ def _parser(f: Field) -> Callable[[str], Any]:
         elif f.type == "yearmonth":
             if not _MONTH.fullmatch(text):
                 raise fail(text)
-            value = text
+            value = interned.setdefault(text, text) if len(interned) < 100_000 else text
         else:
-            value = text
+            value = interned.setdefault(text, text) if len(interned) < 100_000 else text
         if "enum" in c and value not in c["enum"] and text not in map(str, c["enum"]):
             raise fail(text)
         if "minimum" in c and value < c["minimum"]:
             raise fail(text)
         if "maximum" in c and value > c["maximum"]:
             raise fail(text)
-        if "pattern" in c and not re.fullmatch(c["pattern"], text):
+        if pattern is not None and not pattern.fullmatch(text):
             raise fail(text)
         if "minLength" in c and len(text) < c["minLength"]:
             raise fail(text)
@@ -245,7 +247,10 @@ def validate_table(table: Path, data_dir: Path, problems: list[Problem]) -> bool
     report = _FileProblems(table, problems)
     names = [f.name for f in schema.fields]
     primary = [names.index(n) for n in schema.primary_key]
-    seen: dict[tuple, int] = {}
+    # primary key: only hashes are kept (a large file costs a set of ints); a repeated hash sends the file
+    # through a second pass that finds the exact first line of each repeated key
+    hashes: set[int] = set()
+    suspects: set[int] = set()
     fks = [([names.index(n) for n in local], resource, remote) for local, resource, remote in schema.foreign_keys]
     found: list[dict[tuple, int]] = [{} for _ in fks]   # foreign key value → first line holding it
     unique = [(i, f.name) for i, f in enumerate(schema.fields) if f.constraints.get("unique")]
@@ -253,12 +258,11 @@ def validate_table(table: Path, data_dir: Path, problems: list[Problem]) -> bool
 
     def sink(line: int, values: list) -> None:
         if primary:
-            key = tuple(values[i] for i in primary)
-            if key in seen:
-                report.add(line, schema.primary_key[-1], f"duplicate ({', '.join(f'{n}={v}' for n, v in zip(schema.primary_key, key))}) "
-                           f"already on line {seen[key]} (expected one row per {', '.join(schema.primary_key)})")
+            digest = hash(tuple(values[i] for i in primary))
+            if digest in hashes:
+                suspects.add(digest)
             else:
-                seen[key] = line
+                hashes.add(digest)
         for (idx, _, _), values_seen in zip(fks, found):
             key = tuple(values[i] for i in idx)
             if None not in key:
@@ -273,6 +277,8 @@ def validate_table(table: Path, data_dir: Path, problems: list[Problem]) -> bool
 
     # the reader reports its own problems straight into ``problems`` (capped per file); ours go through ``report``
     ok = _stream_csv(table, _columns(schema), problems, Path(data_dir), sink)
+    if suspects:
+        _duplicates(table, schema, primary, suspects, Path(data_dir), report)
     for (idx, resource, remote), values_seen in zip(fks, found):
         if not values_seen:
             continue
@@ -287,6 +293,26 @@ def validate_table(table: Path, data_dir: Path, problems: list[Problem]) -> bool
                            f"{listing} from {resource})")
     report.close()
     return ok and len(problems) == before
+
+
+def _duplicates(table: Path, schema: TableSchema, primary: list[int], suspects: set[int], data_dir: Path,
+                report: _FileProblems) -> None:
+    """Second pass: each row repeating the primary key of an earlier row, named with both lines."""
+    first: dict[tuple, int] = {}
+    key_names = schema.primary_key
+
+    def sink(line: int, values: list) -> None:
+        key = tuple(values[i] for i in primary)
+        if hash(key) not in suspects:
+            return
+        if key in first:
+            shown_key = ", ".join(f"{n}={v}" for n, v in zip(key_names, key))
+            report.add(line, key_names[-1], f"duplicate ({shown_key}) already on line {first[key]} "
+                       f"(expected one row per {', '.join(key_names)})")
+        else:
+            first[key] = line
+
+    _stream_csv(table, _columns(schema), [], data_dir, sink)  # its cell problems were reported by the first pass
 
 
 def _reference_values(path: Path, fields: tuple[str, ...], problems: list[Problem]) -> set[tuple] | None:

@@ -327,3 +327,40 @@ def test_a_deck_cache_key_is_the_core_plus_its_own_code(tmp_path):
     after_core = keys()
     assert after_deck[0] == before[0] and after_deck[1] != before[1]
     assert after_core[0] != after_deck[0] and after_core[1] != after_deck[1]
+
+
+# --------------------------------------------------------------------------- the shipped decks' Table Schemas
+
+SCHEMAS = sorted(DATA.rglob("*.schema.json"))
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda p: str(p.relative_to(DATA)))
+def test_seed_csv_holds_to_its_table_schema(schema):
+    from esante_report.schema import validate_table
+
+    problems: list = []
+    table = schema.with_name(schema.name.replace(".schema.json", ".csv"))
+    assert validate_table(table, DATA, problems), [str(p) for p in problems]
+
+
+def _docs_section(name: str) -> str:
+    text = (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
+    match = re.search(rf"^### `{re.escape(name)}`.*?(?=^##)", text, re.M | re.S)
+    assert match, f"docs/data.md has no section ### `{name}`"
+    return match.group(0)
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda p: str(p.relative_to(DATA)))
+def test_docs_data_md_agrees_with_the_table_schema(schema):
+    """docs/data.md and the schemas never drift: same columns, same allowed values."""
+    raw = json.loads(schema.read_text(encoding="utf-8"))
+    section = _docs_section(schema.name.replace(".schema.json", ".csv"))
+    fields = [f["name"] for f in raw["fields"]]
+    for name in fields:
+        assert re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", section), f"{name} not in docs/data.md"
+        for value in next(f for f in raw["fields"] if f["name"] == name).get("constraints", {}).get("enum", []):
+            assert f"`{value}`" in section
+    table = [line for line in section.splitlines() if line.startswith("| `")]
+    if table:  # a column table lists exactly the schema's fields
+        documented = [n for line in table for n in re.findall(r"`([a-z_]+)`", line.split("|")[1])]
+        assert sorted(documented) == sorted(fields)
