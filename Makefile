@@ -40,6 +40,7 @@ lab: setup
 bench: setup
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_memory.py
+	$(BIN)/python bench/bench_schema.py
 
 clean:
 	rm -rf outputs/*/ outputs/index.html test-artifacts

@@ -151,10 +151,29 @@ def preview_style() -> Html:
     this output never reaches a slide.
     """
     css = (templates_dir() / "css" / "house.css").read_text(encoding="utf-8")
+    css += _decks_css()
     # in the notebook there is no slide box: cap each slide's output at the slide body's width
     css += "\n.jp-OutputArea-output .esr-title { margin-top: 0; }\n" \
            ".jp-RenderedHTMLCommon:has(> .esr-cover, > .esr-card, > .esr-title) { max-width: 1184px; }\n"
     return Html(f"<style>{css}</style>")
+
+
+def _decks_css() -> str:
+    """The CSS of every deck code known (the notebook does not say which deck it is; deck rules are scoped
+    by their own classes)."""
+    import importlib
+
+    from .registry import deck_code
+
+    out = []
+    for module in deck_code().values():
+        try:
+            path = getattr(importlib.import_module(module), "STYLESHEET", None)
+            if path:
+                out.append(Path(path).read_text(encoding="utf-8"))
+        except (ImportError, OSError):
+            continue
+    return "\n".join(out)
 
 
 def show_slides(slides: Iterable[Html]) -> None:

@@ -257,7 +257,7 @@ def find_deck(name: str, notebooks: Path | None = None) -> DeckSpec | None:
         return None
     path = _notebooks_dir(notebooks) / f"{name}.ipynb"
     if path.is_file():
-        return spec_from_notebook(name, path)
+        return _cached_spec(name, path)
     module = _builtin_code().get(name)
     if module is not None:
         try:
@@ -269,10 +269,24 @@ def find_deck(name: str, notebooks: Path | None = None) -> DeckSpec | None:
     return None
 
 
+def _cached_spec(name: str, path: Path) -> DeckSpec | None:
+    """:func:`spec_from_notebook`, read again only when the notebook changed (batches ask often)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _spec_of_version(name, str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _spec_of_version(name: str, path: str, mtime_ns: int, size: int) -> DeckSpec | None:
+    return spec_from_notebook(name, Path(path))
+
+
 def deck_names(notebooks: Path | None = None) -> list[str]:
     """Every deck of the project (notebooks with a parameters cell), sorted."""
     folder = _notebooks_dir(notebooks)
-    names = [p.stem for p in sorted(folder.glob("*.ipynb")) if spec_from_notebook(p.stem, p) is not None] \
+    names = [p.stem for p in sorted(folder.glob("*.ipynb")) if _cached_spec(p.stem, p) is not None] \
         if folder.is_dir() else []
     return names
 
