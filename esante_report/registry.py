@@ -200,7 +200,7 @@ def spec_from_notebook(name: str, path: Path, nb: dict | None = None) -> DeckSpe
         issuer = default.default if default is not None and isinstance(default.default, str) else None
     code = meta.get("code")
     if not isinstance(code, str):
-        code = _builtin_code().get(name)
+        code = _known_code().get(name)
     tables = meta.get("tables", [])
     title = meta.get("title") or nb.get("metadata", {}).get("title") or _first_heading(nb) or name
     return DeckSpec(name=name, notebook=Path(path), title=str(title), default_issuer=issuer,
@@ -210,7 +210,7 @@ def spec_from_notebook(name: str, path: Path, nb: dict | None = None) -> DeckSpe
 
 # --------------------------------------------------------------------------- registry
 
-def _builtin_code() -> dict[str, str]:
+def _known_code() -> dict[str, str]:
     """Deck code of the decks shipped with the toolkit, then those other packages declare (entry points)."""
     from .decks import BUILTIN
 
@@ -228,7 +228,7 @@ def _entry_points() -> dict[str, str]:
 
 def deck_code() -> dict[str, str]:
     """Deck name → module of its code, for every deck code known (built in or from entry points)."""
-    return _builtin_code()
+    return _known_code()
 
 
 def deck_commands(subparsers) -> dict:
@@ -258,7 +258,7 @@ def find_deck(name: str, notebooks: Path | None = None) -> DeckSpec | None:
     path = _notebooks_dir(notebooks) / f"{name}.ipynb"
     if path.is_file():
         return _cached_spec(name, path)
-    module = _builtin_code().get(name)
+    module = _known_code().get(name)
     if module is not None:
         try:
             shipped = getattr(importlib.import_module(module), "NOTEBOOK", None)
