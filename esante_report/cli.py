@@ -62,6 +62,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     new_deck.add_argument("name", help="deck name: lower-case letters, digits and _, e.g. teleconsultations")
     new_deck.add_argument("--title", required=True, help="the deck's title (in French), shown in every footer")
     new_deck.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="reporting date: adds NAME to params/<date>.yaml")
+    new_deck.add_argument("--issuer", default="Ministère des Solidarités et de la Santé",
+                          help="the issuing body in the header band (default: %(default)s)")
     _dirs(new_deck)
 
     from . import cli_export
@@ -172,7 +174,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
     if args.command == "new-deck":
         from .new_deck import new_deck
 
-        for path in new_deck(args.name, title=args.title, date=args.date, data_dir=data_dir, params_dir=params_dir):
+        for path in new_deck(args.name, title=args.title, date=args.date, data_dir=data_dir, params_dir=params_dir,
+                             issuer=args.issuer):
             print(f"wrote {path}")
         return 0
     return 2

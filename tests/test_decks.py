@@ -364,3 +364,17 @@ def test_docs_data_md_agrees_with_the_table_schema(schema):
     if table:  # a column table lists exactly the schema's fields
         documented = [n for line in table for n in re.findall(r"`([a-z_]+)`", line.split("|")[1])]
         assert sorted(documented) == sorted(fields)
+
+
+def test_the_project_is_found_from_a_sub_folder_or_given(project, tmp_path):
+    """Like git: from the current folder upwards by its marker; elsewhere --project DIR or ESANTE_REPORT_ROOT."""
+    root = project["root"]
+    assert _cli(root / "notebooks", "check", "--date", DATE).stdout.strip() == f"{DATE}: OK ({NAME}, plain)"
+    elsewhere = tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    assert _cli(elsewhere, "--project", str(root), "check", "--date", DATE).stdout.strip() == \
+        f"{DATE}: OK ({NAME}, plain)"
+    env_run = subprocess.run([sys.executable, "-m", "esante_report", "check", "--date", DATE], cwd=elsewhere,
+                             env={**os.environ, "PYTHONPATH": str(ROOT), "ESANTE_REPORT_ROOT": str(root)},
+                             capture_output=True, text=True)
+    assert env_run.stdout.strip() == f"{DATE}: OK ({NAME}, plain)"
