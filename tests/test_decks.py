@@ -378,3 +378,13 @@ def test_the_project_is_found_from_a_sub_folder_or_given(project, tmp_path):
                              env={**os.environ, "PYTHONPATH": str(ROOT), "ESANTE_REPORT_ROOT": str(root)},
                              capture_output=True, text=True)
     assert env_run.stdout.strip() == f"{DATE}: OK ({NAME}, plain)"
+
+
+def test_new_deck_keeps_the_params_file_other_content(tmp_path):
+    root = _new_project(tmp_path / "projet")
+    (root / "params").mkdir()
+    before = "# point du mois\nautre:\n  issuer: ARS Corse   # gardé\n"
+    (root / "params" / f"{DATE}.yaml").write_text(before, encoding="utf-8")
+    done = _cli(root, "new-deck", "bilan", "--title", "Bilan", "--date", DATE, "--issuer", "ARS Corse")
+    assert done.returncode == 0, done.stderr
+    assert (root / "params" / f"{DATE}.yaml").read_text(encoding="utf-8") == before + 'bilan:\n  issuer: "ARS Corse"\n'
