@@ -63,6 +63,7 @@ bench: setup
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_memory.py
 	$(BIN)/python bench/bench_regional.py
+	$(BIN)/python bench/bench_schema.py
 
 clean:
 	rm -rf outputs/*/ outputs/index.html test-artifacts

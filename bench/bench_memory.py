@@ -30,9 +30,9 @@ import resource, sys
 from pathlib import Path
 step, data, params = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 if step == "import":
-    import esante_report.post_covid, esante_report.params
+    import esante_report.decks.post_covid.data, esante_report.params
 elif step == "load":
-    from esante_report.post_covid import load_post_covid
+    from esante_report.decks.post_covid.data import load_post_covid
     rows = len(load_post_covid(data).patients)
     print(f"rows {rows}", file=sys.stderr)
 elif step == "check":

@@ -4,7 +4,7 @@ The public API (also what the CLI calls):
 
 - :func:`render_date`, :func:`render_all` — run the notebooks of a reporting date and write HTML, PDF, ipynb;
 - :func:`write_index` — the distribution page ``<out>/index.html``;
-- :func:`load_post_covid`, :func:`load_catalogue` — the checked data of each deck;
+- :func:`find_deck`, :class:`DeckSpec` — the decks of a project (notebooks with a parameters cell);
 - :class:`EsanteReportError` and its subclasses :class:`DataError`, :class:`ParamsError`,
   :class:`RenderError`, :class:`ExportError`.
 
@@ -16,12 +16,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["render_date", "render_all", "write_index", "load_post_covid", "load_catalogue",
+__all__ = ["render_date", "render_all", "write_index", "find_deck", "DeckSpec",
            "EsanteReportError", "DataError", "ParamsError", "RenderError", "ExportError"]
 
 _HOMES = {
     "render_date": "render", "render_all": "render", "write_index": "index",
-    "load_post_covid": "post_covid", "load_catalogue": "catalogue",
+    "find_deck": "registry", "DeckSpec": "registry",
     "EsanteReportError": "errors", "DataError": "errors", "ParamsError": "errors", "RenderError": "errors",
     "ExportError": "errors",
 }

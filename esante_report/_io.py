@@ -286,7 +286,7 @@ def read_csv(path: Path, columns: Iterable[Column], problems: list[Problem], *,
 class CsvColumns:
     """A CSV file read column by column: ``values[name]`` and the ``lines`` of the rows kept.
 
-    For files that may be large (patients.csv): no object per row. A column with
+    For files that may be large (hundreds of MB): no object per row. A column with
     ``store="int"`` is an int64 ``array`` where -1 stands for an empty cell; other
     columns are lists (of values shared between rows where the parser interns them).
     """

@@ -1,6 +1,6 @@
 """Rewriting data files safely: raw CSV rows in and out, atomic replacement.
 
-Commands that change ``data/`` (``survey-import``, ``new``) never edit a file in
+Commands that change ``data/`` (a deck's import commands) never edit a file in
 place: they write a temporary file in the same folder and ``os.replace`` it over
 the old one, so a reader sees the old file or the new one, never half of it.
 A symbolic link is refused rather than replaced or followed.

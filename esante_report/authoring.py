@@ -14,7 +14,8 @@ which displays the same in JupyterLab and in the decks:
   for a blank), split over several slides with :func:`table_slides`;
 - :func:`columns` — two (or three) columns: chart and commentary side by side;
 - :func:`kpis` — a row of key figures; :func:`note` and :func:`source` lines;
-- :func:`slide` — a slide made from code (one per service, one per region…).
+- :func:`slide` — a slide made from code (one per service, one per region…);
+- :func:`read_table` — a table of ``--data`` declared by its Table Schema, as a typed DataFrame.
 
 Every value is escaped: text from data never becomes markup.
 """
@@ -33,7 +34,7 @@ from .components import Html, svg, table_class
 from .fmt import NA_TEXT, fmt_date, fmt_int, fmt_month, fmt_number, is_missing
 from .slides import NEW_SLIDE_KEY, figure_html, markdown_html
 
-__all__ = ["setup", "md", "chart", "table", "table_slides", "columns", "kpis", "note", "source", "slide",
+__all__ = ["setup", "md", "chart", "table", "table_slides", "columns", "kpis", "note", "source", "slide", "read_table",
            "Percent", "Change", "pct", "change", "fr", "SLOT_FULL", "SLOT_HALF"]
 
 #: figure sizes (inches) that fill a slot of the 1280×720 slide at scale 1, so text keeps its size
@@ -119,7 +120,7 @@ def _md_escape(text: str) -> str:
 def md(text: str, **values: Any) -> Html:
     """Markdown commentary; ``{name}`` fields are filled with ``values`` in French format, escaped.
 
-    >>> md("**{n}** patients en {mois}, {evol} sur août", n=286, mois="2021-09", evol=change(286, 250))
+    >>> md("**{n}** actes en {mois}, {evol} sur août", n=286, mois="2021-09", evol=change(286, 250))
     """
     filled = text.format_map({k: _md_escape(fr(v)) for k, v in values.items()}) if values else text
     return Html(f'<div class="esr-md">{markdown_html(filled)}</div>')
@@ -162,7 +163,7 @@ def table(df, *, caption: str | None = None, index: bool | None = None, total: d
     """A DataFrame as an accessible table in French format; blanks read ``non renseigné``.
 
     ``index``: show the index as row headers (default: when it is not a plain range).
-    ``total``: an optional footer row, e.g. ``{"Région": "Total", "Patients": 286}``.
+    ``total``: an optional footer row, e.g. ``{"Région": "Total", "Actes": 286}``.
     """
     import pandas as pd
 
@@ -233,7 +234,7 @@ def columns(*blocks: Any, widths: Sequence[int] | None = None) -> Html:
 
 
 def kpis(items: Iterable[tuple[Any, str]] | dict) -> Html:
-    """Key figures in a row: ``esr.kpis([(286, "patients en septembre"), (change(286, 250), "sur août")])``."""
+    """Key figures in a row: ``esr.kpis([(286, "actes en septembre"), (change(286, 250), "sur août")])``."""
     pairs = items.items() if isinstance(items, dict) else items
     cells = "".join(f'<div class="esr-kpi"><p class="esr-kpi-value">{escape(fr(v))}</p>'
                     f'<p class="esr-kpi-label">{escape(str(label))}</p></div>' for v, label in pairs)
@@ -291,3 +292,38 @@ def setup(preview: bool = True) -> Html | None:
 
         return preview_style()
     return None
+
+
+def read_table(name: str, data_dir: Any, *, region: str | None = None):
+    """The CSV ``name`` of the data folder (e.g. ``"teleconsultations/indicateurs.csv"``) as a typed DataFrame.
+
+    The table must be declared by its Table Schema beside it (``indicateurs.schema.json``) and is
+    validated by it first (DataError naming file, line and field otherwise). Types follow the schema;
+    a blank cell is ``<NA>``, never 0. Only files inside ``data_dir`` are read (no absolute path, no
+    ``..``, no link leaving it). With ``region``, only that region's rows are returned
+    (``frame.attrs["scope"]`` says ``"OCC"`` or ``"national"``), so that a national figure cannot pass
+    as the region's: name the national frame so, e.g. ``national = esr.read_table(...)``.
+    """
+    from pathlib import Path
+
+    from .errors import DataError, Problem
+    from .schema import read_table as _read, schema_path
+
+    root = Path(data_dir).resolve()
+    relative = Path(name if str(name).endswith(".csv") else f"{name}.csv")
+    path = root / relative
+    if relative.is_absolute() or ".." in relative.parts or not path.resolve().is_relative_to(root):
+        raise DataError([Problem(path, None, None, "outside the data folder, refused (expected a CSV file of "
+                                 f"{root} named relative to it, e.g. 'my_deck/indicateurs.csv')")])
+    if not schema_path(path).is_file():
+        raise DataError([Problem(path, None, None, f"not declared: no Table Schema {schema_path(path).name} "
+                                 "beside it (see docs/authoring.md, 'Add a deck')")])
+    frame = _read(path, root)
+    if region is not None:
+        if "region" not in frame.columns:
+            raise DataError([Problem(path, 1, "region", "no region column: the table is national only "
+                                     "(read it without region=)")])
+        frame = frame[frame["region"] == region].reset_index(drop=True)
+    frame.attrs["source"] = relative.as_posix()
+    frame.attrs["scope"] = region or "national"
+    return frame

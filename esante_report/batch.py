@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import cache, kernels, outfs, versions
-from .decks import DECKS
+from .registry import find_deck
 from .errors import EsanteReportError, ParamsError, Problem, RenderError
 from .progress import Board
 from .render import Job, JobResult, StderrProgress, job_for, params_entries, render_job
 
-__all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs", "REGIONAL_DECKS"]
+__all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs"]
 
 #: decks that have a regional variant (``--region``)
-REGIONAL_DECKS = ("post_covid",)
 
 Report = Callable[[str], None]
 #: seconds given to a Dask scheduler to answer (``--scheduler-timeout``)
@@ -96,17 +95,22 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
          office: bool = True) -> Plan:
     """What to do for ``dates``: up-to-date decks are skipped, the others are checked and become jobs.
 
-    With ``regions``, the regional decks (post_covid) are rendered once per region instead of nationally.
+    With ``regions``, the regional decks (metadata ``regional: true``) are rendered once per region instead of
+    nationally.
     With ``strict``, the first date whose params or data are refused raises (``--debug``).
     """
     from .params import load_params
 
     result = Plan()
     region_list = _regions(data_dir, regions) if regions else []
-    if region_list:
-        for name in REGIONAL_DECKS:
-            if not decks or name in decks:
-                _check_regional_notebook(notebooks / DECKS[name].notebook)
+    specs: dict = {}
+
+    def spec_of(name: str):
+        if name not in specs:
+            specs[name] = find_deck(name, notebooks)
+        return specs[name]
+
+    checked_regional: set[str] = set()
     for date in dates:
         for path in versions.unexpected_files(Path(out_dir) / date):
             result.warnings.append(f"{os.fsdecode(path)}: unexpected file, not written by esante-report (a notebook "
@@ -120,14 +124,19 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
             if decks and not only_listed:
                 names += [d for d in decks if d not in entries]  # load_params names them as errors
         for name in names:
-            variants = region_list if (name in REGIONAL_DECKS and region_list) else [(None, None)]
+            spec = spec_of(name)
+            regional = spec is not None and spec.regional and bool(region_list)
+            if regional and name not in checked_regional:
+                _check_regional_notebook(spec.notebook)
+                checked_regional.add(name)
+            variants = region_list if regional else [(None, None)]
             for region, region_name in variants:
                 label = f"{name}-{region}" if region else name
                 key = ""
-                if entries is not None and name in DECKS:
-                    key = cache.static_key(notebook=notebooks / DECKS[name].notebook, entry=entries.get(name),
-                                           date=date, name=label, region=region) + ("" if office else "+no-pptx")
-                    current = cache.input_key(key, _data_hashes(name, data_dir))  # this --data, as it is now
+                if entries is not None and spec is not None:
+                    key = cache.static_key(notebook=spec.notebook, entry=entries.get(name), date=date, name=label,
+                                           region=region, deck_files=spec.own_files()) + ("" if office else "+no-pptx")
+                    current = cache.input_key(key, _data_hashes(spec, data_dir))  # this --data, as it is now
                     record = None if force else cache.is_up_to_date(out_dir, date, label, current)
                     if record is not None:
                         result.up_to_date.append(JobResult(date, label, "up to date", slides=record.slides))
@@ -142,7 +151,7 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
         for group in groups:
             wanted = sorted({p[0] for p in group}) or decks
             try:
-                runs = load_params(params_dir, date, data_dir, wanted, only_listed=only_listed)
+                runs = load_params(params_dir, date, data_dir, wanted, only_listed=only_listed, notebooks=notebooks)
             except EsanteReportError as exc:
                 if strict:
                     raise
@@ -161,10 +170,10 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
     return result
 
 
-def _data_hashes(deck: str, data_dir: Path) -> dict[str, str | None]:
+def _data_hashes(spec, data_dir: Path) -> dict[str, str | None]:
     """The files of ``data_dir`` that ``deck`` reads, hashed; {} when the deck cannot list them (the check says why)."""
     try:
-        return cache.data_hashes(DECKS[deck].files(Path(data_dir)), Path(data_dir))
+        return cache.data_hashes(spec.data_files(Path(data_dir)), Path(data_dir))
     except (OSError, EsanteReportError):
         return {}
 

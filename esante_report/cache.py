@@ -57,7 +57,10 @@ def _toolkit_digest() -> str:
             digest.update(f"{dist}={metadata.version(dist)}\0".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{dist}=none\0".encode())
-    files = sorted(p for p in _PACKAGE_DIR.rglob("*") if p.suffix in _TOOLKIT_SUFFIXES and "__pycache__" not in p.parts)
+    # the decks' own code is not the core: it is part of each deck's key only (static_key's deck_files)
+    decks = _PACKAGE_DIR / "decks"
+    files = sorted(p for p in _PACKAGE_DIR.rglob("*") if p.suffix in _TOOLKIT_SUFFIXES
+                   and "__pycache__" not in p.parts and (not p.is_relative_to(decks) or p.parent == decks))
     reveal = node_modules_dir() / "reveal.js"
     files += [reveal / "dist" / "reveal.css", reveal / "dist" / "reveal.js", reveal / "plugin" / "notes" / "notes.js"]
     try:
@@ -70,10 +73,12 @@ def _toolkit_digest() -> str:
     return digest.hexdigest()
 
 
-def static_key(*, notebook: Path, entry: Any, date: str, name: str, region: str | None) -> str:
-    """Hash of the deck's inputs other than data files."""
+def static_key(*, notebook: Path, entry: Any, date: str, name: str, region: str | None,
+               deck_files: Iterable[Path] = ()) -> str:
+    """Hash of the deck's inputs other than data files: the core, the notebook, its entry, its own code."""
     digest = hashlib.sha256()
-    for part in (_toolkit_digest(), _sha256(notebook) or "<no notebook>", date, name, region or "",
+    own = "".join(f"{p}\0{_sha256(Path(p))}\0" for p in deck_files)
+    for part in (_toolkit_digest(), _sha256(notebook) or "<no notebook>", date, name, region or "", own,
                  json.dumps(entry, sort_keys=True, default=str, ensure_ascii=False),
                  os.environ.get("SOURCE_DATE_EPOCH", "")):
         digest.update(f"{part}\0".encode())
@@ -163,7 +168,7 @@ def forget(out_dir: Path, date: str, name: str) -> None:
 def is_up_to_date(out_dir: Path, date: str, name: str, key: str) -> Record | None:
     """The record when the published deck matches ``key`` (see :func:`input_key`) and its outputs; else None."""
     record = read_record(out_dir, date, name)
-    if record is None or record.key != key or not record.data:
+    if record is None or record.key != key:  # a deck may read no data file (a plain notebook)
         return None
     folder = Path(out_dir) / date
     if any(_sha256(folder / file) != sha or sha is None for file, sha in record.outputs.items()):

@@ -19,10 +19,13 @@ from .errors import EsanteReportError
 __all__ = ["main"]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = argparse.ArgumentParser(prog="esante-report", description=(
         "Render the parameterised notebooks into offline HTML (reveal.js) and 16:9 PDF slide decks."))
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    parser.add_argument("--project", type=Path, metavar="DIR",
+                        help="the project folder (default: found from the current folder upwards, by a "
+                             "[tool.esante-report] table in pyproject.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     render = sub.add_parser("render", help="render the decks of reporting dates (cached, in parallel)")
@@ -34,9 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
                         help="render every params file up to this date (inclusive)")
     render.add_argument("--deck", action="append", metavar="NAME",
-                        help="render only this deck (repeatable), e.g. post_covid or catalogue")
+                        help="render only this deck (repeatable): notebooks/NAME.ipynb")
     render.add_argument("--region", action="append", metavar="ABBR",
-                        help="render the post_covid deck of this region (repeatable; 'all' = every region of "
+                        help="render the regional decks for this region (repeatable; 'all' = every region of "
                              "regions.csv) as <deck>-<ABBR>.* instead of the national deck")
     _dirs(render)
     render.add_argument("--jobs", "-j", type=_positive, metavar="N",
@@ -64,12 +67,19 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true")
     _dirs(check)
 
+    new_deck = sub.add_parser("new-deck", help="scaffold a deck: notebook, data with its Table Schema, params entry")
+    new_deck.add_argument("name", help="deck name: lower-case letters, digits and _, e.g. teleconsultations")
+    new_deck.add_argument("--title", required=True, help="the deck's title (in French), shown in every footer")
+    new_deck.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="reporting date: adds NAME to params/<date>.yaml")
+    new_deck.add_argument("--issuer", default="Ministère des Solidarités et de la Santé",
+                          help="the issuing body in the header band (default: %(default)s)")
+    _dirs(new_deck)
+
     from . import cli_distribute, cli_export
-    from .cli_survey import add_parsers as add_survey_parsers
+    from .registry import deck_commands
     cli_export.add_parser(sub)
     cli_distribute.add_parsers(sub)
-    add_survey_parsers(sub)
-    return parser
+    return parser, deck_commands(sub)
 
 
 def _dirs(parser: argparse.ArgumentParser) -> None:
@@ -177,14 +187,14 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 1 if failed else 0
 
 
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from . import cli_distribute, cli_export, cli_survey
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: dict) -> int:
+    from . import cli_distribute, cli_export
     if args.command == "export":
         return cli_export.run(args)
     if args.command in cli_distribute.COMMANDS:
         return cli_distribute.run(args)
-    if args.command in cli_survey.COMMANDS:
-        return cli_survey.run(args)
+    if args.command in commands:
+        return commands[args.command](args)
     from .paths import default_data_dir, default_out_dir, default_params_dir
 
     if args.command == "index":
@@ -199,6 +209,13 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     params_dir = args.params or default_params_dir()
     if args.command == "check":
         return _check(params_dir, data_dir, None if args.all else args.date)
+    if args.command == "new-deck":
+        from .new_deck import new_deck
+
+        for path in new_deck(args.name, title=args.title, date=args.date, data_dir=data_dir, params_dir=params_dir,
+                             issuer=args.issuer):
+            print(f"wrote {path}")
+        return 0
     return 2
 
 
@@ -250,11 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a path with a non-UTF-8 byte is printed as the bytes it has
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="surrogateescape" if stream is sys.stdout else "backslashreplace")
-    parser = _parser()
+    parser, commands = _parser()
     args = parser.parse_args(argv)
     try:
+        if args.project is not None:
+            from .paths import use_project
+            use_project(args.project)
         with _sigterm_as_interrupt():
-            return _run(args, parser)
+            return _run(args, parser, commands)
     except EsanteReportError as exc:
         if args.debug:
             raise

@@ -142,7 +142,7 @@ def _issuer(deck, day: dt.date, params: dict[str, Any], data_dir: Path) -> str:
         runs = load_params(params_dir, day.isoformat(), data_dir, [deck.name])
         return runs[0].parameters["issuer"]
     except (EsanteReportError, KeyError, IndexError):
-        return deck.default_issuer
+        return deck.default_issuer or ""
 
 
 def _meta(deck, day: dt.date, params: dict[str, Any]):
@@ -153,7 +153,7 @@ def _meta(deck, day: dt.date, params: dict[str, Any]):
 
     data_dir = Path(params.get("data_dir") or default_data_dir())
     try:
-        keywords = provenance(deck.files(data_dir), data_dir).text()
+        keywords = provenance(deck.data_files(data_dir), data_dir).text()
     except (OSError, EsanteReportError):
         keywords = ""
     date = fmt_date(day)
@@ -162,30 +162,36 @@ def _meta(deck, day: dt.date, params: dict[str, Any]):
         title=deck.title, issuer=_issuer(deck, day, params, data_dir), date=date,
         subject=f"{deck.title} — date de référence {date}", keywords=keywords,
         created=versions.created(),
-        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""))
+        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""),
+        css=deck.stylesheet())
 
 
-def export_notebook(notebook: Path | str, deck: str, *, date: str | None = None, out_dir: Path | str | None = None,
+def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str | None = None, out_dir: Path | str | None = None,
                     progress: Progress = _quiet) -> ExportedDeck:
     """Write ``<stem>.html`` and ``<stem>.pdf`` of the executed ``notebook`` as deck ``deck``.
+
+    Without ``deck``, the notebook is its own deck: title and issuer from its metadata and parameters.
 
     Raises :class:`ExportError` (one line) for an unknown deck, an unreadable or
     unexecuted notebook, a bad date, or a PDF that fails its checks.
     """
     from . import export, pdfcheck
-    from .decks import DECKS
+    from .registry import DeckSpec, deck_names, find_deck, spec_from_notebook
 
     notebook = Path(notebook)
-    if deck not in DECKS:
-        raise ExportError(f"unknown deck {deck!r} (expected one of {', '.join(DECKS)})")
+    spec = find_deck(deck) if deck is not None else None
+    if deck is not None and spec is None:
+        raise ExportError(f"unknown deck {deck!r} (expected one of {', '.join(deck_names()) or 'none'}, or no "
+                          "--deck: the notebook is then its own deck)")
     nb = _read_notebook(notebook)
+    if spec is None:
+        spec = spec_from_notebook(notebook.stem, notebook, nb) or DeckSpec(notebook.stem, notebook, notebook.stem, None)
     code = [c for c in nb.cells if c.get("cell_type") == "code"]
     if not any(c.get("outputs") for c in code):
         raise ExportError(f"{notebook}: not executed (no cell has an output): run it first (papermill, or "
                           "JupyterLab's Run All then save), or use `esante-report render`")
     params = notebook_parameters_of(nb)
     day = _report_date(notebook, date, params)
-    spec = DECKS[deck]
     out_dir = outfs.prepare_out(Path(out_dir) if out_dir is not None else notebook.resolve().parent)
     outfs.safe_dir(out_dir / "failed", create=False)  # a link there is refused before any work
     stem = notebook.stem
@@ -205,7 +211,7 @@ def export_notebook(notebook: Path | str, deck: str, *, date: str | None = None,
             _, note = versions.try_keep_failed(pdf, out_dir, stem, suffix=".pdf")
             raise ExportError(f"{exc} ({note})") from exc
         versions.publish([html, pdf], out_dir, stem)  # the same one-step publishing as render
-    return ExportedDeck(deck, out_dir / f"{stem}.html", out_dir / f"{stem}.pdf", rendered.slides,
+    return ExportedDeck(spec.name, out_dir / f"{stem}.html", out_dir / f"{stem}.pdf", rendered.slides,
                         rendered.warnings)
 
 
@@ -217,7 +223,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "export", help="turn a notebook already executed (papermill, JupyterLab) into the HTML and PDF decks",
         description="Build the house HTML and PDF decks of an executed notebook without running it again.")
     parser.add_argument("notebook", type=Path, help="the executed notebook (.ipynb)")
-    parser.add_argument("--deck", required=True, metavar="NAME", help="its deck, e.g. post_covid or catalogue")
+    parser.add_argument("--deck", metavar="NAME",
+                        help="its deck (default: the notebook is its own deck, titled by its metadata)")
     parser.add_argument("--date", help="reporting date YYYY-MM-DD (default: the notebook's report_date)")
     parser.add_argument("--out", type=Path, help="output folder (default: the notebook's folder)")
     parser.add_argument("--quiet", action="store_true", help="print only what was written")

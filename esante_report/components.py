@@ -13,7 +13,8 @@ import io
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
 
 import jinja2
 import markupsafe
@@ -24,7 +25,7 @@ from . import sanitize
 from .paths import templates_dir
 from .slides import NEW_SLIDE_KEY, prefix_svg_ids, svg_body
 
-__all__ = ["Html", "render", "figure", "table", "safe_url", "svg", "show_slides", "preview_style", "NEW_SLIDE_KEY"]
+__all__ = ["Html", "render", "renderer", "figure", "table", "safe_url", "svg", "show_slides", "preview_style", "NEW_SLIDE_KEY"]
 
 
 
@@ -65,9 +66,10 @@ def safe_url(url: Any) -> str | None:
     return href if href and not href.startswith("#") else None
 
 
-def _env() -> jinja2.Environment:
+def _env(*extra: Path) -> jinja2.Environment:
+    dirs = [str(d) for d in extra] + [str(templates_dir() / "components")]
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "components")),
+        loader=jinja2.FileSystemLoader(dirs),
         autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["safe_url"] = safe_url
     env.filters["tel"] = lambda phone: "tel:" + re.sub(r"[^0-9+]", "", str(phone))
@@ -83,6 +85,18 @@ def render(template: str, **context: Any) -> Html:
     if _ENV is None:
         _ENV = _env()
     return Html(_ENV.get_template(template).render(**context))
+
+
+def renderer(folder: Path) -> Callable[..., Html]:
+    """:func:`render` for a deck's own templates in ``folder`` (which may extend the house components)."""
+    env: list[jinja2.Environment] = []
+
+    def render_in(template: str, **context: Any) -> Html:
+        if not env:
+            env.append(_env(Path(folder)))
+        return Html(env[0].get_template(template).render(**context))
+
+    return render_in
 
 
 def svg(fig: Figure) -> Markup:
@@ -137,10 +151,29 @@ def preview_style() -> Html:
     this output never reaches a slide.
     """
     css = (templates_dir() / "css" / "house.css").read_text(encoding="utf-8")
+    css += _decks_css()
     # in the notebook there is no slide box: cap each slide's output at the slide body's width
     css += "\n.jp-OutputArea-output .esr-title { margin-top: 0; }\n" \
            ".jp-RenderedHTMLCommon:has(> .esr-cover, > .esr-card, > .esr-title) { max-width: 1184px; }\n"
     return Html(f"<style>{css}</style>")
+
+
+def _decks_css() -> str:
+    """The CSS of every deck code known (the notebook does not say which deck it is; deck rules are scoped
+    by their own classes)."""
+    import importlib
+
+    from .registry import deck_code
+
+    out = []
+    for module in deck_code().values():
+        try:
+            path = getattr(importlib.import_module(module), "STYLESHEET", None)
+            if path:
+                out.append(Path(path).read_text(encoding="utf-8"))
+        except (ImportError, OSError):
+            continue
+    return "\n".join(out)
 
 
 def show_slides(slides: Iterable[Html]) -> None:

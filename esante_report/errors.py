@@ -156,7 +156,7 @@ class DataError(_ProblemsError, ValueError):
 
 
 class ParamsError(_ProblemsError, ValueError):
-    """A params file names an unknown deck, wave, key, or is not valid YAML."""
+    """A params file names an unknown deck or parameter, gives a bad value, or is not valid YAML."""
 
 
 class RenderError(EsanteReportError, RuntimeError):

@@ -31,7 +31,7 @@ from markupsafe import Markup
 from . import fonts
 from .errors import ExportError
 from .paths import node_modules_dir, templates_dir
-from .slides import HIDDEN_TAGS, Deck, build_deck
+from .slides import HIDDEN_TAGS, SlideList, build_deck
 
 __all__ = ["DeckMeta", "Rendered", "build", "count_slides", "export_html", "export_print_html", "write_pdf",
            "HIDDEN_TAGS", "url_fetcher"]
@@ -51,6 +51,8 @@ class DeckMeta:
     extra: dict = field(default_factory=dict)
     #: file name of the HTML deck, named on the PDF's cover as its accessible alternative (PDF/UA)
     alternative: str = ""
+    #: the deck's own CSS (trusted: from its deck code), after the house CSS
+    css: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Rendered:
     #: per slide: the notebook cells it comes from (to name them in warnings)
     slide_cells: tuple[tuple[int, ...], ...] = ()
     #: the slide list both decks show (the editable decks are written from it too)
-    deck: Deck | None = field(default=None, compare=False, repr=False)
+    deck: SlideList | None = field(default=None, compare=False, repr=False)
 
 
 def _read(path: Path, what: str) -> str:
@@ -130,17 +132,18 @@ def _template() -> jinja2.Template:
     return env.get_template("deck.html.j2")
 
 
-def _context(deck: Deck, meta: DeckMeta) -> dict:
+def _context(deck: SlideList, meta: DeckMeta) -> dict:
     slides = [{"number": s.number, "layout": s.layout, "title": Markup(s.title) if s.title else None,
                "items": [{"kind": i.kind, "html": Markup(i.html)} for i in s.items],
                "notes": [Markup(n) for n in s.notes]} for s in deck.slides]
     return {"slides": slides, "total": len(slides), "meta": meta}
 
 
-def _render(deck: Deck, meta: DeckMeta, mode: str) -> str:
+def _render(deck: SlideList, meta: DeckMeta, mode: str) -> str:
     assets = _assets()
     css = {k: Markup(v) for k, v in assets.items() if k.endswith("_css")}
     css["font_css"] = Markup(fonts.font_face_css())
+    css["deck_css"] = Markup(meta.css.replace("</", "<\\/"))  # never ends its <style> element
     csp, scripts = _csp_and_scripts() if mode == "reveal" else ("", ())
     return _template().render(mode=mode, assets=css, csp=csp, scripts=[Markup(s) for s in scripts],
                               **_context(deck, meta))
@@ -165,7 +168,7 @@ def _print_alt(match: re.Match) -> str:
     return f"{lead}{tag}<title>{alt}</title>"
 
 
-def _print_deck(deck: Deck, meta: DeckMeta) -> str:
+def _print_deck(deck: SlideList, meta: DeckMeta) -> str:
     return _CHART.sub(_print_alt, _render(deck, meta, "print"))
 
 

@@ -97,3 +97,12 @@ def label_point(geometry: BaseGeometry) -> tuple[float, float]:
     largest = max(geoms, key=lambda g: g.area)
     point = largest.representative_point()
     return point.x, point.y
+
+
+def check_boundaries(data_dir: Path, names: tuple[str, ...], problems: list[Problem]) -> None:
+    """The boundaries files ``names`` of ``<data>/geo/``, checked; problems appended."""
+    for name in names:
+        try:
+            load_boundaries(Path(data_dir) / "geo" / name, root=data_dir)
+        except DataError as exc:
+            problems.extend(exc.problems)

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 
 from . import cache, outfs
-from .decks import DECKS
+from .registry import find_deck
 from .fmt import fmt_date
 from .versions import published_file
 
@@ -38,7 +38,7 @@ READER_FORMATS = {
     ".pptx": ("PPTX", "PowerPoint"),
     ".odp": ("ODP", "OpenDocument"),
 }
-_DECK_FILE = re.compile(r"^(?P<deck>[a-z_]+)(?:-(?P<region>[A-Z]{2,4}))?(?P<suffix>"
+_DECK_FILE = re.compile(r"^(?P<deck>[a-z][a-z0-9_]*)(?:-(?P<region>[A-Z]{2,4}))?(?P<suffix>"
                         + "|".join(re.escape(s) for s in READER_FORMATS) + r")$")
 #: per date, the decks a render was asked for (``<out>/.esante-cache/plans/<date>.json``): the index shows
 #: the ones that are not there as missing
@@ -59,7 +59,12 @@ def _size(path: Path) -> str:
 def deck_file(name: str) -> re.Match | None:
     """The match of a reader file name of a known deck (``post_covid-OCC.pdf``), else None."""
     match = _DECK_FILE.match(name)
-    return match if match and match["deck"] in DECKS else None
+    return match if match and find_deck(match["deck"]) is not None else None
+
+
+def _spec_title(deck: str) -> str:
+    spec = find_deck(deck)
+    return spec.title if spec is not None else deck
 
 
 def remember_expected(out_dir: Path, decks: list[tuple[str, str, str]],
@@ -177,7 +182,7 @@ def collect(out_dir: Path, listing: dict[str, int] | None = None, dates: set[str
             match = deck_file(f"{name}.html")
             record = cache.read_record(out_dir, date, name)
             title = ((record.title if record else "") or wanted.get(name)
-                     or DECKS[match["deck"]].title + (f" — {match['region']}" if match["region"] else ""))
+                     or _spec_title(match["deck"]) + (f" — {match['region']}" if match["region"] else ""))
             if name not in present:
                 decks.append({"name": name, "title": title, "missing": True, "files": []})
                 continue

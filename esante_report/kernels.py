@@ -28,13 +28,18 @@ from typing import Any, Callable, Iterable
 
 __all__ = ["enable", "take", "release", "cached_parse", "WARM_UP_CODE", "CACHE_ENV"]
 
-#: what a warm kernel runs before its deck: the notebooks' set-up imports and the house fonts made known to
-#: matplotlib (modules and a font list only: no name bound in the user namespace, no rcParam changed)
+#: what a warm kernel runs before its deck: the notebooks' set-up imports (the toolkit's, then the modules
+#: each deck's code lists in ``KERNEL_IMPORTS``) and the house fonts made known to matplotlib (modules and a
+#: font list only: no name bound in the user namespace, no rcParam changed)
 WARM_UP_CODE = ("import importlib as _esr_il\n"
                 "for _esr_m in ('pandas', 'matplotlib.pyplot', 'matplotlib_inline.backend_inline', 'IPython.display',\n"
-                "               'esante_report.authoring', 'esante_report.params', 'esante_report.plots',\n"
-                "               'esante_report.slides_post_covid', 'esante_report.slides_catalogue'):\n"
+                "               'esante_report.authoring', 'esante_report.params', 'esante_report.plots'):\n"
                 "    _esr_il.import_module(_esr_m)\n"
+                "for _esr_m in _esr_il.import_module('esante_report.registry').kernel_imports():\n"
+                "    try:\n"
+                "        _esr_il.import_module(_esr_m)\n"
+                "    except Exception:\n"
+                "        pass\n"
                 "_esr_il.import_module('esante_report.fonts').register_matplotlib_fonts()\n"
                 "del _esr_il, _esr_m\n")
 

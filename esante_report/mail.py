@@ -15,7 +15,6 @@ render recorded, so the figures of the e-mail are those of the attached PDF.
 from __future__ import annotations
 
 import email.policy
-import functools
 import json
 import os
 import smtplib
@@ -44,24 +43,19 @@ _PLACEHOLDER_SENDER = "expediteur-a-configurer@example.invalid"
 Progress = Callable[[str], None]
 
 
-def _post_covid_figures(data_dir: Path, parameters: dict) -> dict:
-    import dataclasses
+def _mail_code(deck: str):
+    """The deck code that can mail ``deck`` (its ``MAIL_TEMPLATE`` and ``mail_figures``), or None."""
+    from .registry import find_deck
 
-    args = {k: v for k, v in parameters.items() if k not in ("data_dir", "params_dir", "region")}
-    national = _post_covid_deck(str(data_dir), json.dumps(args, sort_keys=True, default=str))
-    return dataclasses.replace(national, region=parameters.get("region")).mail_figures()
-
-
-@functools.lru_cache(maxsize=4)
-def _post_covid_deck(data_dir: str, args: str):
-    """The data of a date read once for all its regional decks (18 regions: one read of patients.csv)."""
-    from .slides_post_covid import PostCovidDeck
-
-    return PostCovidDeck.load(data_dir, **json.loads(args))
+    spec = find_deck(deck)
+    module = spec.module() if spec is not None else None
+    if module is None or not (hasattr(module, "MAIL_TEMPLATE") and hasattr(module, "mail_figures")):
+        return None
+    return module
 
 
-#: decks that can be mailed: name → figures of one rendered deck (data folder, its papermill parameters)
-MAIL_FIGURES: dict[str, Callable[[Path, dict], dict]] = {"post_covid": _post_covid_figures}
+def _mailable(names) -> list[str]:
+    return [d for d in names if _mail_code(d) is not None]
 
 
 @dataclass
@@ -90,15 +84,18 @@ class MailResult:
 
 # --------------------------------------------------------------------------- building
 def _template(deck: str):
+    """The deck's own e-mail template (``MAIL_TEMPLATE`` of its deck code), or None."""
     import jinja2
 
-    from .paths import templates_dir
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "mail")), autoescape=False,
+    module = _mail_code(deck)
+    if module is None:
+        return None
+    path = Path(module.MAIL_TEMPLATE)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), autoescape=False,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True)
     try:
-        return env.get_template(f"{deck}.txt.j2")
+        return env.get_template(path.name)
     except jinja2.TemplateNotFound:
         return None
 
@@ -134,7 +131,7 @@ def _figures(out_dir: Path, date: str, name: str, deck: str, data_dir: Path) -> 
     if record is None or changed:
         raise EsanteReportError(f"{changed[0] if changed else notebook}: data changed since the deck was rendered "
                                 "(render it again, so that the e-mail quotes the figures of the PDF)")
-    return MAIL_FIGURES[deck](source, parameters)
+    return _mail_code(deck).mail_figures(source, parameters)
 
 
 def _link(config: Config, out_dir: Path, date: str, name: str) -> str:
@@ -319,8 +316,8 @@ def mail(out_dir: Path, data_dir: Path, config: Config, *, date: str, decks: lis
          regions: list[str] = ("all",), send: bool = False, progress: Progress = lambda _: None,
          sleep: Callable[[float], None] = time.sleep) -> MailResult:
     """Write (and with ``send``, send) the e-mails of ``date``; see the module docstring."""
-    from .batch import REGIONAL_DECKS
     from .regions import load_regions
+    from .registry import deck_names, find_deck
 
     out_dir = Path(out_dir)
     if send and config.smtp is None:
@@ -329,10 +326,11 @@ def mail(out_dir: Path, data_dir: Path, config: Config, *, date: str, decks: lis
     recipients = load_recipients(data_dir)
     known = set(load_regions(data_dir)["abbr"]) | {NATIONAL}
     chosen = _selected(recipients, list(regions), known)
-    mailable = [d for d in (decks or MAIL_FIGURES) if d in MAIL_FIGURES and _template(d) is not None]
+    every = _mailable(deck_names())
+    mailable = [d for d in (decks or every) if d in every and _template(d) is not None]
     if decks and (bad := [d for d in decks if d not in mailable]):
         raise ConfigError(f"deck {bad[0]!r} has no e-mail template (decks that can be mailed: "
-                          f"{', '.join(MAIL_FIGURES)})")
+                          f"{', '.join(every) or 'none'})")
     if not (out_dir / date).is_dir():
         raise EsanteReportError(f"{out_dir / date}: no decks rendered for {date} (render --date {date} first)")
     from .index import deck_file, expected, local_listing
@@ -344,7 +342,7 @@ def mail(out_dir: Path, data_dir: Path, config: Config, *, date: str, decks: lis
     mailable = [d for d in mailable if d in on_date]
     if not mailable:
         raise EsanteReportError(f"{out_dir / date}: no deck of {date} has an e-mail template (decks that can be "
-                                f"mailed: {', '.join(MAIL_FIGURES)})")
+                                f"mailed: {', '.join(every) or 'none'})")
     sender = config.smtp.sender if config.smtp else _PLACEHOLDER_SENDER
     folder = outfs.safe_dir(outfs.safe_dir(outfs.prepare_out(out_dir) / date) / MAIL_DIR)
     log_path = folder / SEND_LOG
@@ -353,7 +351,7 @@ def mail(out_dir: Path, data_dir: Path, config: Config, *, date: str, decks: lis
         log = _read_log(log_path)
         for deck in mailable:
             for who in chosen:
-                if who.region != NATIONAL and deck not in REGIONAL_DECKS:
+                if who.region != NATIONAL and not find_deck(deck).regional:
                     continue
                 name = deck if who.region == NATIONAL else f"{deck}-{who.region}"
                 result.rows.append(_prepare(config, sender, out_dir, data_dir, date, deck, name, who, log, folder))

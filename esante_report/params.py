@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ._io import LocDict, kind, read_yaml
-from .decks import DECKS, check_deck_params
+from .registry import RESERVED, check_deck_params, deck_names, find_deck
 from .errors import ParamsError, Problem, ProblemList
 from .paths import default_data_dir, default_params_dir
 
@@ -76,20 +76,20 @@ def _parse_date(date: str, path: Path) -> dt.date:
 
 
 def load_params(params_dir: Path, date: str, data_dir: Path, decks: list[str] | None = None, *,
-                only_listed: bool = False) -> list[DeckRun]:
+                only_listed: bool = False, notebooks: Path | None = None) -> list[DeckRun]:
     """The decks of ``date`` with checked parameters; raises ParamsError/DataError listing every problem."""
     path = params_path(params_dir, date)
     report_date = _parse_date(date, path)
     if not Path(data_dir).is_dir():
         raise ParamsError([Problem(data_dir, None, None, "data folder not found (expected the folder holding "
-                                   "regions.csv, post_covid/, catalogue/ and geo/; see --data)")])
+                                   "the decks' data files; see --data)")])
     problems: list[Problem] = ProblemList()
     data = read_yaml(path, problems, what=f"a params file mapping deck names to parameters, e.g. {path.name}")
     if problems:
         raise ParamsError(problems)
     if not isinstance(data, LocDict) or not data:
         raise ParamsError([Problem(path, getattr(data, "line", 1), None,
-                                   "expected a mapping of deck names to parameters, e.g. 'post_covid: {wave: 3, ...}'")])
+                                   "expected a mapping of deck names to parameters, e.g. 'my_deck: {issuer: ARS Occitanie}'")])
     if decks and not only_listed:
         for deck in decks:
             if deck not in data:
@@ -98,7 +98,8 @@ def load_params(params_dir: Path, date: str, data_dir: Path, decks: list[str] | 
     for name, params in data.items():
         if decks and name not in decks:
             continue
-        checked = check_deck_params(name, params, data.line_of(name), path, Path(data_dir), problems, report_date)
+        checked = check_deck_params(name, params, data.line_of(name), path, Path(data_dir), problems, report_date,
+                                    notebooks=notebooks)
         if checked is not None:
             runs.append(DeckRun(name, report_date, {"report_date": report_date.isoformat(),
                                                     "data_dir": str(Path(data_dir).resolve()),
@@ -117,28 +118,30 @@ def notebook_parameters(deck: str, report_date: str, *, params_dir: Path | str |
     from the working folder) and checks it and the data as ``render`` does. Given
     only ``report_date``, every other parameter comes from the file. A value in
     ``given`` that is not None must agree with the file, otherwise ParamsError:
-    a cover dated 13/12/2021 over wave-3 data is never drawn.
+    a cover dated 13/12/2021 over another date's data is never drawn.
 
-    ``region`` (post_covid only; params files do not carry it) is None for the
-    national deck or an abbr of regions.csv for one region's deck, checked.
+    ``region`` (regional decks only; params files do not carry it) is None for
+    the national deck or an abbr of regions.csv for one region's deck, checked.
 
     Returns ``report_date`` (ISO text), ``data_dir`` (absolute), and the deck's
-    parameters: ``wave``, ``months``, ``issuer``, ``region`` for post_covid;
-    ``region``, ``issuer`` for catalogue.
+    parameters: those of its parameters cell that the params file gives.
     """
     params_dir = Path(params_dir) if params_dir is not None else default_params_dir()
     data_dir = Path(data_dir).resolve() if data_dir is not None else default_data_dir()
     path = params_path(params_dir, str(report_date))
-    if deck not in DECKS:
-        raise ParamsError([Problem(path, None, None, f"unknown deck {kind(deck)} (expected one of {', '.join(DECKS)})")])
-    allowed = {"wave", "months", "issuer", "region"} if deck == "post_covid" else {"region", "issuer"}
+    # the project is the params folder's parent (render passes it); else the one found from here
+    spec = (find_deck(deck, params_dir.parent / "notebooks") or find_deck(deck)) if isinstance(deck, str) else None
+    if spec is None:
+        raise ParamsError([Problem(path, None, None, f"unknown deck {kind(deck)} (expected one of "
+                                   f"{', '.join(deck_names())})")])
+    allowed = {n for n in spec.parameters if n not in RESERVED}
     unknown = sorted(k for k in given if k not in allowed)
     if unknown:
         raise ParamsError([Problem(path, None, unknown[0], f"unknown parameter of deck {deck} "
                                    f"(expected one of {', '.join(sorted(allowed))})")])
-    run = load_params(params_dir, str(report_date), data_dir, [deck])[0]
+    run = load_params(params_dir, str(report_date), data_dir, [deck], notebooks=spec.notebook.parent)[0]
     parameters = {k: v for k, v in run.parameters.items() if k != "params_dir"}
-    if deck == "post_covid":
+    if spec.regional:
         region = given.pop("region", None)
         parameters["region"] = None if region is None else _checked_region(region, data_dir, path)
     problems = []

@@ -114,11 +114,13 @@ def _label(ax, x: float, y: float, text: str, background: str, size: float = 12.
             bbox={"boxstyle": "round,pad=0.18", "facecolor": background, "edgecolor": "none", "alpha": 0.9})
 
 
-def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Mapping,
+def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Mapping, *,
+                      colours: Mapping[str, str], hatches: Mapping[str, str],
                       width: float = 7.6, height: float = 5.4, highlight: str | None = None) -> Figure:
-    """Regions coloured by status (and hatched), labelled with abbreviation and cell count.
+    """Regions coloured by status (and hatched), labelled with abbreviation and count.
 
-    ``cells``: region (abbreviation), status, cells; ``regions``: code, abbr, name.
+    ``cells``: region (abbreviation), status, cells (a count); ``regions``: code, abbr, name;
+    ``colours`` and ``hatches``: status → colour, hatch (the deck's vocabulary).
     Overseas regions are drawn as insets along the left edge.
     """
     by_abbr = cells.set_index("region")
@@ -127,8 +129,8 @@ def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Ma
     for code, abbr in code_to_abbr.items():
         if abbr in by_abbr.index:
             status = by_abbr.loc[abbr, "status"]
-            fill[code] = style.STATUS_COLOURS[status]
-            hatch[code] = style.STATUS_HATCHES[status]
+            fill[code] = colours[status]
+            hatch[code] = hatches[status]
             count = by_abbr.loc[abbr, "cells"]
             labels[code] = abbr if is_missing(count) else f"{abbr}\n{fmt_int(count)}"
         else:
@@ -192,15 +194,17 @@ def departments_map_figure(departments: Mapping, marked: Sequence[str], width: f
 
 # --------------------------------------------------------------------------- bars
 
-def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: Sequence[str],
-                        categories: Sequence[str], width: float = 12.4, height: float = 4.5,
-                        ymax: float | None = None) -> Figure:
+def stacked_bars_figure(frame: pd.DataFrame, regions: Sequence[str], months: Sequence[str],
+                        categories: Sequence[str], *, value: str, ylabel: str, colours: Mapping[str, str],
+                        hatches: Mapping[str, str], labels: Mapping[str, str], width: float = 12.4,
+                        height: float = 4.5, ymax: float | None = None) -> Figure:
     """Stacked bars (categories) per region and month; a region that did not report is marked 'n.r.'.
 
-    ``patients``: region, month, category, patients (nullable).
+    ``frame``: region, month, category and the ``value`` column (nullable); ``colours``, ``hatches`` and
+    ``labels``: category → colour, hatch, legend label (the deck's vocabulary).
     """
-    table = patients.pivot_table(index=["region", "month"], columns="category", values="patients",
-                                 aggfunc="first", dropna=False)
+    table = frame.pivot_table(index=["region", "month"], columns="category", values=value,
+                              aggfunc="first", dropna=False)
     with style.house_style():
         fig = _new_figure(width, height)
         ax = fig.add_axes((0.055, 0.2, 0.94, 0.72))
@@ -214,12 +218,12 @@ def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: 
                 values = [table.loc[key, c] if key in table.index and c in table.columns else pd.NA
                           for c in categories]
                 reported = [v for v in values if not is_missing(v)]
-                for cat, value in zip(categories, values):
-                    if is_missing(value) or value == 0:
+                for cat, amount in zip(categories, values):
+                    if is_missing(amount) or amount == 0:
                         continue
-                    ax.bar(x, value, bottom=bottom, width=0.86, color=style.CATEGORY_COLOURS[cat],
-                           hatch=style.CATEGORY_HATCHES[cat], edgecolor="white", linewidth=0.6)
-                    bottom += value
+                    ax.bar(x, amount, bottom=bottom, width=0.86, color=colours[cat],
+                           hatch=hatches[cat], edgecolor="white", linewidth=0.6)
+                    bottom += amount
                 label = fmt_int(sum(reported)) if reported else "n.r."
                 if reported and len(reported) < len(values):
                     label += "*"  # partial: some categories not reported, the bar total is incomplete
@@ -233,7 +237,7 @@ def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: 
             ax.text(r_i * group + (len(months) - 1) / 2, -0.17, region, transform=ax.get_xaxis_transform(),
                     ha="center", va="top", fontsize=13.5, fontweight="semibold")
         ax.set_xlim(-0.7, (len(regions) - 1) * group + len(months) - 0.3)
-        ax.set_ylabel("Patients pris en charge")
+        ax.set_ylabel(ylabel)
         ax.margins(y=0.12)
         if ymax:  # charts of one series split over slides share their scale
             ax.set_ylim(0, ymax * 1.12)
@@ -242,8 +246,8 @@ def stacked_bars_figure(patients: pd.DataFrame, regions: Sequence[str], months: 
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # patients are counted in whole numbers
         ax.grid(axis="y", color="#E5E5E5", linewidth=0.8)
         ax.set_axisbelow(True)
-        handles = [Patch(facecolor=style.CATEGORY_COLOURS[c], hatch=style.CATEGORY_HATCHES[c], edgecolor="white",
-                         label=style.CATEGORY_LABELS[c]) for c in categories]
+        handles = [Patch(facecolor=colours[c], hatch=hatches[c], edgecolor="white", label=labels[c])
+                   for c in categories]
         ax.legend(handles=handles, loc="upper left", ncols=len(categories), bbox_to_anchor=(0, 1.12))
     return fig
 

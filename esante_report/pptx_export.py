@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ExportError
 from .pptx_blocks import SAFE_LINK, Cols, Figure, Para, Run, Table, Text, notes_text, slide_blocks
-from .slides import Deck, Slide
+from .slides import Slide, SlideList
 
 if TYPE_CHECKING:
     from .export import DeckMeta
@@ -511,7 +511,7 @@ def _house_master(prs, meta, writer: _Writer) -> None:
 # --------------------------------------------------------------------------- entry points
 
 
-def write_pptx(deck: Deck, meta: DeckMeta, path: Path) -> None:
+def write_pptx(deck: SlideList, meta: DeckMeta, path: Path) -> None:
     """Write ``deck`` (the slide list the HTML and PDF decks show) as the PowerPoint file ``path``."""
     from pptx import Presentation
 

@@ -58,7 +58,7 @@ class Provenance:
 
 
 def provenance(files: Iterable[Path], data_dir: Path) -> Provenance:
-    """Each file as its path relative to ``data_dir`` (``post_covid/patients.csv``) and its hash.
+    """Each file as its path relative to ``data_dir`` (``my_deck/indicateurs.csv``) and its hash.
 
     Paths are compared as given, symlinks not followed; the loaders refuse a file
     whose real location is outside ``data_dir``, so every name here is relative.

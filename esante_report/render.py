@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import cache, kernels, outfs, versions
-from .decks import DECKS
+from .registry import DeckSpec, find_deck
 from .errors import EsanteReportError, ExportError, RenderError
 from .params import DeckRun, list_dates, load_params
 
@@ -80,7 +80,7 @@ class Job:
 
     @property
     def title(self) -> str:
-        return deck_title(self.deck, self.region_name)
+        return deck_title(self.deck, self.region_name, notebooks=Path(self.notebooks))
 
     @property
     def label(self) -> str:
@@ -132,8 +132,18 @@ def _quiet(_: str) -> None:
     return None
 
 
-def deck_title(deck: str, region_name: str | None = None) -> str:
-    title = DECKS[deck].title
+def deck_spec(deck: str, notebooks: Path | None = None) -> DeckSpec:
+    """The registry entry of ``deck``; RenderError when the project has no such deck."""
+    spec = find_deck(deck, notebooks)
+    if spec is None:
+        where = Path(notebooks) if notebooks is not None else Path("notebooks")
+        raise RenderError(f"{where / (str(deck) + '.ipynb')}: notebook of deck {deck!r} not found (expected a "
+                          "notebook with a cell tagged 'parameters')")
+    return spec
+
+
+def deck_title(deck: str, region_name: str | None = None, *, notebooks: Path | None = None) -> str:
+    title = deck_spec(deck, notebooks).title
     return f"{title} — {region_name}" if region_name else title
 
 
@@ -145,7 +155,7 @@ def job_for(run: DeckRun, date: str, *, data_dir: Path, out_dir: Path, notebooks
     if region:
         parameters["region"] = region
     if cell_timeout is None:
-        cell_timeout = getattr(DECKS.get(run.deck), "cell_timeout", None) or DEFAULT_CELL_TIMEOUT
+        cell_timeout = getattr(find_deck(run.deck, notebooks), "cell_timeout", None) or DEFAULT_CELL_TIMEOUT
     return Job(date=date, deck=run.deck, parameters=parameters, data_dir=str(Path(data_dir).resolve()),
                out_dir=str(Path(out_dir).resolve()), notebooks=str(Path(notebooks).resolve()),
                region=region, region_name=region_name, key=key, cell_timeout=float(cell_timeout), office=office)
@@ -168,13 +178,14 @@ def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | N
     out_dir = outfs.prepare_out(Path(out_dir or default_out_dir()))
     notebooks = Path(notebooks or notebooks_dir())
     progress(f"{date}: checking parameters and data")
-    runs = load_params(params_dir, date, data_dir, decks, only_listed=only_listed)
+    runs = load_params(params_dir, date, data_dir, decks, only_listed=only_listed, notebooks=notebooks)
     outfs.remove_stale_temp(out_dir)
     entries = params_entries(params_dir, date)
     rendered = []
     for run in runs:
-        key = cache.static_key(notebook=notebooks / DECKS[run.deck].notebook, entry=entries.get(run.deck),
-                               date=date, name=run.deck, region=None) if entries is not None else ""
+        spec = deck_spec(run.deck, notebooks)
+        key = cache.static_key(notebook=spec.notebook, entry=entries.get(run.deck), date=date, name=run.deck,
+                               region=None, deck_files=spec.own_files()) if entries is not None else ""
         job = job_for(run, date, data_dir=data_dir, out_dir=out_dir, notebooks=notebooks, key=key,
                       cell_timeout=cell_timeout)
         rendered.append(_render(job, progress))
@@ -241,10 +252,8 @@ def _render(job: Job, progress: Progress) -> RenderedDeck:
 
 
 def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
-    deck = DECKS[job.deck]
-    source = Path(job.notebooks) / deck.notebook
-    if not source.is_file():
-        raise RenderError(f"{source}: notebook of deck {job.deck!r} not found")
+    deck = deck_spec(job.deck, Path(job.notebooks))
+    source = deck.notebook
     out_dir = Path(job.out_dir)
     final_dir = out_dir / job.date
     failed_dir = final_dir / "failed"
@@ -253,7 +262,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
     # the cache folder is checked before any work: a link there is refused before anything is published
     outfs.safe_dir(out_dir / cache.CACHE_DIR, create=False)
     outfs.safe_dir(out_dir / cache.CACHE_DIR / job.date, create=False)
-    data_hashes = cache.data_hashes(deck.files(Path(job.data_dir)), Path(job.data_dir))  # before running
+    data_hashes = cache.data_hashes(deck.data_files(Path(job.data_dir)), Path(job.data_dir))  # before running
     timings: dict[str, float] = {}
     current, clock = "", time.monotonic()
 
@@ -558,7 +567,8 @@ def _meta(job: Job):
     from .provenance import git_commit, package_version, provenance
 
     title = job.title
-    prov = provenance(DECKS[job.deck].files(Path(job.data_dir)), Path(job.data_dir))
+    spec = deck_spec(job.deck, Path(job.notebooks))
+    prov = provenance(spec.data_files(Path(job.data_dir)), Path(job.data_dir))
     date = fmt_date(dt.date.fromisoformat(job.date))
     commit = git_commit()
     return export.DeckMeta(
@@ -566,4 +576,4 @@ def _meta(job: Job):
         subject=f"{title} — date de référence {date}",
         keywords=prov.text(), created=versions.created(),
         generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""),
-        alternative=f"{job.name}.html")
+        alternative=f"{job.name}.html", css=spec.stylesheet())

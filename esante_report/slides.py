@@ -33,7 +33,7 @@ from .errors import ExportError
 if TYPE_CHECKING:  # nbformat imports jsonschema, slow to import: the kernel never needs it
     import nbformat
 
-__all__ = ["Item", "Slide", "Deck", "build_deck", "markdown_html", "cell_options", "NEW_SLIDE_KEY",
+__all__ = ["Item", "Slide", "SlideList", "build_deck", "markdown_html", "cell_options", "NEW_SLIDE_KEY",
            "HIDDEN_TAGS"]
 
 #: output metadata key of the building blocks (new slide, title, layout)
@@ -93,7 +93,9 @@ class Slide:
 
 
 @dataclass
-class Deck:
+class SlideList:
+    """The slides of one notebook, in order, and the warnings met building them."""
+
     slides: list[Slide]
     warnings: list[str]
 
@@ -369,7 +371,7 @@ class _Builder:
         return None
 
 
-def build_deck(nb: nbformat.NotebookNode) -> Deck:
+def build_deck(nb: nbformat.NotebookNode) -> SlideList:
     """The slides of an executed notebook, and the warnings about what could not be placed."""
     builder = _Builder()
     n = 0
@@ -400,4 +402,4 @@ def build_deck(nb: nbformat.NotebookNode) -> Deck:
             cell, text = slide.reprs[0]
             raise ExportError(f"slide {slide.number} would show only a Python repr (cell {cell}: {text!r}): "
                               "display the object itself (a figure, esr.table(df), esr.md(...))")
-    return Deck(slides, builder.warnings)
+    return SlideList(slides, builder.warnings)

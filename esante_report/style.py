@@ -14,9 +14,8 @@ import matplotlib
 
 from .fonts import FAMILY, register_matplotlib_fonts
 
-__all__ = ["BLEU_FRANCE", "ROUGE_MARIANNE", "GREY_TEXT", "GREY_LINE", "GREY_BG", "STATUS_COLOURS",
-           "STATUS_LABELS", "STATUS_HATCHES", "CATEGORY_COLOURS", "CATEGORY_HATCHES", "CATEGORY_LABELS",
-           "SERIES", "house_style", "apply_house_style", "text_colour_on", "contrast_ratio"]
+__all__ = ["BLEU_FRANCE", "BLEU_FRANCE_LIGHT", "BLEU_FRANCE_PALE", "ROUGE_MARIANNE", "GREY_TEXT", "GREY_MUTED",
+           "GREY_LINE", "GREY_BG", "GREEN", "ORANGE", "SERIES", "house_style", "apply_house_style", "text_colour_on", "contrast_ratio"]
 
 BLEU_FRANCE = "#000091"
 BLEU_FRANCE_LIGHT = "#8585F6"
@@ -29,23 +28,6 @@ GREY_BG = "#F6F6F6"
 GREEN = "#18753C"
 ORANGE = "#B34000"
 
-#: status of a region in the survey map: same colours in map, legend, table and everywhere else
-STATUS_COLOURS = {
-    "confirmees": BLEU_FRANCE,
-    "en_cours": BLEU_FRANCE_LIGHT,
-    "non_mise_en_place": ROUGE_MARIANNE,
-    "en_attente": "#DDDDDD",
-}
-STATUS_HATCHES = {"confirmees": "", "en_cours": "//", "non_mise_en_place": "xx", "en_attente": "--"}
-STATUS_LABELS = {
-    "confirmees": "Région avec cellules confirmées",
-    "en_cours": "Région en cours de remontée",
-    "non_mise_en_place": "Région ne mettant pas en place les cellules",
-    "en_attente": "Région en attente de réponse",
-}
-CATEGORY_LABELS = {"mineurs": "Mineurs", "hommes": "Hommes", "femmes": "Femmes"}
-CATEGORY_COLOURS = {"mineurs": GREEN, "hommes": BLEU_FRANCE, "femmes": BLEU_FRANCE_LIGHT}
-CATEGORY_HATCHES = {"mineurs": "\\\\", "hommes": "", "femmes": "//"}
 #: generic series colours, in order
 SERIES = [BLEU_FRANCE, BLEU_FRANCE_LIGHT, ROUGE_MARIANNE, GREEN, ORANGE, GREY_LINE]
 

@@ -30,11 +30,11 @@ params_dir = None  # default: the project's params/
 # %% slideshow={"slide_type": "skip"}
 import esante_report.authoring as esr
 from esante_report.params import notebook_parameters
-from esante_report.slides_catalogue import CatalogueDeck
+from esante_report.decks.catalogue.blocks import CatalogueBlocks
 
 p = notebook_parameters("catalogue", report_date, region=region, issuer=issuer, data_dir=data_dir,
                         params_dir=params_dir)
-deck = CatalogueDeck.load(p["data_dir"], report_date=p["report_date"], region=p["region"],
+deck = CatalogueBlocks.load(p["data_dir"], report_date=p["report_date"], region=p["region"],
                           issuer=p["issuer"])
 esr.setup()  # house style for every chart, and the slides' look in this notebook
 

@@ -38,11 +38,11 @@ import matplotlib.pyplot as plt
 
 import esante_report.authoring as esr
 from esante_report.params import notebook_parameters
-from esante_report.slides_post_covid import PostCovidDeck
+from esante_report.decks.post_covid.blocks import PostCovidBlocks
 
 p = notebook_parameters("post_covid", report_date, region=region, wave=wave, months=months, issuer=issuer,
                         data_dir=data_dir, params_dir=params_dir)
-deck = PostCovidDeck.load(**p)
+deck = PostCovidBlocks.load(**p)
 esr.setup()  # house style for every chart, and the slides' look in this notebook
 
 # %% [markdown]

@@ -432,7 +432,7 @@ def test_export_errors_are_one_line_and_touch_nothing(tmp_path):
     _one_line_error(_args(str(committed), "--deck", "catalogue", "--out", str(out)),
                     r"catalogue\.ipynb: not executed \(no cell has an output\): run it first")
     _one_line_error(_args(str(committed), "--deck", "bilan", "--out", str(out)),
-                    r"unknown deck 'bilan' \(expected one of post_covid, catalogue\)")
+                    r"unknown deck 'bilan' \(expected one of catalogue, post_covid, or no --deck")
     broken = tmp_path / "broken.ipynb"
     broken.write_text('{"cells": [', encoding="utf-8")
     _one_line_error(_args(str(broken), "--deck", "catalogue", "--out", str(out)),

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from esante_report.catalogue import load_catalogue
+from esante_report.decks.catalogue.data import load_catalogue
 from esante_report.errors import DataError
-from esante_report.slides_catalogue import period_label
+from esante_report.decks.catalogue.blocks import period_label
 
 from .conftest import DATA
 

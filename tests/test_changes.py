@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from esante_report.changes import compute_changes, describe, describe_region, title
+from esante_report.decks.post_covid.changes import compute_changes, describe, describe_region, title
 from esante_report.errors import DataError
-from esante_report.post_covid import load_post_covid, measures_for
+from esante_report.decks.post_covid.data import load_post_covid, measures_for
 
 from .conftest import DATA
 

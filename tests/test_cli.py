@@ -59,7 +59,8 @@ def test_bad_data_exits_1_with_one_line_per_problem(tmp_path, data_copy, params_
 
 @pytest.mark.parametrize("params_text, expected", [
     ("post_covid:\n  wave: 3\n  months: [\"2021-08\"]\nbilan: {}\n",
-     "2021-11-15.yaml:4: field 'bilan': unknown deck (expected one of post_covid, catalogue)"),
+     "2021-11-15.yaml:4: field 'bilan': unknown deck: no notebook notebooks/bilan.ipynb with a cell tagged "
+     "'parameters' (decks of this project: catalogue, post_covid)"),
     ("post_covid:\n  wave: 7\n  months: [\"2021-08\"]\n",
      "2021-11-15.yaml:2: field 'wave': unknown wave 7 (expected one of 3 from"),
     ("post_covid:\n  wave: 3\n  months: [\"2021-8\"]\n",
@@ -67,7 +68,8 @@ def test_bad_data_exits_1_with_one_line_per_problem(tmp_path, data_copy, params_
     ("post_covid:\n  wave: 3\n  months: [\"2021-08\"\n",
      "2021-11-15.yaml:4: invalid YAML"),
     ("post_covid:\n  wave: 3\n  mois: [\"2021-08\"]\n",
-     "2021-11-15.yaml:3: field 'mois': unknown parameter (expected one of issuer, months, wave)"),
+     "2021-11-15.yaml:3: field 'mois': unknown parameter of deck post_covid (expected one of issuer, months, wave: "
+     "the parameters cell of post_covid.ipynb)"),
 ])
 def test_bad_params_file_is_named(tmp_path, params_text, expected):
     params = tmp_path / "params"

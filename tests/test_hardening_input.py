@@ -21,7 +21,7 @@ import pytest
 from esante_report.cli import main
 from esante_report.errors import ParamsError
 from esante_report.params import notebook_parameters
-from esante_report.post_covid import data_files, load_post_covid
+from esante_report.decks.post_covid.data import data_files, load_post_covid
 from esante_report.provenance import provenance
 
 from .conftest import DATA, PARAMS, ROOT

@@ -35,6 +35,6 @@ def test_the_notebooks_set_up_imports_load_no_heavy_module():
     # the set-up cell of notebooks/post_covid.ipynb and of notebooks/catalogue.ipynb, and the house style
     loaded = _loaded("import matplotlib.pyplot\nimport esante_report.authoring as esr\n"
                      "from esante_report.params import notebook_parameters\n"
-                     "from esante_report.slides_post_covid import PostCovidDeck\n"
-                     "from esante_report.slides_catalogue import CatalogueDeck\nesr.setup()")
+                     "from esante_report.decks.post_covid.blocks import PostCovidBlocks\n"
+                     "from esante_report.decks.catalogue.blocks import CatalogueBlocks\nesr.setup()")
     assert not any(loaded.values()), [m for m, v in loaded.items() if v]

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 CELLS = [
     new_code_cell("step = 0", metadata={"tags": ["parameters"], "slideshow": {"slide_type": "skip"}}),
-    new_code_cell("import sys\nwarm = 'esante_report.slides_post_covid' in sys.modules  # before any import here\n"
+    new_code_cell("import sys\nwarm = 'esante_report.decks.post_covid.blocks' in sys.modules  # before any import here\n"
                   "import matplotlib.pyplot as plt\nimport esante_report.authoring as esr\nesr.setup()",
                   metadata={"slideshow": {"slide_type": "skip"}}),
     new_markdown_cell("# Essai d'isolement des noyaux"),
@@ -46,7 +46,6 @@ def two_decks(request, tmp_path_factory):
     process), the one worker of a local Dask cluster, or ``--jobs 2`` with a deck of step 1 on each worker
     first (whichever worker runs the third deck ran a step 1 before). Returns (first deck, last deck)."""
     from esante_report.batch import run_jobs
-    from esante_report.decks import DECKS
 
     root = tmp_path_factory.mktemp("kernels")
     notebooks = root / "notebooks"
@@ -54,7 +53,7 @@ def two_decks(request, tmp_path_factory):
     nb = nbformat.v4.new_notebook(cells=CELLS)
     nb.metadata["kernelspec"] = {"name": "esante-report", "display_name": "Python 3 (esante-report)",
                                  "language": "python"}
-    nbformat.write(nb, notebooks / DECKS["post_covid"].notebook)
+    nbformat.write(nb, notebooks / "post_covid.ipynb")
     out = root / "out"
     out.mkdir()
     from esante_report.batch import plan

@@ -7,8 +7,9 @@ import pandas as pd
 
 from esante_report import plots, style
 from esante_report.geo import load_boundaries
-from esante_report.post_covid import CATEGORIES, load_post_covid
-from esante_report.slides_post_covid import PostCovidDeck
+from esante_report.decks.post_covid.data import CATEGORIES, load_post_covid
+from esante_report.decks.post_covid import vocabulary
+from esante_report.decks.post_covid.blocks import PostCovidBlocks
 
 from .conftest import DATA
 
@@ -19,7 +20,9 @@ def _bars(fig):
 
 def test_stacked_bars_carry_the_seed_values_and_mark_non_reporting():
     data = load_post_covid(DATA)
-    fig = plots.stacked_bars_figure(data.patients, ["IDF", "HDF"], ["2021-08", "2021-09"], CATEGORIES)
+    fig = plots.stacked_bars_figure(data.patients, ["IDF", "HDF"], ["2021-08", "2021-09"], CATEGORIES, value="patients",
+                                    ylabel="Patients", colours=vocabulary.CATEGORY_COLOURS,
+                                    hatches=vocabulary.CATEGORY_HATCHES, labels=vocabulary.CATEGORY_LABELS)
     heights = sorted(round(p.get_height()) for p in _bars(fig))
     assert heights == sorted([2, 54, 78, 2, 59, 93])            # IDF bars; HDF did not report: no bar
     labels = [t.get_text() for t in fig.axes[0].texts]
@@ -31,16 +34,17 @@ def test_status_map_colours_each_region_by_its_status():
     boundaries = load_boundaries(DATA / "geo" / "regions.geojson")
     cells = pd.DataFrame({"region": ["IDF", "COR"], "status": ["confirmees", "non_mise_en_place"],
                           "cells": pd.array([20, None], dtype="Int64")})
-    fig = plots.status_map_figure(cells, data.regions, boundaries)
+    fig = plots.status_map_figure(cells, data.regions, boundaries, colours=vocabulary.STATUS_COLOURS,
+                                  hatches=vocabulary.STATUS_HATCHES)
     colours = {mcolors.to_hex(p.get_facecolor()) for ax in fig.axes for p in ax.patches}
-    assert mcolors.to_hex(style.STATUS_COLOURS["confirmees"]) in colours
-    assert mcolors.to_hex(style.STATUS_COLOURS["non_mise_en_place"]) in colours
+    assert mcolors.to_hex(vocabulary.STATUS_COLOURS["confirmees"]) in colours
+    assert mcolors.to_hex(vocabulary.STATUS_COLOURS["non_mise_en_place"]) in colours
     labels = {t.get_text() for ax in fig.axes for t in ax.texts}
     assert "IDF\n20" in labels and "COR" in labels          # count written on the region, not colour alone
 
 
 def test_alt_text_is_written_from_the_data():
-    deck = PostCovidDeck.load(DATA, report_date="2021-11-15", wave=3, months=["2021-08", "2021-09"])
+    deck = PostCovidBlocks.load(DATA, report_date="2021-11-15", wave=3, months=["2021-08", "2021-09"])
     html = "".join(deck.patients_chart(i).html for i in range(deck.patients_chart_parts()))
     assert "Total août 2021 : 250 patients dans 10 régions ayant répondu" in html
     assert "Valeur la plus haute : IDF en septembre 2021, 154 patients" in html
@@ -48,5 +52,5 @@ def test_alt_text_is_written_from_the_data():
 
 
 def test_every_status_colour_has_readable_labels():
-    for colour in style.STATUS_COLOURS.values():
+    for colour in vocabulary.STATUS_COLOURS.values():
         assert style.contrast_ratio(style.text_colour_on(colour), colour) >= 4.5

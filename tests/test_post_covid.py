@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from esante_report.errors import DataError
-from esante_report.post_covid import load_post_covid, summarise_patients
+from esante_report.decks.post_covid.data import load_post_covid, summarise_patients
 
 from .conftest import DATA
 

@@ -220,7 +220,7 @@ def test_no_pptx_flag_reaches_the_jobs_and_their_cache_key(rendered) -> None:
 
     from .conftest import DATA
 
-    args = cli._parser().parse_args(["render", "--all", "--no-pptx"])
+    args = cli._parser()[0].parse_args(["render", "--all", "--no-pptx"])
     assert args.no_pptx is True
     kwargs = dict(decks=None, data_dir=DATA, params_dir=PARAMS, out_dir=rendered["out"], notebooks=notebooks_dir())
     with_office = batch.plan(["2021-11-15"], **kwargs)

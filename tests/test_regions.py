@@ -114,9 +114,9 @@ def test_regional_pdf_shows_its_own_region_and_figures(all_regions, region):
 
 
 def test_deck_data_of_a_regional_deck_is_the_regions():
-    from esante_report.slides_post_covid import PostCovidDeck
+    from esante_report.decks.post_covid.blocks import PostCovidBlocks
 
-    deck = PostCovidDeck.load(DATA, report_date=DATE, wave=WAVE, months=MONTHS, region="OCC")
+    deck = PostCovidBlocks.load(DATA, report_date=DATE, wave=WAVE, months=MONTHS, region="OCC")
     assert set(deck.data.patients["region"]) == {"OCC"}
     assert set(deck.data.cells["region"]) <= {"OCC"}
     assert len(set(deck.national.patients["region"])) == len(PATIENTS)

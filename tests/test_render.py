@@ -73,7 +73,7 @@ def test_post_covid_pdf_shows_the_seed_figures(rendered):
 def test_no_code_and_no_parameters_on_any_slide(rendered):
     deck = rendered["post_covid"]
     text = "\n".join(pdf_pages_text(deck.pdf)) + _soup(deck.html).select_one(".slides").get_text()
-    for leak in ("report_date", "data_dir", "PostCovidDeck", "import ", "Parameters", "wave = "):
+    for leak in ("report_date", "data_dir", "PostCovidBlocks", "import ", "Parameters", "wave = "):
         assert leak not in text, leak
     # the notebook's preview style (a Skip cell) stays in the notebook: slides only carry the deck's own styles
     assert all(style.parent.name in ("head", "defs") for style in _soup(deck.html).find_all("style"))

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from esante_report.cli_survey import main
-from esante_report.post_covid import load_post_covid
-from esante_report.scaffold import next_months
+from esante_report.cli import main
+from esante_report.decks.post_covid.data import load_post_covid
+from esante_report.decks.post_covid.new_date import next_months
 
 PREVIOUS = """\
 # Decks rendered for the reporting date 2021-11-15 (the file name is the date).

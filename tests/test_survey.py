@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from esante_report.changes import compute_changes
-from esante_report.cli_survey import main
-from esante_report.post_covid import load_post_covid
+from esante_report.decks.post_covid.changes import compute_changes
+from esante_report.cli import main
+from esante_report.decks.post_covid.data import load_post_covid
 
 WAVE_4_MONTHS = ("2021-10", "2021-11")
 

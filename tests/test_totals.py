@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from esante_report.post_covid import load_post_covid
-from esante_report.totals import headline_totals
+from esante_report.decks.post_covid.data import load_post_covid
+from esante_report.decks.post_covid.totals import headline_totals
 
 from .conftest import DATA
 from .test_changes import _write

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._io import (Column, LocDict, LocList, check_keys, check_unique, choice, matching, parse_date, parse_number,
+from ..._io import (Column, LocDict, LocList, check_keys, check_unique, choice, matching, parse_date, parse_number,
                   read_csv, read_yaml, shown, string_list, yaml_value)
-from .errors import DataError, Problem, ProblemList
-from .regions import read_regions
+from ...errors import DataError, Problem, ProblemList
+from ...regions import read_regions
 
 __all__ = ["CatalogueData", "Service", "load_catalogue", "data_files", "SECTIONS", "STATUSES", "SUBDIR"]
 

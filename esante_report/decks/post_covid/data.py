@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import (Column, CsvColumns, LocDict, LocList, check_keys, check_unique, choice, kind, parse_bool,
+from ..._io import (Column, CsvColumns, LocDict, LocList, check_keys, check_unique, choice, kind, parse_bool,
                   parse_date, parse_int_ge0, parse_month, read_csv, read_csv_columns, read_yaml, shown, string_list)
-from .errors import MAX_PROBLEMS_PER_FILE, DataError, MoreProblems, Problem, ProblemList
-from .regions import read_regions
+from ...errors import MAX_PROBLEMS_PER_FILE, DataError, MoreProblems, Problem, ProblemList
+from ...regions import read_regions
 
 __all__ = ["PostCovidData", "PatientsSummary", "load_post_covid", "data_files", "check_wave_months",
            "summarise_patients", "month_start", "CATEGORIES", "STATUSES", "SUBDIR"]

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from .fmt import fmt_date, fmt_int, fmt_month
-from .post_covid import CATEGORIES, PostCovidData
+from ...fmt import fmt_date, fmt_int, fmt_month
+from .data import CATEGORIES, PostCovidData
 
 __all__ = ["StatusChange", "MonthChange", "RegionChange", "Changes", "compute_changes", "previous_wave",
            "month_before", "title", "describe", "describe_region", "STATUS_SHORT"]

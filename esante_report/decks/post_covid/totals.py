@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .post_covid import CATEGORIES, PostCovidData
+from .data import CATEGORIES, PostCovidData
 
 __all__ = ["MonthHeadline", "headline_totals"]
 

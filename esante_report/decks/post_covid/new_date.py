@@ -19,12 +19,12 @@ from typing import Any
 
 import yaml
 
-from ._io import LocDict, _Loader, read_yaml
-from ._rewrite import Pending, commit, csv_text, read_raw_csv
-from .errors import DataError, ParamsError, Problem, _display_path
-from .fmt import fmt_date
-from .params import list_dates, params_path
-from .post_covid import SUBDIR, load_post_covid, measures_for
+from ..._io import LocDict, _Loader, read_yaml
+from ..._rewrite import Pending, commit, csv_text, read_raw_csv
+from ...errors import DataError, ParamsError, Problem, _display_path
+from ...fmt import fmt_date
+from ...params import list_dates, params_path
+from .data import SUBDIR, load_post_covid, measures_for
 
 __all__ = ["Scaffold", "scaffold", "next_months"]
 

@@ -1,19 +1,17 @@
 """Survey-cycle commands of ``esante-report``: ``new``, ``survey-form``, ``survey-import``.
 
 :func:`add_parsers` adds the three subcommands to the main CLI's subparsers and
-:func:`run` runs one of them (both are wired in ``cli.py``). :func:`main` is the
-same as ``esante-report`` restricted to these commands, for tests and scripts.
+:func:`run` runs one of them; the deck code (``deck.py``) contributes them to the CLI.
 Each command parses, calls one function of the library and prints its result.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
-__all__ = ["COMMANDS", "add_parsers", "run", "main"]
+__all__ = ["COMMANDS", "add_parsers", "run"]
 
 COMMANDS = ("new", "survey-form", "survey-import")
 
@@ -65,12 +63,12 @@ def _forms(paths: list[Path]) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the survey command ``args.command``; returns the exit code (errors raise EsanteReportError)."""
-    from .errors import _display_path
-    from .paths import default_data_dir, default_params_dir
+    from ...errors import _display_path
+    from ...paths import default_data_dir, default_params_dir
 
     data_dir = args.data or default_data_dir()
     if args.command == "new":
-        from .scaffold import scaffold
+        from .new_date import scaffold
 
         result = scaffold(args.date, args.params or default_params_dir(), data_dir)
         print("\n".join(result.lines()))
@@ -99,13 +97,3 @@ def run(args: argparse.Namespace) -> int:
         return 0
     raise ValueError(f"not a survey command: {args.command!r}")
 
-
-def main(argv: list[str] | None = None) -> int:
-    """The survey commands through ``esante-report`` (same options, messages and exit codes)."""
-    from .cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Building blocks of the post-COVID coordination cells deck ("point d'étape").
 
-``PostCovidDeck`` loads and checks the data once and gives the notebook the
+``PostCovidBlocks`` loads and checks the data once and gives the notebook the
 figures it quotes and the blocks it places on its slides. Titles and
 commentary are written in the notebook (``notebooks/post_covid.ipynb``): the
 blocks here carry data, charts, tables and the data notes that must travel
@@ -20,19 +20,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import components, plots, style
-from .authoring import change, md
-from .components import Html
-from .errors import DataError, Problem
-from .fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
-from .geo import CREDIT, load_boundaries
-from .kernels import cached_parse
-from .post_covid import CATEGORIES, STATUSES, PostCovidData, data_files, load_post_covid, summarise_patients
-from .provenance import provenance
+from ... import components, plots, style
+from ...authoring import change, md
+from ...components import Html
+from ...errors import DataError, Problem
+from ...fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
+from ...geo import CREDIT, load_boundaries
+from ...kernels import cached_parse
+from .data import CATEGORIES, STATUSES, PostCovidData, data_files, load_post_covid, summarise_patients
+from ...provenance import provenance
+from . import vocabulary
 from .totals import MonthHeadline, headline_totals
 from .changes import Changes, compute_changes, describe, describe_region, title as changes_title_of
 
-__all__ = ["PostCovidDeck", "join_fr"]
+_render = components.renderer(Path(__file__).parent / "templates")
+
+__all__ = ["PostCovidBlocks", "join_fr"]
 
 #: a blank in a dense table: "n.r.", explained in the table's caption
 NA_SHORT = "n.r."
@@ -61,7 +64,7 @@ def join_fr(names: list[str]) -> str:
 
 
 @dataclass
-class PostCovidDeck:
+class PostCovidBlocks:
     #: every region's data (the national picture); :attr:`data` is the deck's own (the region's)
     national: PostCovidData
     data_dir: Path
@@ -74,7 +77,7 @@ class PostCovidDeck:
     @classmethod
     def load(cls, data_dir: str | Path, *, report_date: str | dt.date, wave: int, months: list[str],
              issuer: str = "Ministère des Solidarités et de la Santé", region: str | None = None,
-             **_: object) -> "PostCovidDeck":
+             **_: object) -> "PostCovidBlocks":
         data_dir = Path(data_dir)
         # parsed once per batch worker (same file contents), else read here
         data = cached_parse(data_files(data_dir)[:-1], lambda: load_post_covid(data_dir), "post_covid")
@@ -107,7 +110,7 @@ class PostCovidDeck:
         """False for a regional deck whose region sent no patients row for the wave."""
         return self.region is None or self.region in self._summary().regions_shown
 
-    def _national_deck(self) -> "PostCovidDeck":
+    def _national_deck(self) -> "PostCovidBlocks":
         """The national deck of the same point (a region without rows shows the national picture)."""
         if not hasattr(self, "_national_view"):
             self._national_view = dataclasses.replace(self, region=None)
@@ -200,13 +203,13 @@ class PostCovidDeck:
             part = cells[cells["status"] == status]
             regions = list(part["region"])
             total = part["cells"].sum(skipna=True) if part["cells"].notna().any() else None
-            legend.append({"status": status, "label": style.STATUS_LABELS[status],
-                           "colour": style.STATUS_COLOURS[status], "count": fmt_int(len(regions)),
+            legend.append({"status": status, "label": vocabulary.STATUS_LABELS[status],
+                           "colour": vocabulary.STATUS_COLOURS[status], "count": fmt_int(len(regions)),
                            "regions": ", ".join(regions) or "aucune",
                            "cells": fmt_int(total) if total is not None else NA_TEXT})
             if regions:
                 detail = ", ".join(f"{r} {fmt_int(c, na='')}".strip() for r, c in zip(part["region"], part["cells"]))
-                alt_parts.append(f"{len(regions)} {style.STATUS_LABELS[status].lower().replace('région', 'région(s)')} ({detail})")
+                alt_parts.append(f"{len(regions)} {vocabulary.STATUS_LABELS[status].lower().replace('région', 'région(s)')} ({detail})")
         illustrative = bool(self.wave_info["cells_illustrative"])
         alt = ("Carte des régions selon l'état de déploiement des cellules de coordination post-COVID"
                + (" (données illustratives)" if illustrative else "") + " : " + " ; ".join(alt_parts)
@@ -217,16 +220,17 @@ class PostCovidDeck:
         if self.region:
             alt += f" La région {self.region_name()} est entourée."
         fig = plots.status_map_figure(cells, self.national.regions, self._boundaries(), width=6.2, height=3.75,
-                                      highlight=self.region)
+                                      highlight=self.region, colours=vocabulary.STATUS_COLOURS,
+                                      hatches=vocabulary.STATUS_HATCHES)
         table = components.table(["Région", "Statut", "Cellules"],
-                                 [[self.region_name(r.region), style.STATUS_LABELS[r.status], fmt_int(r.cells)]
+                                 [[self.region_name(r.region), vocabulary.STATUS_LABELS[r.status], fmt_int(r.cells)]
                                   for r in cells.itertuples()], numeric=[False, False, True])
         own = None
         if self.region:
             row = cells[cells["region"] == self.region]
-            own = ({"label": style.STATUS_LABELS[row["status"].iloc[0]], "cells": fmt_int(row["cells"].iloc[0])}
+            own = ({"label": vocabulary.STATUS_LABELS[row["status"].iloc[0]], "cells": fmt_int(row["cells"].iloc[0])}
                    if len(row) else None)
-        return components.render(
+        return _render(
             "post_covid_map.html.j2",
             illustrative=("Données illustratives : la carte de l'enquête source ne portait pas de valeurs "
                           "par région ; statuts et nombres de cellules à remplacer par les remontées des ARS.")
@@ -236,7 +240,7 @@ class PostCovidDeck:
 
     def measures_entry(self) -> tuple[dict, int]:
         """This wave's measures, or the latest earlier wave's when it has none (and that wave)."""
-        from .post_covid import measures_for
+        from .data import measures_for
 
         return measures_for(self.national, self.wave)
 
@@ -264,7 +268,7 @@ class PostCovidDeck:
                                          width=round(3.0 * height / 2.3, 2), height=round(height, 2))
         alt = (f"Carte des {len(names)} régions dont l'ARS a lancé un appel à manifestation d'intérêt "
                f"post-COVID : {join_fr([self.region_name(r) for r in m['ami']['regions']])}.")
-        return components.render(
+        return _render(
             "post_covid_measures.html.j2",
             ami={"title": m["ami"]["title"], "names": names,
                  "figure": components.figure(fig, alt=alt, credit=CREDIT)},
@@ -274,7 +278,7 @@ class PostCovidDeck:
     # -- patients
     def patients_kpis(self) -> Html:
         """Headline: all categories per month, the regions behind each total, the change at constant scope."""
-        from .authoring import kpis
+        from ...authoring import kpis
 
         if not self.has_rows:
             return Html(self.no_returns_note().html + self._national_deck().patients_kpis().html)
@@ -319,8 +323,8 @@ class PostCovidDeck:
             lines = [describe_region(ch, self.region)]
             status = next((c for c in ch.status_changes if c.region == self.region), None)
             if status is not None:
-                lines.insert(0, f"Statut : {style.STATUS_LABELS.get(status.old, 'aucune réponse')} → "
-                                f"{style.STATUS_LABELS.get(status.new, 'aucune réponse')}.")
+                lines.insert(0, f"Statut : {vocabulary.STATUS_LABELS.get(status.old, 'aucune réponse')} → "
+                                f"{vocabulary.STATUS_LABELS.get(status.new, 'aucune réponse')}.")
             if ch.first:
                 lines.insert(0, "Premier point d'étape : pas de point antérieur auquel le comparer.")
         else:
@@ -372,7 +376,9 @@ class PostCovidDeck:
         ymax = max((int(shown[m].sum(axis=1, skipna=True).max()) for m in self.months), default=0) or None
         fig = plots.stacked_bars_figure(data, regions, self.months, CATEGORIES,
                                         height=getattr(self, "_chart_height", _CHART_HEIGHT),
-                                        width=12.3 if not self.region else 7.0, ymax=ymax)
+                                        width=12.3 if not self.region else 7.0, ymax=ymax, value="patients",
+                                        ylabel="Patients pris en charge", colours=vocabulary.CATEGORY_COLOURS,
+                                        hatches=vocabulary.CATEGORY_HATCHES, labels=vocabulary.CATEGORY_LABELS)
         totals = self.month_totals(self.region)
         everyone = [self.region] if self.region else s.regions_shown
         missing = {m: [r for r in everyone if r not in s.regions_reporting[m]] for m in self.months}
@@ -403,7 +409,7 @@ class PostCovidDeck:
     def _patients_table(self, regions: list[str], months: list[str] | None = None, footer: bool = True) -> Html:
         s = self._summary()
         months = months or self.months
-        labels = [style.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"]
+        labels = [vocabulary.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"]
         rows = [[r, *self._row_cells(s, r, months)] for r in regions]
         foot = []
         if footer:
@@ -440,12 +446,12 @@ class PostCovidDeck:
         by_month = {t.month: t for t in self.month_totals(self.region)}
         # a short table has the room for the body size, unless three months make it too wide for it
         css_class = components.table_class("esr-patients", len(regions)) if len(months) <= 2 else "esr-patients"
-        return components.render(
+        return _render(
             "post_covid_patients_table.html.j2", css_class=css_class,
             caption=(f"{self.wave_label} — « Total » = toutes catégories ; n.r. = non renseigné (jamais compté "
                      "comme 0) ; * = réponse partielle"),
             months=[fmt_month(m) for m in months],
-            categories=[style.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"],
+            categories=[vocabulary.CATEGORY_LABELS[c] for c in CATEGORIES] + ["Total"],
             rows=[{"region": r, "partial": any(r in by_month[m].partial for m in months),
                    "cells": self._row_cells(s, r, months)} for r in regions],
             totals=[*(v for m in months for v in ([fmt_int(s.totals.loc[m, c]) for c in CATEGORIES]
@@ -518,7 +524,7 @@ class PostCovidDeck:
         if bool(self.wave_info["cells_illustrative"]):
             notes.insert(0, "Carte des cellules : données illustratives (la carte source ne portait pas de "
                             "valeurs par région).")
-        return components.render(
+        return _render(
             "closing.html.j2", sources=[self.wave_info["source"], CREDIT],
             notes=notes, report_date=fmt_date(self.report_date),
             provenance=provenance(self.national.files, self.data_dir))

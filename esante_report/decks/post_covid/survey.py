@@ -28,12 +28,12 @@ from typing import Any
 
 import pandas as pd
 
-from ._io import MAX_INT_DIGITS, OutOfBounds, parse_int_ge0, parse_month
-from ._rewrite import Pending, RawCsv, commit, csv_text, read_raw_csv
-from ._zipguard import zip_refusal
-from .errors import DataError, Problem, _clip, _display_path, _one_line, quote
-from .fmt import fmt_month
-from .post_covid import CATEGORIES, SUBDIR, PostCovidData, load_post_covid
+from ..._io import MAX_INT_DIGITS, OutOfBounds, parse_int_ge0, parse_month
+from ..._rewrite import Pending, RawCsv, commit, csv_text, read_raw_csv
+from ..._zipguard import zip_refusal
+from ...errors import DataError, Problem, _clip, _display_path, _one_line, quote
+from ...fmt import fmt_month
+from .data import CATEGORIES, SUBDIR, PostCovidData, load_post_covid
 
 __all__ = ["FormProblem", "FormReturn", "RegionImport", "write_forms", "read_form", "import_forms",
            "form_name", "parse_months", "STATUS_CHOICES", "SHEET_PATIENTS", "SHEET_CELLS", "SHEET_META"]

@@ -1,6 +1,6 @@
 """Slides of the regional e-santé service catalogue deck ("Point e-santé").
 
-``CatalogueDeck`` applies the date rules of the reporting date (services in the
+``CatalogueBlocks`` applies the date rules of the reporting date (services in the
 catalogue on that date, indicators known on that date) and returns one
 :class:`~esante_report.components.Html` per slide.
 """
@@ -14,14 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import components, plots, style
-from .authoring import md, slide
-from .catalogue import SECTIONS, SECTIONS_SHORT, STATUSES, CatalogueData, Service, load_catalogue
-from .fmt import fmt_date, fmt_int, fmt_month, fmt_number
-from .geo import CREDIT, load_boundaries
-from .provenance import provenance
+from ... import components, plots, style
+from ...authoring import md, slide
+from .data import SECTIONS, SECTIONS_SHORT, STATUSES, CatalogueData, Service, load_catalogue
+from ...fmt import fmt_date, fmt_int, fmt_month, fmt_number
+from ...geo import CREDIT, load_boundaries
+from ...provenance import provenance
 
-__all__ = ["CatalogueDeck", "period_label", "indicator_label"]
+_render = components.renderer(Path(__file__).parent / "templates")
+
+__all__ = ["CatalogueBlocks", "period_label", "indicator_label"]
 
 #: text lines a card's first slide holds at the house size (22 px); beyond, its indicators continue
 _CARD_LINES = 13
@@ -76,7 +78,7 @@ def indicator_label(slug: str) -> str:
 
 
 @dataclass
-class CatalogueDeck:
+class CatalogueBlocks:
     data: CatalogueData      # already restricted to the reporting date
     data_dir: Path
     report_date: dt.date
@@ -85,7 +87,7 @@ class CatalogueDeck:
 
     @classmethod
     def load(cls, data_dir: str | Path, *, report_date: str | dt.date, region: str = "OCC",
-             issuer: str = "ARS Occitanie") -> "CatalogueDeck":
+             issuer: str = "ARS Occitanie") -> "CatalogueBlocks":
         if isinstance(report_date, str):
             report_date = dt.date.fromisoformat(report_date)
         data = load_catalogue(data_dir)
@@ -201,7 +203,7 @@ class CatalogueDeck:
                   date=self.report_date)
 
     def principles(self) -> components.Html:
-        return components.render("catalogue_principles.html.j2", principles=self.data.principles["principles"])
+        return _render("catalogue_principles.html.j2", principles=self.data.principles["principles"])
 
     @property
     def principles_title(self) -> str:
@@ -241,16 +243,16 @@ class CatalogueDeck:
         suite = bool((service.details and not details_here) or later or move)
         common = dict(s=service, section=SECTIONS_SHORT[service.section], status=STATUSES[service.status],
                       as_of=fmt_date(self.report_date), suite=suite, details_here=details_here)
-        parts = [components.render("catalogue_card.html.j2", part="main", texts=None if move else texts,
+        parts = [_render("catalogue_card.html.j2", part="main", texts=None if move else texts,
                                    moved=move, figure=dmap,
                                    figures=figure if is_table and not later and not move else None,
                                    support=support, **common)]
         moved_figures = figure if (later or (move and is_table)) else None
         if move or moved_figures is not None:  # the indicators continue on their own slide
-            parts.append(components.render("catalogue_card.html.j2", part="details", texts=texts if move else None,
+            parts.append(_render("catalogue_card.html.j2", part="details", texts=texts if move else None,
                                            figures=moved_figures, show_details=False, **common))
         if service.details and not details_here:  # then the source's further blocks
-            parts.append(components.render("catalogue_card.html.j2", part="details", texts=None, figures=None,
+            parts.append(_render("catalogue_card.html.j2", part="details", texts=None, figures=None,
                                            show_details=True, **common))
         return parts
 
@@ -263,7 +265,7 @@ class CatalogueDeck:
             totals = [a + b for a, b in zip(totals, counts)]
             rows.append({"section": SECTIONS[section], "counts": [fmt_int(c) for c in counts],
                          "total": fmt_int(sum(counts))})
-        return components.render(
+        return _render(
             "catalogue_summary.html.j2",
             lede=f"{fmt_int(sum(totals))} services au catalogue au {fmt_date(self.report_date)}, par section et par statut",
             statuses=[STATUSES[s] for s in statuses], rows=rows, totals=[fmt_int(t) for t in totals],
@@ -271,7 +273,7 @@ class CatalogueDeck:
 
     def service_list(self) -> components.Html:
         """Every service of the catalogue with its status."""
-        return components.render("catalogue_services.html.j2", services=[
+        return _render("catalogue_services.html.j2", services=[
             {"name": s.name, "status": s.status, "status_label": STATUSES[s.status]} for s in self.data.services])
 
     def support(self) -> components.Html:
@@ -279,10 +281,10 @@ class CatalogueDeck:
         for desk_id, desk in self.data.support.items():
             users = [s.name for s in self.data.services if s.support == desk_id]
             desks.append({**desk, "services": ", ".join(users) or "aucun à cette date"})
-        return components.render("catalogue_support.html.j2", desks=desks)
+        return _render("catalogue_support.html.j2", desks=desks)
 
     def sources(self) -> components.Html:
-        return components.render(
+        return _render(
             "closing.html.j2", sources=[self.data.deck["source"], CREDIT],
             notes=["Indicateurs : chiffres connus à la date de la version (colonne as_of de indicators.csv) ; "
                    "les plus récents d'abord.",

@@ -1,0 +1,1 @@
+"""The e-health services catalogue deck: its data, blocks, templates and CSS."""
