@@ -76,7 +76,7 @@ class OutOfBounds(ValueError):
 def parse_int_ge0(text: str) -> int:
     """The contract's count: ASCII digits only, at most :data:`MAX_INT_DIGITS` of them (leading zeros aside).
 
-    Every writer of the data (the survey import) calls this too, so nothing is written that the
+    Every writer of the data (a deck's form import) calls this too, so nothing is written that the
     loader would refuse.
     """
     if not _INT_RE.fullmatch(text):

@@ -35,7 +35,7 @@ class ZipLimits:
     ratio_from: int
 
 
-#: a survey form holds a few hundred cells: about 10 KiB zipped, 30 KiB inflated, its largest part
+#: a data-entry form holds a few hundred cells: about 10 KiB zipped, 30 KiB inflated, its largest part
 #: (theme or styles, written by openpyxl, Excel or LibreOffice) about 10 KiB; the caps leave a hundred
 #: times more room. The part cap also bounds the time a reader spends on a sheet (openpyxl parses a
 #: whole row even when a few of its cells are read: a 1 MiB row of cells takes about 2 s).

@@ -57,7 +57,7 @@ def _size(path: Path) -> str:
 
 
 def deck_file(name: str) -> re.Match | None:
-    """The match of a reader file name of a known deck (``post_covid-OCC.pdf``), else None."""
+    """The match of a reader file name of a known deck (``mydeck-OCC.pdf``), else None."""
     match = _DECK_FILE.match(name)
     return match if match and find_deck(match["deck"]) is not None else None
 
@@ -130,7 +130,7 @@ def _local_time(timestamp: float) -> str:
 
 
 def _order(name: str) -> tuple:
-    # each deck, then its regional decks (post_covid, post_covid-ARA, …): not plain name order
+    # each deck, then its regional decks (name, name-ARA, …): not plain name order
     return (name.split("-")[0], "-" in name, name)
 
 

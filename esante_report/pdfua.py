@@ -15,6 +15,8 @@ and the element. :func:`check` raises :class:`~esante_report.errors.ExportError`
 
 from __future__ import annotations
 
+import io
+
 import ctypes
 import re
 from dataclasses import dataclass, field
@@ -140,7 +142,8 @@ def finish(path: Path, alts: list[str | None] | None = None) -> None:
     """
     import pikepdf
 
-    with pikepdf.open(str(path), allow_overwriting_input=True) as pdf:
+    # opened and saved through memory: a path with a non-UTF-8 byte cannot cross into pikepdf's C++ side
+    with pikepdf.open(io.BytesIO(Path(path).read_bytes())) as pdf:
         changed = False
         elements = [e for top in _struct_tree(pdf) for e in top.walk()]
         figures = [e for e in elements if e.type == "/Figure"]
@@ -165,7 +168,9 @@ def finish(path: Path, alts: list[str | None] | None = None) -> None:
             changed = True
         if changed:
             # deterministic: the same deck gives the same bytes (reproducible builds)
-            pdf.save(str(path), deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+            buffer = io.BytesIO()
+            pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+            Path(path).write_bytes(buffer.getvalue())  # the build folder's own file
 
 
 def _ancestors(element: _Element):
@@ -283,8 +288,8 @@ def problems(path: Path) -> list[str]:
 
     path = Path(path)
     try:
-        pdf = pikepdf.open(str(path))
-    except pikepdf.PdfError as exc:
+        pdf = pikepdf.open(io.BytesIO(path.read_bytes()))
+    except (pikepdf.PdfError, OSError) as exc:
         return [f"not a readable PDF ({exc})"]
     found: list[str] = []
     with pdf:

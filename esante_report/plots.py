@@ -243,7 +243,7 @@ def stacked_bars_figure(frame: pd.DataFrame, regions: Sequence[str], months: Seq
             ax.set_ylim(0, ymax * 1.12)
         else:  # nothing above 0 (zeros, blanks): an axis of counts from 0, not one centred on 0
             ax.set_ylim(0, 5)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # patients are counted in whole numbers
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))   # counts are whole numbers
         ax.grid(axis="y", color="#E5E5E5", linewidth=0.8)
         ax.set_axisbelow(True)
         handles = [Patch(facecolor=colours[c], hatch=hatches[c], edgecolor="white", label=labels[c])

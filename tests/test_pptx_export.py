@@ -9,6 +9,8 @@ Impress copy is there and is an ODF presentation.
 
 from __future__ import annotations
 
+import re
+
 import shutil
 import subprocess
 import zipfile
@@ -206,11 +208,11 @@ def test_index_lists_the_editable_decks_with_their_sizes(rendered) -> None:
     soup = BeautifulSoup((rendered["out"] / "index.html").read_text(encoding="utf-8"), "html.parser")
     for deck in DECKS:
         date = rendered[deck].date
-        for suffix, label in ((".pptx", "PowerPoint"), (".odp", "Impress")):
+        for suffix, label in ((".pptx", "PowerPoint"), (".odp", "OpenDocument")):
             link = soup.find("a", href=f"{date}/{deck}{suffix}")
             assert link is not None and link.get_text() == label
             size = normalise(link.find_next_sibling("span").get_text())
-            assert size.endswith("Kio)") or size.endswith("Mio)")
+            assert re.fullmatch(r"\((PPTX|ODP), [0-9]+(,[0-9])? (Ko|Mo)\)", size), size
 
 
 def test_no_pptx_flag_reaches_the_jobs_and_their_cache_key(rendered) -> None:

@@ -300,7 +300,7 @@ def test_rendered_decks_publish_without_notebooks_cache_or_failures(distribution
     share = tmp_path / "share"
     code, stdout, err = _publish(capsys, "--date", DATE, "--out", str(out), "--to", str(share))
     assert code == 0, err
-    rendered = {f"{DATE}/{p.name}" for p in (out / DATE).iterdir() if p.suffix in (".html", ".pdf")}
+    rendered = {f"{DATE}/{p.name}" for p in (out / DATE).iterdir() if p.suffix in (".html", ".pdf", ".pptx", ".odp")}
     assert {f"{DATE}/post_covid.pdf", f"{DATE}/post_covid-OCC.pdf", f"{DATE}/post_covid-IDF.pdf"} <= rendered
     assert (out / DATE / "post_covid.ipynb").exists() and (out / ".esante-cache").is_dir()
     assert _files(share) == rendered | {"index.html", ".esante-manifest.json"}
