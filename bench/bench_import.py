@@ -21,7 +21,7 @@ CASES = {
     "esante_report.authoring": "import esante_report.authoring",
     "notebook set-up (post_covid)": ("import matplotlib.pyplot\nimport esante_report.authoring as esr\n"
                                      "from esante_report.params import notebook_parameters\n"
-                                     "from esante_report.slides_post_covid import PostCovidDeck\nesr.setup()"),
+                                     "from esante_report.decks.post_covid.blocks import PostCovidBlocks\nesr.setup()"),
 }
 
 
