@@ -73,3 +73,13 @@ def distribution_decks(tmp_path_factory) -> Path:
     main(["render", *common])
     main(["render", *common, "--region", "OCC", "--region", "IDF", "--region", "MAY"])
     return out
+
+
+@pytest.fixture(scope="module")
+def trap():
+    """An HTTP server on 127.0.0.1 whose URL hostile payloads use; it must never be asked anything."""
+    from ._hostile import TrapServer
+
+    server = TrapServer()
+    yield server
+    server.stop()

@@ -52,14 +52,6 @@ FORBIDDEN = {"script", "iframe", "frame", "frameset", "object", "embed", "applet
 
 
 @pytest.fixture(scope="module")
-def trap() -> Iterator[h.TrapServer]:
-    """An HTTP server on 127.0.0.1 whose URL the payloads use; it must never be asked anything."""
-    server = h.TrapServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def secret() -> Iterator[tuple[Path, bytes]]:
     """A local file (short path: it is printed in slide headers) whose content must reach no output."""
     folder = Path(tempfile.mkdtemp(prefix="esr"))

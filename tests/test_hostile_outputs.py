@@ -41,13 +41,6 @@ POSITIONING = re.compile(r"position|z-index|transform|translate|inset|\btop\b|\b
 
 
 @pytest.fixture(scope="module")
-def trap() -> Iterator[h.TrapServer]:
-    server = h.TrapServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def secret() -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="esr"))
     path = folder / "s.txt"
