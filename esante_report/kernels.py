@@ -132,17 +132,7 @@ class _Warm:
             with open(folder / f"kernel-{os.getpid()}-{id(self)}.log", "ab") as log:  # its start-up chatter
                 km.start_kernel(cwd=str(self.cwd), stdout=log, stderr=log)
             self.km = km
-            kc = km.blocking_client()
-            kc.start_channels()
-            try:
-                kc.wait_for_ready(timeout=_WARM_TIMEOUT)
-                msg_id = kc.execute(WARM_UP_CODE, silent=True, store_history=False)
-                while True:
-                    reply = kc.get_shell_msg(timeout=_WARM_TIMEOUT)
-                    if reply["parent_header"].get("msg_id") == msg_id:
-                        break
-            finally:
-                kc.stop_channels()
+            _run_silently(km, WARM_UP_CODE, wait_ready=True)
         except BaseException as exc:  # the deck then starts a kernel of its own
             self.error = exc
 
@@ -219,20 +209,29 @@ def take(cwd: Path):
     return km
 
 
-def _chdir(km, cwd: Path) -> bool:
-    """Move a warmed kernel into the deck's working folder (silently: no name bound, no history)."""
+def _run_silently(km, code: str, wait_ready: bool = False) -> bool:
+    """Run ``code`` in the kernel of ``km`` without a trace (silent: no history, no execution count) and wait
+    for its reply; True when it ran without error."""
     kc = km.blocking_client()
     kc.start_channels()
     try:
-        msg_id = kc.execute(f"__import__('os').chdir({os.fsencode(cwd)!r})", silent=True, store_history=False)
+        if wait_ready:
+            kc.wait_for_ready(timeout=_WARM_TIMEOUT)
+        msg_id = kc.execute(code, silent=True, store_history=False)
         while True:
             reply = kc.get_shell_msg(timeout=_WARM_TIMEOUT)
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply["content"].get("status") == "ok"
-    except Exception:
-        return False
     finally:
         kc.stop_channels()
+
+
+def _chdir(km, cwd: Path) -> bool:
+    """Move a warmed kernel into the deck's working folder (silently: no name bound, no history)."""
+    try:
+        return _run_silently(km, f"__import__('os').chdir({os.fsencode(cwd)!r})")
+    except Exception:
+        return False
 
 
 def release(km) -> None:
