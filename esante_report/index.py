@@ -16,14 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
 from . import cache, outfs
 from .registry import find_deck
 from .fmt import fmt_date
-from .versions import published_file
+from .versions import published_file, source_date_epoch
 
 __all__ = ["write_index", "collect", "render_page", "local_listing", "remember_expected", "expected",
            "deck_file", "size_fr", "READER_FORMATS", "planned_dates"]
@@ -212,8 +211,8 @@ def render_page(dates: list[dict]) -> str:
 
 
 def _generated() -> str:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return _local_time(int(epoch)) if epoch.isascii() and epoch.isdigit() else dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
+    epoch = source_date_epoch()
+    return _local_time(epoch) if epoch is not None else dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
 
 
 def write_index(out_dir: Path, *, force: bool = True) -> Path | None:

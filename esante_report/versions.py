@@ -317,9 +317,15 @@ def try_keep_failed(path: Path, folder: Path, name: str, suffix: str = ".ipynb")
     return kept, f"{what} kept in {kept}" if kept else f"no {what} was written"
 
 
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` (reproducible builds) when it is a whole number in ASCII digits, else None."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(epoch) if epoch.isascii() and epoch.isdigit() else None
+
+
 def created() -> str:
     """Creation timestamp: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).isoformat()
+    epoch = source_date_epoch()
+    if epoch is not None:
+        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat()
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
