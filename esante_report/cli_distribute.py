@@ -52,7 +52,7 @@ def _check_dates(dates: list[str] | None) -> None:
     from .errors import EsanteReportError
 
     for value in dates or []:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             raise EsanteReportError(f"expected a date YYYY-MM-DD, got {value!r}")
 
 

@@ -148,7 +148,7 @@ def new_deck(name: str, *, title: str, date: str, data_dir: Path, params_dir: Pa
     if not title.strip() or len(title) > 200:
         problems.append(Problem("new-deck", None, "title", "expected the deck's title, at most 200 characters"))
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
             raise ValueError
         day = dt.date.fromisoformat(date)
     except ValueError:
