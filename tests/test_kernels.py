@@ -3,12 +3,16 @@ each deck still gets a fresh kernel: nothing one deck sets is visible in the nex
 
 The test writes its own notebook: the first deck (step 1) sets a global, a matplotlib rcParam and an
 attribute on an imported module; the second (step 2) writes on its slide whether it sees them, and whether
-its kernel was warmed (the deck modules already imported before its first cell imports anything).
+its kernel was warmed (the deck modules already imported before its first cell imports anything) and
+whether it was forked by the worker's fork server (its parent process is ``esante_report._zygote``).
+Both draw a chart without showing it: the inline backend must still put it in the notebook (it hooks
+itself into the shell, which only exists in the forked child).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 
 import nbformat
@@ -24,6 +28,9 @@ pytestmark = pytest.mark.e2e
 CELLS = [
     new_code_cell("step = 0", metadata={"tags": ["parameters"], "slideshow": {"slide_type": "skip"}}),
     new_code_cell("import sys\nwarm = 'esante_report.decks.post_covid.blocks' in sys.modules  # before any import here\n"
+                  "import os\ntry:\n"
+                  "    forked = b'esante_report._zygote' in open(f'/proc/{os.getppid()}/cmdline', 'rb').read()\n"
+                  "except OSError:\n    forked = False\n"
                   "import matplotlib.pyplot as plt\nimport esante_report.authoring as esr\nesr.setup()",
                   metadata={"slideshow": {"slide_type": "skip"}}),
     new_markdown_cell("# Essai d'isolement des noyaux"),
@@ -32,19 +39,23 @@ CELLS = [
                   "    FUITE = 'valeur du premier deck'\n"
                   "    plt.rcParams['lines.linewidth'] = 7.25\n"
                   "    esr._fuite = True\n"
-                  "esr.md('Étape {s} : globale {g}, épaisseur {w}, module {m}, noyau préchauffé {p}', s=str(step),\n"
+                  "esr.md('Étape {s} : globale {g}, épaisseur {w}, module {m}, noyau préchauffé {p}, noyau forké {f}',\n"
+                  "       s=str(step), f='oui' if forked else 'non',\n"
                   "       g='présente' if 'FUITE' in globals() else 'absente',\n"
                   "       w=str(plt.rcParams['lines.linewidth']),\n"
                   "       m='modifié' if getattr(esr, '_fuite', False) else 'intact',\n"
                   "       p='oui' if warm else 'non')"),
+    new_code_cell("plt.plot([1, 2, 3], [3, 1, 2])\nplt.title('Courbe du deck')",
+                  metadata={"slideshow": {"slide_type": "skip"}}),  # in the notebook only, not on a slide
 ]
 
 
-@pytest.fixture(scope="module", params=["in-process", "dask", "pool"])
+@pytest.fixture(scope="module", params=["in-process", "dask", "pool", "in-process, no fork server"])
 def two_decks(request, tmp_path_factory):
     """A deck of step 2 run right after a deck of step 1 on the same worker: ``--jobs 1`` (in this
-    process), the one worker of a local Dask cluster, or ``--jobs 2`` with a deck of step 1 on each worker
-    first (whichever worker runs the third deck ran a step 1 before). Returns (first deck, last deck)."""
+    process, with the fork server or without it), the one worker of a local Dask cluster, or ``--jobs 2``
+    with a deck of step 1 on each worker first (whichever worker runs the third deck ran a step 1 before).
+    Returns (first deck, last deck, whether kernels were forked)."""
     from esante_report.batch import run_jobs
 
     root = tmp_path_factory.mktemp("kernels")
@@ -63,13 +74,18 @@ def two_decks(request, tmp_path_factory):
     jobs = [dataclasses.replace(job, parameters={**job.parameters, "step": step}, notebooks=str(notebooks),
                                 region=f"E{i}", region_name=f"Essai {i}")
             for i, step in enumerate((1, 1, 2) if request.param == "pool" else (1, 2), start=1)]
-    # one worker: the second deck runs right after the first
-    results = run_jobs(jobs, workers=2 if request.param == "pool" else 1, dask=request.param == "dask")
-    return results[0], results[-1]
+    fork = "no fork" not in request.param
+    saved = os.environ.get(kernels.FORK_ENV)
+    os.environ[kernels.FORK_ENV] = "1" if fork else "0"
+    try:  # one worker: the second deck runs right after the first
+        results = run_jobs(jobs, workers=2 if request.param == "pool" else 1, dask=request.param == "dask")
+    finally:
+        os.environ.pop(kernels.FORK_ENV) if saved is None else os.environ.__setitem__(kernels.FORK_ENV, saved)
+    return results[0], results[-1], fork
 
 
 def test_no_state_of_one_deck_reaches_the_next_on_the_same_worker(two_decks):
-    first, second = two_decks
+    first, second, fork = two_decks
     assert first.status == "rendered", first.error
     assert second.status == "rendered", second.error
     one = re.sub(r"\s+", " ", normalise(" ".join(pdf_pages_text(first.deck.pdf))))
@@ -77,9 +93,19 @@ def test_no_state_of_one_deck_reaches_the_next_on_the_same_worker(two_decks):
     assert "Étape 1 : globale présente, épaisseur 7.25, module modifié" in one      # the first deck set them
     assert "Étape 2 : globale absente, épaisseur" in two
     assert "épaisseur 7.25" not in two and "module intact" in two
-    # the second deck ran in the kernel warmed while the first ran (the first one started cold)
-    assert "noyau préchauffé non" in one
+    # the second deck ran in the kernel warmed while the first ran; the first one was forked from the
+    # fork server (modules imported, nothing run), or started cold without it
+    assert ("noyau préchauffé oui" if fork else "noyau préchauffé non") in one
     assert "noyau préchauffé oui" in two
+    assert f"noyau forké {'oui' if fork else 'non'}" in one
+    assert f"noyau forké {'oui' if fork else 'non'}" in two
+    # the chart drawn and not shown is in both notebooks, as the inline backend flushes it after the cell
+    for deck in (first, second):
+        executed = nbformat.read(deck.deck.ipynb, as_version=4)
+        outputs = [o for c in executed.cells if c.cell_type == "code" and "Courbe du deck" in c.source
+                   for o in c.outputs if o.output_type == "display_data"]
+        assert any("image/svg+xml" in o.data for o in outputs), outputs
+        assert "Courbe du deck" in next(o.data["image/svg+xml"] for o in outputs if "image/svg+xml" in o.data)
     # and its cells are numbered as in a cold kernel: the warm-up left no history (a warm kernel ran no cell)
     executed = nbformat.read(second.deck.ipynb, as_version=4)
     counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
