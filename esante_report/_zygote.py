@@ -12,9 +12,9 @@ What is left out on purpose: ``matplotlib_inline.backend_inline`` and anything t
 backend, because the inline backend hooks itself into the IPython shell when it is imported, and the
 shell only exists in the child.
 
-The server ignores Ctrl-C (its worker decides), ends on SIGTERM or when its standard input closes (its
-worker is gone), and leaves no zombie (SIGCHLD ignored). Its kernels see it as their parent
-(``JPY_PARENT_PID``), so they end by themselves when it ends.
+The server ignores Ctrl-C (its worker decides), and ends on SIGTERM or when its standard input closes (its
+worker is gone), killing the kernels it forked that still run; it leaves no zombie (SIGCHLD ignored). Its
+kernels also watch it as their parent (``IPKernelApp.parent_handle``), and end if it is killed.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def _child(request: dict, replies) -> None:
         import ipykernel_launcher
         from ipykernel import kernelapp
 
-        sys.argv = [ipykernel_launcher.__file__, *request["argv"]]
+        # ipykernel read JPY_PARENT_PID when imported, here in the server: tell it again
+        sys.argv = [ipykernel_launcher.__file__, *request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
         kernelapp.launch_new_instance()
         code = 0
     except SystemExit as exc:
@@ -88,8 +89,21 @@ def main() -> None:
         del sys.path[0]
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # stray prints of imported modules go to the log, not into the answers
+    children: list[int] = []
+
+    def end(*_) -> None:
+        """The worker is gone or stops us: its kernels (and what they started) go too."""
+        for pid in children:
+            if not _alive(pid):
+                continue
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(0)
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGTERM, end)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
     try:
         _preload()
@@ -109,8 +123,25 @@ def main() -> None:
             continue
         if pid == 0:
             _child(request, replies)
+        children[:] = [c for c in children if _alive(c)] + [pid]
         replies.write(json.dumps({"pid": pid}) + "\n")
         replies.flush()
+    end()
+
+
+def _alive(pid: int) -> bool:
+    """Is ``pid`` still a child of this server (not a process that reused the number)?"""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[1]) == os.getpid()
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError, ValueError):  # no /proc
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
 
 
 if __name__ == "__main__":

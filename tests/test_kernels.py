@@ -11,6 +11,7 @@ itself into the shell, which only exists in the forked child).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -128,3 +129,56 @@ def test_parsed_files_are_cached_by_content(tmp_path, monkeypatch):
     data.write_text("a\n2\n", encoding="utf-8")          # same size and date granularity: content decides
     assert kernels.cached_parse([data], parse, "t") == "a\n2\n"
     assert len(calls) == 2
+
+
+def test_a_stopped_batch_leaves_no_kernel_and_no_fork_server(tmp_path):
+    """SIGTERM in the middle of a 2-worker batch: every process it started (workers, their fork servers,
+    the kernels forked from them, LibreOffice) is gone soon after ``render`` exits."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    process = subprocess.Popen([sys.executable, "-m", "esante_report", "render", "--date", "2021-11-15", "--deck",
+                                "post_covid", "--region", "all", "--out", str(tmp_path / "out"), "--force",
+                                "--jobs", "2", "--no-index", "--quiet"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(process.pid)
+    seen: dict[int, float] = {}
+    forked = False
+    deadline = time.monotonic() + 180
+    while not forked:  # until a kernel forked by a fork server runs a deck
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        for child in parent.children(recursive=True):
+            try:
+                seen[child.pid] = child.create_time()
+                if "esante_report._zygote" in " ".join(child.cmdline()) and child.children():
+                    forked = True
+            except psutil.Error:
+                pass
+        time.sleep(0.1)
+    time.sleep(0.5)
+    for child in parent.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            seen[child.pid] = child.create_time()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+
+    def alive() -> list[str]:
+        left = []
+        for pid, created in seen.items():
+            try:
+                p = psutil.Process(pid)
+                if p.create_time() == created and p.status() != psutil.STATUS_ZOMBIE:
+                    left.append(f"{pid} {' '.join(p.cmdline())[:80]}")
+            except psutil.Error:
+                pass
+        return left
+
+    deadline = time.monotonic() + 20  # a kernel whose fork server ended notices within a second or so
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(), alive()
