@@ -97,6 +97,10 @@ def test_regional_pdf_shows_its_own_region_and_figures(all_regions, region):
         if values:
             # its own total, named after it (never the national figure)
             assert re.search(rf"\b{sum(values)}\s+patients en {MONTH_LABELS[month]} \({_name(name)}", kpis), month
+            # a partial answer is named as the region's own, not counted among regions
+            partial = len(values) < len(rows[month])
+            assert bool(re.search(rf"\({_name(name)}, réponse partielle\)", kpis)) == partial, month
+            assert "dont 1 partielle" not in kpis
         else:
             assert f"patients en {MONTH_LABELS[month]} : aucune remontée" in kpis, month
     # the share slide: the region's own total of the last month beside the national one

@@ -293,7 +293,12 @@ class PostCovidBlocks:
                 continue
             who = (f"{len(t.regions)} région{'s' if len(t.regions) > 1 else ''} sur {expected}"
                    if not self.region else self.region_name())
-            partial = f", dont {len(t.partial)} partielle{'s' if len(t.partial) > 1 else ''}" if t.partial else ""
+            if not t.partial:
+                partial = ""
+            elif self.region:  # the region's own answer
+                partial = ", réponse partielle"
+            else:
+                partial = f", dont {len(t.partial)} partielle{'s' if len(t.partial) > 1 else ''}"
             items.append((t.total, f"patients en {label} ({who}{partial})"))
         last = self.months[-1]
         if self.region:
