@@ -104,17 +104,21 @@ class Converter:
 
     def __init__(self, command: str, python: str) -> None:
         self.command, self.python = command, python
-        self.pipe = f"esr-soffice-{os.getpid()}-{secrets.token_hex(6)}"
-        self.folder = tempfile.mkdtemp(prefix="esr-soffice-")
+        self.pipe = f"esr-uno-{os.getpid()}-{secrets.token_hex(6)}"
+        self.folder = tempfile.mkdtemp(prefix="esr-uno-")
         self.pgid: int | None = None
         #: the pid of soffice.bin after each conversion (one pid: one LibreOffice served them all)
         self.pids: list[int | None] = []
         self._lines: queue.Queue = queue.Queue()
         self._ready: bool | None = None
-        self.proc = subprocess.Popen(
-            [python, str(_WORKER), command, self.folder, self.pipe, str(_START_TIMEOUT)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env(),
-            start_new_session=True, text=True, encoding="utf-8", bufsize=1)
+        try:
+            self.proc = subprocess.Popen(
+                [python, str(_WORKER), command, self.folder, self.pipe, str(_START_TIMEOUT)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env(),
+                start_new_session=True, text=True, encoding="utf-8", bufsize=1)
+        except OSError:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
         threading.Thread(target=self._read, name="esante-report-soffice", daemon=True).start()
 
     def _read(self) -> None:
@@ -126,6 +130,7 @@ class Converter:
         try:
             line = self._lines.get(timeout=timeout)
         except queue.Empty:
+            self._ready = False  # hung: no later reply can be matched to its request
             raise ConverterError(f"LibreOffice did not answer within {timeout:g} s") from None
         if line is None:
             raise ConverterError(f"the LibreOffice converter ended (status {self.proc.wait()})")
@@ -223,7 +228,7 @@ def _own_state() -> dict:
     return _state
 
 
-def _converter(start: bool = True) -> Converter | None:
+def _converter() -> Converter | None:
     """This process's converter, started when needed and allowed; None when it cannot be had."""
     state = _own_state()
     current = state["converter"]
@@ -233,7 +238,7 @@ def _converter(start: bool = True) -> Converter | None:
         state["error"] = f"the LibreOffice converter ended (status {current.proc.poll()})"
         current.kill()
         state["converter"] = None
-    if not start or state["starts"] >= _MAX_STARTS:
+    if state["starts"] >= _MAX_STARTS:
         return None
     command = pptx_export.soffice()
     python = uno_python(command) if command else None
@@ -272,8 +277,8 @@ def convert(pptx: Path, odp: Path, *, timeout: float = _CONVERT_TIMEOUT) -> str 
                 return None
             except ConverterError as exc:
                 _state["error"] = str(exc)
-                if not converter.alive or "did not answer" in str(exc):
-                    converter.kill()  # dead or hung: the next deck gets a new one, if starts are left
+                if not converter.alive:  # dead or hung: the next deck gets a new one, if starts are left
+                    converter.kill()
                     _state["converter"] = None
     return pptx_export.write_odp(pptx, odp)
 

@@ -7,7 +7,9 @@ LibreOffice is left running after the process ends, however it ends.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -78,15 +80,12 @@ def test_one_libreoffice_converts_both_seed_decks(rendered, tmp_path) -> None:
         assert len(converter.pids) == 2 and converter.pids[0] is not None
         assert converter.pids[0] == converter.pids[1], "each deck got a LibreOffice of its own"
         assert Path(f"/proc/{converter.pids[0]}/comm").read_text().strip() == "soffice.bin"
-        assert [p.name for p in tmp_path.iterdir()] and not list(tmp_path.glob(".*.part"))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["catalogue.odp", "post_covid.odp"]  # no .part left
     finally:
         converter.close()
     for deck in ("post_covid", "catalogue"):
         content = _odp_text(tmp_path / f"{deck}.odp")
         assert content.count("<draw:page ") == rendered[deck].slides
-        import html
-        import re
-
         shown = re.sub(r"\s+", "", html.unescape(re.sub(r"<[^>]+>", "", content)))
         titles = [t for t in _html_titles(_soup(rendered, deck)) if t]
         assert titles and all(re.sub(r"\s+", "", t) in shown or re.sub(r"\s+", "", t).upper() in shown.upper()
@@ -133,6 +132,20 @@ def test_a_hung_then_a_killed_converter_is_replaced_then_given_up(tmp_path, monk
     assert not _running(second["pipe"])
     for n in range(4):
         assert f"Diapositive numéro {n}" in _odp_text(tmp_path / f"d{n}.odp")
+
+
+def test_a_file_libreoffice_cannot_open_gets_one_line_and_the_converter_stays(tmp_path, fresh) -> None:
+    bad = tmp_path / "bad.pptx"
+    bad.write_bytes(b"PK\x03\x04 not a presentation")
+    good = _small_pptx(tmp_path / "good.pptx", "Diapositive suivante")
+    said = soffice.convert(bad, tmp_path / "bad.odp")
+    assert said and said.startswith("LibreOffice could not convert bad.pptx") and "\n" not in said
+    assert fresh == ["bad.pptx"] and not (tmp_path / "bad.odp").exists()
+    assert soffice.convert(good, tmp_path / "good.odp") is None and fresh == ["bad.pptx"]
+    state = soffice.status()
+    assert state["starts"] == 1 and state["alive"] and len(state["pids"]) == 1
+    assert "Diapositive suivante" in _odp_text(tmp_path / "good.odp")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.pptx", "good.odp", "good.pptx"]
 
 
 _SCRIPT = """
@@ -205,7 +218,7 @@ def test_sigterm_of_render_leaves_no_libreoffice(tmp_path) -> None:
                              "post_covid", "--data", str(DATA), "--params", str(PARAMS), "--out",
                              str(tmp_path / "out"), "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
-    token = f"esr-soffice-{proc.pid}-"
+    token = f"esr-uno-{proc.pid}-"
     try:
         deadline = time.monotonic() + 90
         while not _soffice_bin(token) and proc.poll() is None and time.monotonic() < deadline:
