@@ -211,8 +211,10 @@ def test_no_libreoffice_is_left_by_the_workers_of_a_pool(tmp_path) -> None:
         assert f"Diapositive du lot {n}" in _odp_text(tmp_path / f"p{n}.odp")
 
 
-def test_sigterm_of_render_leaves_no_libreoffice(tmp_path) -> None:
-    """LibreOffice starts while the kernel runs the notebook; SIGTERM of render stops it too."""
+@pytest.mark.parametrize(("sig", "code", "said"), [(signal.SIGTERM, 143, "terminated"),
+                                                 (signal.SIGINT, 130, "interrupted")])
+def test_sigterm_or_ctrl_c_of_render_leaves_no_libreoffice(tmp_path, sig, code, said) -> None:
+    """LibreOffice starts while the kernel runs the notebook; SIGTERM or Ctrl-C of render stops it too."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "esante_report", "render", "--date", "2021-11-15", "--deck",
                              "post_covid", "--data", str(DATA), "--params", str(PARAMS), "--out",
@@ -224,10 +226,10 @@ def test_sigterm_of_render_leaves_no_libreoffice(tmp_path) -> None:
         while not _soffice_bin(token) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _soffice_bin(token), "render did not start its LibreOffice early"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         err = proc.communicate(timeout=60)[1]
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 143 and "terminated" in err, (proc.returncode, err)
+    assert proc.returncode == code and said in err, (proc.returncode, err)
     assert not _running(token), _running(token)
