@@ -64,6 +64,7 @@ bench: setup
 	$(BIN)/python bench/bench_memory.py
 	$(BIN)/python bench/bench_regional.py
 	$(BIN)/python bench/bench_schema.py
+	$(BIN)/python bench/bench_odp.py
 
 clean:
 	rm -rf outputs/*/ outputs/index.html test-artifacts

@@ -2,7 +2,9 @@
 
 One call, :func:`write_decks`, writes both into the build folder next to the HTML and PDF decks,
 from the slide list they show. The Impress copy needs LibreOffice: without it, or when the
-conversion fails, the render goes on and says so in one line.
+conversion fails, the render goes on and says so in one line. The conversion goes through the
+process's own LibreOffice, started once and kept for every deck it renders (:mod:`esante_report.soffice`),
+with a one-shot ``soffice --convert-to odp`` as the fallback.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from . import pptx_export
+from . import pptx_export, soffice
 
 if TYPE_CHECKING:
     from .export import DeckMeta, Rendered
@@ -32,7 +34,7 @@ def write_decks(rendered: Rendered, meta: DeckMeta, folder: Path, name: str,
     pptx_export.write_pptx(rendered.deck, meta, pptx)
     written = [pptx]
     odp = Path(folder) / f"{name}.odp"
-    skipped = pptx_export.write_odp(pptx, odp)
+    skipped = soffice.convert(pptx, odp)
     if skipped:
         progress(f"warning: {skipped}")
     else:

@@ -15,7 +15,9 @@ What a communication officer who copies slides into a presentation of their own 
 
 Every text is set as text through python-pptx (XML-escaped); the only hyperlinks are
 http(s)/mailto/tel, the only pictures are embedded, nothing is fetched.
-:func:`write_odp` converts the PPTX into an Impress file with LibreOffice, when it is installed.
+:func:`write_odp` converts the PPTX into an Impress file with LibreOffice, when it is installed, starting
+LibreOffice for that one file: renders go through :mod:`esante_report.soffice` (one LibreOffice per
+process), which falls back to it.
 """
 
 from __future__ import annotations

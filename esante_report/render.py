@@ -329,11 +329,16 @@ def _lighter_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
-def _warm_up() -> threading.Thread:
-    """Load what the export stages need (WeasyPrint, PDFium, the subset fonts, reveal.js) while the kernel
-    runs the notebook in its own process: the export then starts at once. Errors are left to the stages."""
+def _warm_up(office: bool = False) -> threading.Thread:
+    """Load what the export stages need (WeasyPrint, PDFium, the subset fonts, reveal.js, and with ``office``
+    the process's LibreOffice) while the kernel runs the notebook in its own process: the export then starts
+    at once. Errors are left to the stages."""
     def work() -> None:
         with contextlib.suppress(Exception):
+            if office:
+                from . import soffice
+
+                soffice.warm()
             import pypdfium2  # noqa: F401
             import weasyprint  # noqa: F401
 
@@ -402,7 +407,7 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     _lighter_imports()
     from papermill.exceptions import PapermillExecutionError
 
-    warm = _warm_up()
+    warm = _warm_up(office=job.office)
 
     executed = tmp / f"{job.name}.ipynb"
     kernel_log = tmp / "kernel.log"
