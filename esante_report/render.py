@@ -289,25 +289,34 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
             progress(f"{job.label}: warning: {source.name}: {warning}")
         html = tmp / f"{job.name}.html"
         html.write_text(decks.html, encoding="utf-8")
-        stage("pdf", "writing PDF")
-        pdf = tmp / f"{job.name}.pdf"
-        export.write_pdf(decks.print_html, pdf)
-        slides = decks.slides
-        stage("check", f"checking PDF ({slides} slides)")
+        pending = None
+        if job.office:  # the PPTX now; LibreOffice converts it into the Impress copy while the PDF is laid out
+            stage("pptx", "writing PowerPoint deck")
+            pending = office.start(decks, meta, tmp, job.name, lambda m: progress(f"{job.label}: {m}"))
         try:
-            pdfcheck.check_pdf(pdf, slides, decks.expected_chars, decks.slide_cells)
-            pdfua.check(pdf)
-        except ExportError as exc:
-            kept, note = _try_keep_failed(executed, final_dir, job.name)
-            if kept:
-                kept_pdf, note = _try_keep_failed(pdf, final_dir, job.name, suffix=".pdf")
-                if kept_pdf:
-                    note = f"rejected PDF and executed notebook kept in {kept_pdf.parent}"
-            raise ExportError(f"{exc} ({note})") from exc
+            stage("pdf", "writing PDF")
+            pdf = tmp / f"{job.name}.pdf"
+            export.write_pdf(decks.print_html, pdf)
+            slides = decks.slides
+            stage("check", f"checking PDF ({slides} slides)")
+            try:
+                pdfcheck.check_pdf(pdf, slides, decks.expected_chars, decks.slide_cells)
+                pdfua.check(pdf)
+            except ExportError as exc:
+                kept, note = _try_keep_failed(executed, final_dir, job.name)
+                if kept:
+                    kept_pdf, note = _try_keep_failed(pdf, final_dir, job.name, suffix=".pdf")
+                    if kept_pdf:
+                        note = f"rejected PDF and executed notebook kept in {kept_pdf.parent}"
+                raise ExportError(f"{exc} ({note})") from exc
+        except BaseException:
+            if pending is not None:
+                pending.abandon()
+            raise
         written = [executed, html, pdf]
-        if job.office:
-            stage("office", "writing PowerPoint and Impress decks")
-            written += office.write_decks(decks, meta, tmp, job.name, lambda m: progress(f"{job.label}: {m}"))
+        if pending is not None:
+            stage("odp", "finishing the Impress copy")
+            written += pending.finish()
         stage("publish", "publishing")
         outputs = versions.publish(written, final_dir, job.name)  # one atomic switch
     _clear_failed(failed_dir, job.name)
