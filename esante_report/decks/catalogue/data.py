@@ -20,10 +20,11 @@ from ..._io import (Column, LocDict, LocList, check_keys, check_unique, choice, 
                   read_csv, read_yaml, shown, string_list, yaml_value)
 from ...errors import DataError, Problem, ProblemList
 from ...regions import read_regions
+from .files import SUBDIR, data_files
+from .files import files as _files
 
 __all__ = ["CatalogueData", "Service", "load_catalogue", "data_files", "SECTIONS", "STATUSES", "SUBDIR"]
 
-SUBDIR = "catalogue"
 SECTIONS = {
     "cadre_national": "Le cadre national",
     "usage_direct": "Services à usage direct et exclusif par les professionnels terrain et les patients",
@@ -100,20 +101,6 @@ class CatalogueData:
 
     def service(self, service_id: str) -> Service:
         return next(s for s in self.services if s.id == service_id)
-
-
-def _files(data_dir: Path) -> dict[str, Path]:
-    base = Path(data_dir) / SUBDIR
-    return {"services": base / "services.yaml", "support": base / "support.yaml",
-            "principles": base / "principles.yaml", "indicators": base / "indicators.csv",
-            "deployments": base / "deployments.csv", "deck": base / "deck.yaml"}
-
-
-def data_files(data_dir: Path | str) -> tuple[Path, ...]:
-    """Every file the deck reads (for provenance): regions, the catalogue files, boundaries."""
-    data_dir = Path(data_dir)
-    return (data_dir / "regions.csv", *_files(data_dir).values(), data_dir / "geo" / "regions.geojson",
-            data_dir / "geo" / "departements.geojson")
 
 
 def load_catalogue(data_dir: Path | str) -> CatalogueData:

@@ -20,11 +20,12 @@ from ..._io import (Column, CsvColumns, LocDict, LocList, check_keys, check_uniq
                   parse_date, parse_int_ge0, parse_month, read_csv, read_csv_columns, read_yaml, shown, string_list)
 from ...errors import MAX_PROBLEMS_PER_FILE, DataError, MoreProblems, Problem, ProblemList
 from ...regions import read_regions
+from .files import SUBDIR, data_files
+from .files import files as _files
 
 __all__ = ["PostCovidData", "PatientsSummary", "load_post_covid", "data_files", "check_wave_months",
            "summarise_patients", "month_start", "CATEGORIES", "STATUSES", "SUBDIR"]
 
-SUBDIR = "post_covid"
 CATEGORIES = ("mineurs", "hommes", "femmes")
 STATUSES = ("confirmees", "en_cours", "non_mise_en_place", "en_attente")
 
@@ -57,23 +58,6 @@ def _int(text: str) -> int:
         return parse_int_ge0(text)
     except ValueError:
         raise ValueError(f"expected a wave number (integer ≥ 0), got {text!r}") from None
-
-
-def _files(data_dir: Path) -> dict[str, Path]:
-    base = Path(data_dir) / SUBDIR
-    return {
-        "waves": base / "waves.csv",
-        "patients": base / "patients.csv",
-        "cells": base / "cells.csv",
-        "milestones": base / "milestones.csv",
-        "measures": base / "measures.yaml",
-    }
-
-
-def data_files(data_dir: Path | str) -> tuple[Path, ...]:
-    """Every file the deck reads (for provenance): regions, the post_covid files, region boundaries."""
-    data_dir = Path(data_dir)
-    return (data_dir / "regions.csv", *_files(data_dir).values(), data_dir / "geo" / "regions.geojson")
 
 
 def load_post_covid(data_dir: Path | str) -> PostCovidData:

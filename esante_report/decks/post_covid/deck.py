@@ -19,7 +19,7 @@ KERNEL_IMPORTS = ("esante_report.decks.post_covid.blocks",)
 
 
 def data_files(data_dir: Path) -> tuple[Path, ...]:
-    from .data import data_files as files
+    from .files import data_files as files  # no pandas: the runner lists the files before any work
     return files(data_dir)
 
 
