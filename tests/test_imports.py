@@ -38,3 +38,18 @@ def test_the_notebooks_set_up_imports_load_no_heavy_module():
                      "from esante_report.decks.post_covid.blocks import PostCovidBlocks\n"
                      "from esante_report.decks.catalogue.blocks import CatalogueBlocks\nesr.setup()")
     assert not any(loaded.values()), [m for m, v in loaded.items() if v]
+
+
+def test_listing_a_decks_data_files_loads_no_data_library():
+    # what a batch worker does before the notebook runs (the cache key, provenance): no pandas, no numpy
+    script = ("from pathlib import Path\nfrom esante_report.registry import find_deck, deck_names\n"
+              f"root = Path({str(ROOT)!r})\n"
+              "files = [f for name in deck_names(root / 'notebooks') "
+              "for f in find_deck(name, root / 'notebooks').data_files(root / 'data')]\n"
+              "assert any(f.name == 'patients.csv' for f in files), files\n"
+              "import json, sys\nprint(json.dumps({m: m in sys.modules for m in ('pandas', 'numpy', 'shapely')}))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=str(ROOT))
+    assert out.returncode == 0, out.stderr
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not any(loaded.values()), loaded
