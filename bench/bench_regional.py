@@ -149,8 +149,9 @@ def main() -> None:
             seconds, cpu, *mem = _batch_run(tmp / f"b{workers}{dask}{fork}", workers, dask, fork)
             batch[label] = (seconds, cpu, *mem)
             rows.append((f"(b) 19 decks, {label}", seconds, cpu, 19, *mem))
-        print("| run | seconds | × one deck | CPU s | CPU s per deck | peak MiB, one worker + its kernels (RSS summed) "
-              "| the same, PSS summed | peak MiB, largest process (RSS) |")
+        print("| run | seconds | × one deck | CPU s | CPU s per deck "
+              "| peak MiB, one worker + its kernels (RSS summed) | the same, PSS summed "
+              "| peak MiB, largest process (RSS) |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for label, seconds, cpu, decks, rss, pss, single in rows:
             print(f"| {label} | {seconds:.1f} | {seconds / one:.2f} | {cpu:.1f} | {cpu / decks:.2f} | {rss:.0f} "

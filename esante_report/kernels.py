@@ -10,9 +10,9 @@ imports modules (``sys.modules``), binding no name in the user namespace.
 papermill passes ``km=`` through its nbclient engine to ``NotebookClient``: a kernel manager that already
 has a kernel is used as is, and not shut down by nbclient (``owns_km`` is false); :func:`release` does it.
 
-Each worker also keeps a kernel fork server (:mod:`esante_report._zygote`): one process that imported
-ipykernel, pandas, matplotlib and the toolkit once, and forks each warm kernel from that state, so a
-deck's kernel no longer pays the interpreter start and its imports (about 1.4 s of CPU a deck). The fork
+Each worker also keeps a kernel fork server (:mod:`esante_report._kernel_fork_server`): one process
+that imported ipykernel, pandas, matplotlib and the toolkit once, and forks each kernel of the worker
+from that state, so a deck's kernel no longer pays the interpreter start and its imports. The fork
 server never runs a deck's code; ``ESANTE_REPORT_FORK_KERNELS=0`` turns it off (kernels are then started
 as jupyter_client starts them), and anything it cannot do falls back to that.
 
@@ -58,7 +58,7 @@ FORK_ENV = "ESANTE_REPORT_FORK_KERNELS"
 #: how long a warm kernel may take to start and warm up before the deck gives up on it (seconds)
 _WARM_TIMEOUT = 60
 
-_state: dict[str, Any] = {"remaining": None, "next": None, "zygote": None}
+_state: dict[str, Any] = {"remaining": None, "next": None, "fork_server": None}
 
 
 def enable(remaining) -> None:
@@ -74,8 +74,8 @@ def enable(remaining) -> None:
         os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="esr-parsed-")  # the kernels inherit it
         atexit.register(shutil.rmtree, os.environ[CACHE_ENV], True)
         util.Finalize(None, shutil.rmtree, (os.environ[CACHE_ENV], True), exitpriority=1)
-    if os.environ.get(FORK_ENV, "1") != "0" and _state["zygote"] is None:
-        _state["zygote"] = _Zygote.start()  # imports while the worker sets up its first deck
+    if os.environ.get(FORK_ENV, "1") != "0" and _state["fork_server"] is None:
+        _state["fork_server"] = _ForkServer.start()  # imports while the worker sets up its first deck
     # a pool worker ends without atexit handlers: multiprocessing's finalizers run, atexit's do not
     atexit.register(shutdown)
     util.Finalize(None, shutdown, exitpriority=10)
@@ -169,8 +169,8 @@ def _manager_class():
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             """Forked from the worker's fork server when it can, else launched as jupyter_client does."""
-            zygote = _state["zygote"]
-            process = zygote.fork(kernel_cmd, kw) if zygote is not None else None
+            fork_server = _state["fork_server"]
+            process = fork_server.fork(kernel_cmd, kw) if fork_server is not None else None
             if process is None:
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
             provisioner = self.provisioner
@@ -181,8 +181,8 @@ def _manager_class():
     return OneDeckKernelManager
 
 
-class _Zygote:
-    """The worker's side of its kernel fork server (:mod:`esante_report._zygote`)."""
+class _ForkServer:
+    """The worker's side of its kernel fork server (:mod:`esante_report._kernel_fork_server`)."""
 
     def __init__(self, process, log: Path):
         self.process = process
@@ -192,7 +192,7 @@ class _Zygote:
         self.broken = False
 
     @classmethod
-    def start(cls) -> _Zygote | None:
+    def start(cls) -> _ForkServer | None:
         import subprocess
         import sys
 
@@ -200,8 +200,9 @@ class _Zygote:
         log = folder / f"fork-server-{os.getpid()}.log"
         try:
             with open(log, "ab") as stderr:
-                process = subprocess.Popen([sys.executable, "-m", "esante_report._zygote"], cwd=str(folder),
-                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+                process = subprocess.Popen([sys.executable, "-m", "esante_report._kernel_fork_server"],
+                                           cwd=str(folder), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           stderr=stderr)
         except OSError:
             return None
         return cls(process, log)
@@ -360,7 +361,7 @@ def take(cwd: Path):
     if _state["remaining"] is None:
         return None
     warm, _state["next"] = _state["next"], None
-    if warm is None and _state["zygote"] is not None:
+    if warm is None and _state["fork_server"] is not None:
         warm = _Warm(cwd)  # the worker's first deck: forked as soon as the fork server is ready
     km = warm.get() if warm is not None else None
     if km is not None and not _chdir(km, cwd):
@@ -417,9 +418,9 @@ def shutdown() -> None:
     if warm is not None:
         warm.thread.join(_WARM_TIMEOUT)
         release(warm.km)
-    zygote, _state["zygote"] = _state["zygote"], None
-    if zygote is not None:
-        zygote.close()
+    fork_server, _state["fork_server"] = _state["fork_server"], None
+    if fork_server is not None:
+        fork_server.close()
 
 
 def cached_parse(paths: Iterable[Path], parse: Callable[[], Any], kind: str) -> Any:

@@ -4,7 +4,8 @@ each deck still gets a fresh kernel: nothing one deck sets is visible in the nex
 The test writes its own notebook: the first deck (step 1) sets a global, a matplotlib rcParam and an
 attribute on an imported module; the second (step 2) writes on its slide whether it sees them, and whether
 its kernel was warmed (the deck modules already imported before its first cell imports anything) and
-whether it was forked by the worker's fork server (its parent process is ``esante_report._zygote``).
+whether it was forked by the worker's fork server (its parent process is
+``esante_report._kernel_fork_server``).
 Both draw a chart without showing it: the inline backend must still put it in the notebook (it hooks
 itself into the shell, which only exists in the forked child).
 """
@@ -30,7 +31,8 @@ CELLS = [
     new_code_cell("step = 0", metadata={"tags": ["parameters"], "slideshow": {"slide_type": "skip"}}),
     new_code_cell("import sys\nwarm = 'esante_report.decks.post_covid.blocks' in sys.modules  # before any import here\n"
                   "import os\ntry:\n"
-                  "    forked = b'esante_report._zygote' in open(f'/proc/{os.getppid()}/cmdline', 'rb').read()\n"
+                  "    parent = open(f'/proc/{os.getppid()}/cmdline', 'rb').read()\n"
+                  "    forked = b'esante_report._kernel_fork_server' in parent\n"
                   "except OSError:\n    forked = False\n"
                   "import matplotlib.pyplot as plt\nimport esante_report.authoring as esr\nesr.setup()",
                   metadata={"slideshow": {"slide_type": "skip"}}),
@@ -40,7 +42,8 @@ CELLS = [
                   "    FUITE = 'valeur du premier deck'\n"
                   "    plt.rcParams['lines.linewidth'] = 7.25\n"
                   "    esr._fuite = True\n"
-                  "esr.md('Étape {s} : globale {g}, épaisseur {w}, module {m}, noyau préchauffé {p}, noyau forké {f}',\n"
+                  "esr.md('Étape {s} : globale {g}, épaisseur {w}, module {m}, noyau préchauffé {p}, '\n"
+                  "       'noyau forké {f}',\n"
                   "       s=str(step), f='oui' if forked else 'non',\n"
                   "       g='présente' if 'FUITE' in globals() else 'absente',\n"
                   "       w=str(plt.rcParams['lines.linewidth']),\n"
@@ -154,7 +157,7 @@ def test_a_stopped_batch_leaves_no_kernel_and_no_fork_server(tmp_path):
         for child in parent.children(recursive=True):
             try:
                 seen[child.pid] = child.create_time()
-                if "esante_report._zygote" in " ".join(child.cmdline()) and child.children():
+                if "esante_report._kernel_fork_server" in " ".join(child.cmdline()) and child.children():
                     forked = True
             except psutil.Error:
                 pass

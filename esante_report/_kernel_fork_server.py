@@ -1,6 +1,6 @@
 """The kernel fork server of a batch worker (issue 17): imports once, forks one fresh kernel per deck.
 
-Run as ``python -m esante_report._zygote`` by :mod:`esante_report.kernels`, never imported by a
+Run as ``python -m esante_report._kernel_fork_server`` by :mod:`esante_report.kernels`, never imported by a
 kernel. It imports what every deck's kernel imports (ipykernel, pandas, matplotlib, the toolkit and the
 modules the decks list in ``KERNEL_IMPORTS``), prints ``{"ready": ...}`` and then answers, one JSON line
 each, the requests it reads on its standard input: ``{"argv": [...], "env": {...}, "cwd": ..., "log":
