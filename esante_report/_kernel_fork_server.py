@@ -13,7 +13,8 @@ backend, because the inline backend hooks itself into the IPython shell when it 
 shell only exists in the child.
 
 The server ignores Ctrl-C (its worker decides), and ends on SIGTERM or when its standard input closes (its
-worker is gone), killing the kernels it forked that still run; it leaves no zombie (SIGCHLD ignored). Its
+worker is gone), killing the kernels it forked that still run; it reaps each kernel as it ends
+(so no zombie is left, and the kernels' CPU time is counted in its own, as a waited child's is). Its
 kernels also watch it as their parent (``IPKernelApp.parent_handle``), and end if it is killed.
 """
 
@@ -104,7 +105,7 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, end)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
+    signal.signal(signal.SIGCHLD, _reap)
     try:
         _preload()
     except BaseException as exc:  # noqa: BLE001 - the worker then starts its kernels as usual
@@ -127,6 +128,18 @@ def main() -> None:
         replies.write(json.dumps({"pid": pid}) + "\n")
         replies.flush()
     end()
+
+
+def _reap(*_) -> None:
+    """Wait for every kernel that ended: no zombie, and its resource usage added to this server's children
+    (ignoring SIGCHLD would reap them too, but drop their CPU time from every account)."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _alive(pid: int) -> bool:

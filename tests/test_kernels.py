@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import os
 import re
+import resource
 
 import nbformat
 import pytest
@@ -49,6 +50,8 @@ CELLS = [
                   "       w=str(plt.rcParams['lines.linewidth']),\n"
                   "       m='modifié' if getattr(esr, '_fuite', False) else 'intact',\n"
                   "       p='oui' if warm else 'non')"),
+    new_code_cell("import time\n_t = time.process_time()\nwhile time.process_time() - _t < 1.0:\n    pass",
+                  metadata={"slideshow": {"slide_type": "skip"}}),  # 1 s of CPU in the kernel
     new_code_cell("plt.plot([1, 2, 3], [3, 1, 2])\nplt.title('Courbe du deck')",
                   metadata={"slideshow": {"slide_type": "skip"}}),  # in the notebook only, not on a slide
 ]
@@ -81,15 +84,18 @@ def two_decks(request, tmp_path_factory):
     fork = "no fork" not in request.param
     saved = os.environ.get(kernels.FORK_ENV)
     os.environ[kernels.FORK_ENV] = "1" if fork else "0"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:  # one worker: the second deck runs right after the first
         results = run_jobs(jobs, workers=2 if request.param == "pool" else 1, dask=request.param == "dask")
     finally:
         os.environ.pop(kernels.FORK_ENV) if saved is None else os.environ.__setitem__(kernels.FORK_ENV, saved)
-    return results[0], results[-1], fork
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = None if request.param == "dask" else after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return results[0], results[-1], fork, len(jobs), cpu
 
 
 def test_no_state_of_one_deck_reaches_the_next_on_the_same_worker(two_decks):
-    first, second, fork = two_decks
+    first, second, fork, _, _ = two_decks
     assert first.status == "rendered", first.error
     assert second.status == "rendered", second.error
     one = re.sub(r"\s+", " ", normalise(" ".join(pdf_pages_text(first.deck.pdf))))
@@ -185,3 +191,12 @@ def test_a_stopped_batch_leaves_no_kernel_and_no_fork_server(tmp_path):
     while alive() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not alive(), alive()
+
+
+@pytest.mark.parametrize("two_decks", ["in-process", "in-process, no fork server"], indirect=True)
+def test_the_kernels_cpu_time_is_accounted_for(two_decks):
+    """Each deck's kernel burns 1 s of CPU: the processes this test waited for (workers, fork servers, and the
+    kernels these reaped) account for at least that much, as the benchmark's CPU figures rely on it. In this
+    process, so that the rendering's own CPU (not a child's) cannot make up for a kernel left uncounted."""
+    *_, decks, cpu = two_decks
+    assert cpu >= decks * 1.0, (decks, cpu)
