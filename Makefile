@@ -25,11 +25,12 @@ $(NODE_STAMP): package.json package-lock.json
 setup: $(STAMP) $(NODE_STAMP)
 
 # A second environment with the LOWEST versions pyproject.toml allows (tests/constraints-min.txt), on
-# Python 3.11 when it is there: the PDF-stage tests run in it too (the main one has the newest).
+# Python 3.11 when it is there: the PDF-stage and batch-kernel tests run in it too (the main one has the newest).
 MIN_VENV := .venv-min
 MIN_STAMP := $(MIN_VENV)/.esante-installed
 MIN_PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo $(PYTHON))
-MIN_TESTS := tests/test_dependency_ends.py tests/test_export.py tests/test_readability.py tests/test_hostile_outputs.py
+MIN_TESTS := tests/test_dependency_ends.py tests/test_export.py tests/test_readability.py tests/test_hostile_outputs.py \
+             tests/test_kernels.py
 
 $(MIN_STAMP): pyproject.toml tests/constraints-min.txt
 	@test -x $(MIN_VENV)/bin/python || $(MIN_PYTHON) -m venv $(MIN_VENV)
