@@ -25,10 +25,8 @@ import os
 import signal
 import sys
 
-#: modules every deck kernel imports in its set-up cell (the inline backend excepted, see above)
-PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "IPython.display",
-           "numpy", "pandas", "matplotlib.pyplot", "esante_report.authoring", "esante_report.params",
-           "esante_report.plots")
+#: what a kernel imports before the notebook's set-up cell (ipykernel's own modules, numpy)
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy")
 
 
 def _preload() -> None:
@@ -38,12 +36,7 @@ def _preload() -> None:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     for name in PRELOAD:
         importlib.import_module(name)
-    for name in importlib.import_module("esante_report.registry").kernel_imports():
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - the deck's own kernel reports it
-            pass
-    importlib.import_module("esante_report.fonts").register_matplotlib_fonts()
+    importlib.import_module("esante_report.kernels").import_kernel_modules(inline_backend=False)
     if "matplotlib_inline.backend_inline" in sys.modules:  # pulled in by a deck module: cannot fork safely
         raise RuntimeError("matplotlib_inline.backend_inline was imported before the shell existed")
 
@@ -95,7 +88,7 @@ def main() -> None:
     def end(*_) -> None:
         """The worker is gone or stops us: its kernels (and what they started) go too."""
         for pid in children:
-            if not _alive(pid):
+            if not child_alive(pid, os.getpid()):
                 continue
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -124,7 +117,7 @@ def main() -> None:
             continue
         if pid == 0:
             _child(request, replies)
-        children[:] = [c for c in children if _alive(c)] + [pid]
+        children[:] = [c for c in children if child_alive(c, os.getpid())] + [pid]
         replies.write(json.dumps({"pid": pid}) + "\n")
         replies.flush()
     end()
@@ -142,18 +135,22 @@ def _reap(*_) -> None:
             return
 
 
-def _alive(pid: int) -> bool:
-    """Is ``pid`` still a child of this server (not a process that reused the number)?"""
+def child_alive(pid: int, parent: int) -> bool:
+    """Is ``pid`` a live (not a zombie) child of ``parent``, and not a process that reused the number?
+    Read from /proc; without it, whether any process ``pid`` exists."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
-            return int(stat.read().rsplit(b")", 1)[1].split()[1]) == os.getpid()
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return fields[0] not in (b"Z", b"X") and int(fields[1]) == parent
     except FileNotFoundError:
         return False
-    except (OSError, IndexError, ValueError):  # no /proc
+    except (OSError, IndexError, ValueError):  # no /proc: ask the system
         try:
             os.kill(pid, 0)
-        except OSError:
+        except ProcessLookupError:
             return False
+        except PermissionError:
+            return True
         return True
 
 

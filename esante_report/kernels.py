@@ -32,22 +32,34 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-__all__ = ["enable", "take", "release", "cached_parse", "WARM_UP_CODE", "CACHE_ENV"]
+from ._kernel_fork_server import child_alive
 
-#: what a warm kernel runs before its deck: the notebooks' set-up imports (the toolkit's, then the modules
-#: each deck's code lists in ``KERNEL_IMPORTS``) and the house fonts made known to matplotlib (modules and a
-#: font list only: no name bound in the user namespace, no rcParam changed)
-WARM_UP_CODE = ("import importlib as _esr_il\n"
-                "for _esr_m in ('pandas', 'matplotlib.pyplot', 'matplotlib_inline.backend_inline', 'IPython.display',\n"
-                "               'esante_report.authoring', 'esante_report.params', 'esante_report.plots'):\n"
-                "    _esr_il.import_module(_esr_m)\n"
-                "for _esr_m in _esr_il.import_module('esante_report.registry').kernel_imports():\n"
-                "    try:\n"
-                "        _esr_il.import_module(_esr_m)\n"
-                "    except Exception:\n"
-                "        pass\n"
-                "_esr_il.import_module('esante_report.fonts').register_matplotlib_fonts()\n"
-                "del _esr_il, _esr_m\n")
+__all__ = ["enable", "take", "release", "cached_parse", "import_kernel_modules", "WARM_UP_CODE", "CACHE_ENV"]
+
+#: the notebooks' set-up imports, which every deck kernel makes before its first cell
+SETUP_MODULES = ("pandas", "matplotlib.pyplot", "IPython.display", "esante_report.authoring",
+                 "esante_report.params", "esante_report.plots")
+
+
+def import_kernel_modules(*, inline_backend: bool) -> None:
+    """Import what a deck's kernel imports (:data:`SETUP_MODULES`, then the modules each deck's code lists in
+    ``KERNEL_IMPORTS``) and make the house fonts known to matplotlib: modules and a font list only, no
+    rcParam changed. ``inline_backend`` imports matplotlib's inline backend too, which may only be done
+    where the IPython shell exists (a kernel), not in the fork server."""
+    import importlib
+
+    for name in (*SETUP_MODULES, *(("matplotlib_inline.backend_inline",) if inline_backend else ())):
+        importlib.import_module(name)
+    for name in importlib.import_module("esante_report.registry").kernel_imports():
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the deck's own cells report it
+            pass
+    importlib.import_module("esante_report.fonts").register_matplotlib_fonts()
+
+
+#: what a warm kernel runs before its deck (binding no name in the user namespace)
+WARM_UP_CODE = "__import__('esante_report.kernels', fromlist=['_']).import_kernel_modules(inline_backend=True)\n"
 
 #: environment variable naming the folder of parsed data files (set for the kernels of a batch worker)
 CACHE_ENV = "ESANTE_REPORT_PARSE_CACHE"
@@ -184,9 +196,8 @@ def _manager_class():
 class _ForkServer:
     """The worker's side of its kernel fork server (:mod:`esante_report._kernel_fork_server`)."""
 
-    def __init__(self, process, log: Path):
+    def __init__(self, process):
         self.process = process
-        self.log = log
         self.lock = threading.Lock()
         self.ready = False
         self.broken = False
@@ -205,7 +216,7 @@ class _ForkServer:
                                            stderr=stderr)
         except OSError:
             return None
-        return cls(process, log)
+        return cls(process)
 
     def fork(self, cmd: list, kw: dict) -> _Forked | None:
         """A kernel forked for ``cmd`` (jupyter_client's ``python -m ipykernel_launcher -f <file>``) with the
@@ -274,24 +285,9 @@ class _Forked:
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
-        if self.returncode is None and not self._alive():
+        if self.returncode is None and not child_alive(self.pid, self.parent):
             self.returncode = 0
         return self.returncode
-
-    def _alive(self) -> bool:
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return fields[0] not in ("Z", "X") and int(fields[1]) == self.parent
-        except FileNotFoundError:
-            return False
-        except (OSError, IndexError, ValueError):  # no /proc: ask the system
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                return True
-            return True
 
     def wait(self, timeout: float | None = None) -> int:
         import time
