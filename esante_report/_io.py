@@ -147,6 +147,21 @@ def choice(*allowed: str) -> Parser:
     return parse
 
 
+def reference(known, noun: str, expected: str, *, unchecked: bool = False) -> Parser:
+    """A parser for a value naming a row of another file (a region, a service): it must be one of ``known``
+    ("unknown {noun} 'x' (expected {expected})"). ``unchecked``: that other file has problems of its own, so
+    it is no reliable reference and the value is taken as it is (checked on the next run)."""
+    canonical = {k: k for k in known}   # one string object per known value
+
+    def parse(text: str) -> str:
+        if unchecked:
+            return text
+        if text not in canonical:
+            raise ValueError(f"unknown {noun} {shown(text)} (expected {expected})")
+        return canonical[text]
+    return parse
+
+
 @dataclass(frozen=True)
 class Column:
     """One CSV column of the data contract.

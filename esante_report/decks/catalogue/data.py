@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..._io import (Column, LocDict, LocList, check_keys, check_unique, choice, matching, parse_date, parse_number,
-                  read_csv, read_yaml, shown, string_list, yaml_value)
+                  read_csv, read_yaml, reference, shown, string_list, yaml_value)
 from ...errors import DataError, Problem, ProblemList
 from ...regions import read_regions
 from .files import SUBDIR, data_files
@@ -126,17 +126,11 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
     if deck is not None and not check_keys(deck, files["deck"], problems, required=("title", "source"),
                                            optional=("subtitle",), what="deck file"):
         deck = None
-    ids = {s.id: s.id for s in services}
+    ids = sorted(s.id for s in services)
+    hint = ", ".join(ids) if len(ids) <= 20 else "an id of services.yaml"
     # services.yaml with problems: its ids are not a reliable reference, so they are checked next run
-    services_unusable = any(p.path == files["services"] for p in problems)
-    hint = ", ".join(sorted(ids)) if len(ids) <= 20 else "an id of services.yaml"
-
-    def service_id(text: str) -> str:
-        if services_unusable:
-            return text
-        if text not in ids:
-            raise ValueError(f"unknown service {shown(text)} (expected an id of services.yaml: {hint})")
-        return ids[text]
+    service_id = reference(ids, "service", f"an id of services.yaml: {hint}",
+                           unchecked=any(p.path == files["services"] for p in problems))
 
     ind_rows = read_csv(files["indicators"], [
         Column("service", service_id), Column("as_of", parse_date),

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..._io import (Column, CsvColumns, LocDict, LocList, check_keys, check_unique, choice, kind, parse_bool,
-                  parse_date, parse_int_ge0, parse_month, read_csv, read_csv_columns, read_yaml, shown, string_list)
+                  parse_date, parse_int_ge0, parse_month, read_csv, read_csv_columns, read_yaml, reference, shown,
+                  string_list)
 from ...errors import MAX_PROBLEMS_PER_FILE, DataError, MoreProblems, Problem, ProblemList
 from ...regions import read_regions
 from .files import SUBDIR, data_files
@@ -72,17 +73,11 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     problems: list[Problem] = ProblemList()
     files = _files(data_dir)
     regions = read_regions(data_dir, problems)
-    known_regions = {abbr: abbr for abbr in regions["abbr"]}   # one string object per region
+    known_regions = set(regions["abbr"])
     # a file with problems is not a reliable reference: references to it are checked on the next run
     regions_unusable = not known_regions or _has_problems(problems, data_dir / "regions.csv")
     region_hint = ", ".join(regions["abbr"]) or "the abbreviations of data/regions.csv"
-
-    def region(text: str) -> str:
-        if regions_unusable:
-            return text
-        if text not in known_regions:
-            raise ValueError(f"unknown region {shown(text)} (expected one of {region_hint})")
-        return known_regions[text]
+    region = reference(regions["abbr"], "region", f"one of {region_hint}", unchecked=regions_unusable)
 
     waves_rows = read_csv(files["waves"], [
         Column("wave", _int), Column("date", parse_date), Column("label"), Column("source"),
@@ -128,7 +123,7 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     _require_rows(milestone_rows, files["milestones"], "at least one milestone", problems)
 
     measures = _read_measures(files["measures"], set() if waves_unusable else known_waves,
-                              set() if regions_unusable else set(known_regions), region_hint, problems, data_dir)
+                              set() if regions_unusable else known_regions, region_hint, problems, data_dir)
 
     if problems:
         raise DataError(problems)
