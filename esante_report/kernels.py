@@ -372,7 +372,9 @@ def _run_silently(km, code: str, wait_ready: bool = False) -> bool:
     """Run ``code`` in the kernel of ``km`` without a trace (silent: no history, no execution count) and wait
     for its reply; True when it ran without error."""
     kc = km.blocking_client()
-    kc.start_channels()
+    # no heartbeat thread: the reply is waited for with a timeout, and a heartbeat thread stopped right
+    # after its first ping can print a traceback of its own
+    kc.start_channels(hb=False)
     try:
         if wait_ready:
             kc.wait_for_ready(timeout=_WARM_TIMEOUT)
