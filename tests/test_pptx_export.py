@@ -176,11 +176,12 @@ def test_impress_copy_is_an_odf_presentation(rendered, deck) -> None:
 
 
 def test_missing_libreoffice_skips_the_odp_with_one_line(rendered, tmp_path, monkeypatch) -> None:
-    from esante_report import office, pptx_export
+    from esante_report.formats import odp as office
+    from esante_report.formats import pptx as pptx_export
 
     monkeypatch.setattr(pptx_export, "soffice", lambda: None)
     lines: list[str] = []
-    from esante_report import export
+    from esante_report.formats import web as export
     import nbformat
 
     nb = nbformat.read(rendered["post_covid"].ipynb, as_version=4)
@@ -192,7 +193,7 @@ def test_missing_libreoffice_skips_the_odp_with_one_line(rendered, tmp_path, mon
 
 
 def test_a_deck_whose_pptx_is_missing_renders_again(rendered, tmp_path) -> None:
-    from esante_report import cache
+    from esante_report.pipeline import cache
 
     out = tmp_path / "out"
     shutil.copytree(rendered["out"], out)
@@ -217,7 +218,8 @@ def test_index_lists_the_editable_decks_with_their_sizes(rendered) -> None:
 
 def test_no_pptx_flag_reaches_the_jobs_and_their_cache_key(rendered) -> None:
     """`--no-pptx` renders without the editable decks; a deck rendered with them is not 'up to date' without."""
-    from esante_report import batch, cli
+    from esante_report.pipeline import batch
+    from esante_report.cli import main as cli
     from esante_report.paths import notebooks_dir
 
     from .conftest import DATA
