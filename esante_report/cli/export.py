@@ -24,7 +24,7 @@ import ast
 import datetime as dt
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,6 +44,8 @@ class ExportedDeck:
     pdf: Path
     slides: int
     warnings: tuple[str, ...]
+    #: format name → file written
+    files: dict = field(default_factory=dict, compare=False)
 
 
 def _quiet(_: str) -> None:
@@ -146,41 +148,38 @@ def _issuer(deck, day: dt.date, params: dict[str, Any], data_dir: Path) -> str:
         return deck.default_issuer or ""
 
 
-def _meta(deck, day: dt.date, params: dict[str, Any]):
-    from esante_report.formats import web as export
-    from esante_report.fmt import fmt_date
-    from esante_report.paths import default_data_dir
-    from esante_report.provenance import git_commit, package_version, provenance
+def _title(spec, params: dict[str, Any], data_dir: Path) -> str:
+    """The deck's title, with its region's name for a regional deck (``region`` among its parameters)."""
+    region = params.get("region")
+    if not isinstance(region, str) or not region:
+        return spec.title
+    from esante_report.pipeline.batch import region_names
 
-    data_dir = Path(params.get("data_dir") or default_data_dir())
     try:
-        keywords = provenance(deck.data_files(data_dir), data_dir).text()
+        names = dict(region_names(data_dir, [region]))
     except (OSError, EsanteReportError):
-        keywords = ""
-    date = fmt_date(day)
-    commit = git_commit()
-    return export.DeckMeta(
-        title=deck.title, issuer=_issuer(deck, day, params, data_dir), date=date,
-        subject=f"{deck.title} — date de référence {date}", keywords=keywords,
-        created=versions.created(),
-        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""),
-        css=deck.stylesheet())
+        return spec.title
+    return f"{spec.title} — {names[region]}" if region in names else spec.title
 
 
-def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str | None = None, out_dir: Path | str | None = None,
+def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str | None = None,
+                    out_dir: Path | str | None = None, formats: tuple[str, ...] | list[str] | None = None,
                     progress: Progress = _quiet) -> ExportedDeck:
-    """Write ``<stem>.html`` and ``<stem>.pdf`` of the executed ``notebook`` as deck ``deck``.
+    """Write the decks of the executed ``notebook`` as deck ``deck``, through the same stages as ``render``.
 
     Without ``deck``, the notebook is its own deck: title and issuer from its metadata and parameters.
+    ``formats`` defaults to the project's (:func:`esante_report.formats.registry.project_formats`).
 
     Raises :class:`ExportError` (one line) for an unknown deck, an unreadable or
-    unexecuted notebook, a bad date, or a PDF that fails its checks.
+    unexecuted notebook, a bad date, or a file that fails its checks.
     """
-    from esante_report.formats import web as export
-    from esante_report.checks import layout as pdfcheck
     from esante_report.decks.registry import DeckSpec, deck_names, find_deck, spec_from_notebook
+    from esante_report.formats import registry
+    from esante_report.paths import default_data_dir
+    from esante_report.pipeline import stages
 
     notebook = Path(notebook)
+    chosen = tuple(formats) if formats is not None else tuple(registry.project_formats())
     spec = find_deck(deck) if deck is not None else None
     if deck is not None and spec is None:
         raise ExportError(f"unknown deck {deck!r} (expected one of {', '.join(deck_names()) or 'none'}, or no "
@@ -197,24 +196,23 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
     out_dir = outfs.prepare_out(Path(out_dir) if out_dir is not None else notebook.resolve().parent)
     outfs.safe_dir(out_dir / "failed", create=False)  # a link there is refused before any work
     stem = notebook.stem
+    data_dir = Path(params.get("data_dir") or default_data_dir())
+    meta = stages.deck_meta(spec, date=day, issuer=_issuer(spec, day, params, data_dir), data_dir=data_dir,
+                            title=_title(spec, params, data_dir), alternative=f"{stem}.html")
     progress(f"{notebook.name}: building slides")
-    rendered = export.build(nb, _meta(spec, day, params))
-    for warning in rendered.warnings:
-        progress(f"warning: {notebook.name}: {warning}")
     outfs.remove_stale_temp(out_dir)
     with outfs.build_folder(out_dir, f"export-{stem}") as tmp:
-        html, pdf = tmp / f"{stem}.html", tmp / f"{stem}.pdf"
-        html.write_text(rendered.html, encoding="utf-8")
-        progress(f"{notebook.name}: writing PDF ({rendered.slides} slides)")
-        export.write_pdf(rendered.print_html, pdf)
         try:
-            pdfcheck.check_pdf(pdf, rendered.slides, rendered.expected_chars, rendered.slide_cells)
-        except ExportError as exc:
-            _, note = versions.try_keep_failed(pdf, out_dir, stem, suffix=".pdf")
+            written = stages.write_formats(
+                nb, meta, tmp, stem, chosen, stage=lambda _, message: progress(f"{notebook.name}: {message}"),
+                warn=lambda message: progress(f"warning: {notebook.name}: {message}"))
+        except stages.CheckFailed as exc:
+            _, note = versions.try_keep_failed(exc.path, out_dir, stem, suffix=exc.format.suffix)
             raise ExportError(f"{exc} ({note})") from exc
-        versions.publish([html, pdf], out_dir, stem)  # the same one-step publishing as render
-    return ExportedDeck(spec.name, out_dir / f"{stem}.html", out_dir / f"{stem}.pdf", rendered.slides,
-                        rendered.warnings)
+        versions.publish(written.paths, out_dir, stem)  # the same one-step publishing as render
+    files = {name: out_dir / path.name for name, path in written.files.items()}
+    return ExportedDeck(spec.name, out_dir / f"{stem}.html", out_dir / f"{stem}.pdf", written.slides,
+                        written.warnings, files)
 
 
 # --------------------------------------------------------------------------- command line
@@ -229,6 +227,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="its deck (default: the notebook is its own deck, titled by its metadata)")
     parser.add_argument("--date", help="reporting date YYYY-MM-DD (default: the notebook's report_date)")
     parser.add_argument("--out", type=Path, help="output folder (default: the notebook's folder)")
+    parser.add_argument("--formats", metavar="LIST",
+                        help="formats to write, e.g. html,pdf (default: the project's, else html,pdf,pptx,odp)")
+    parser.add_argument("--no-pptx", action="store_true", help="leave the editable decks (pptx, odp) out")
     parser.add_argument("--quiet", action="store_true", help="print only what was written")
     return parser
 
@@ -246,7 +247,10 @@ def run(args: argparse.Namespace) -> int:
         if not quiet or message.startswith("warning: "):
             print(message, file=sys.stderr, flush=True)
 
-    done = export_notebook(args.notebook, args.deck, date=args.date, out_dir=args.out, progress=progress)
-    for path in (done.html, done.pdf):
+    from esante_report.cli.main import _formats
+
+    done = export_notebook(args.notebook, args.deck, date=args.date, out_dir=args.out, formats=_formats(args),
+                           progress=progress)
+    for path in done.files.values():
         print(f"wrote {path} ({_size(path)})")
     return 0

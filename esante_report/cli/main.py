@@ -54,8 +54,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     render.add_argument("--cell-timeout", type=_seconds, metavar="SECONDS",
                         help="stop a notebook cell running longer than this (default: 600; 0 = no limit)")
     render.add_argument("--no-index", action="store_true", help="do not rewrite <out>/index.html")
+    render.add_argument("--formats", metavar="LIST",
+                        help="formats to write, e.g. html,pdf (default: the project's [tool.esante-report] "
+                             "formats, else html,pdf,pptx,odp)")
     render.add_argument("--no-pptx", action="store_true",
-                        help="do not write the editable decks (<deck>.pptx, and <deck>.odp with LibreOffice)")
+                        help="do not write the editable decks (the same as leaving pptx and odp out of --formats)")
     render.add_argument("--quiet", action="store_true", help="print only what was written and the failures")
 
     index = sub.add_parser("index", help="write <out>/index.html listing every rendered deck")
@@ -135,6 +138,16 @@ def _dates(args: argparse.Namespace, params_dir: Path, parser: argparse.Argument
     return dates, bool(args.deck)
 
 
+def _formats(args: argparse.Namespace) -> tuple[str, ...]:
+    """The formats of this command: --formats, else the project's; --no-pptx leaves the editable decks out."""
+    from esante_report.formats import registry
+
+    chosen = registry.parse_formats(args.formats) if args.formats else registry.project_formats()
+    if args.no_pptx:
+        chosen = [name for name in chosen if name not in ("pptx", "odp")]
+    return tuple(chosen)
+
+
 def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from esante_report.pipeline.batch import default_jobs, render_batch, summary_table
     from esante_report.paths import default_data_dir, default_out_dir, default_params_dir, notebooks_dir
@@ -148,7 +161,7 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     the_plan, results = render_batch(
         dates, decks=args.deck, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
         notebooks=notebooks_dir(), regions=args.region, force=args.force, only_listed=only_listed,
-        office=not args.no_pptx,
+        formats=_formats(args), index=not args.no_index,
         workers=args.jobs or default_jobs(), scheduler=args.scheduler, dask=args.dask, fail_fast=args.fail_fast,
         progress=progress, report=lambda line: print(line, flush=True) if not args.quiet else None,
         strict=args.debug, live=sys.stderr.isatty() and not args.quiet, cell_timeout=args.cell_timeout,
@@ -161,30 +174,16 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.debug and result.traceback:
             print(f"{result.date}/{result.name}:\n{result.traceback}", file=sys.stderr)
         if result.deck is not None:
-            office = [result.deck.html.with_suffix(s) for s in (".pptx", ".odp")]
-            for path in (result.deck.html, result.deck.pdf, *(p for p in office if p.is_file()), result.deck.ipynb):
+            for path in (*result.deck.files.values(), result.deck.ipynb):
                 print(f"wrote {path} ({_size(path)})")
     everything = the_plan.up_to_date + the_plan.refused + results
     failed = [r for r in everything if r.status not in ("rendered", "up to date")]
     if everything and (not args.quiet or failed):
         print(summary_table(sorted(everything, key=lambda r: (r.date, r.name))))
-    from esante_report.outdir import index as index_mod
-    from esante_report.pipeline.render import params_entries
-
-    # the decks asked for, per date: the index shows those that are not there as missing
-    titles = {(job.date, job.name): job.title for job in the_plan.jobs}
-    named = {d: set(entries) for d in dates if (entries := params_entries(params_dir, d)) is not None}
-    try:
-        index_mod.remember_expected(out_dir, [(r.date, r.name, titles.get((r.date, r.name), "")) for r in everything],
-                                    named)
-    except OSError as exc:  # bookkeeping: the render's own outcome is already reported
-        from esante_report.outdir.fs import os_error
-
-        print(f"warning: the decks expected on each date were not recorded: {os_error(exc)}", file=sys.stderr)
-    if not args.no_index:
-        path = index_mod.write_index(out_dir, force=False)
-        if path is not None:
-            print(f"wrote {path}")
+    for line in the_plan.late_warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    if the_plan.index is not None:
+        print(f"wrote {the_plan.index}")
     return 1 if failed else 0
 
 

@@ -1,6 +1,6 @@
 """``publish``: copy the decks readers need, and their index, to a share (folder, WebDAV, SFTP, SMB, S3).
 
-Only reader files (:data:`~esante_report.outdir.index.READER_FORMATS`) of decks that passed their checks
+Only reader files (:func:`~esante_report.outdir.index.reader_formats`) of decks that passed their checks
 go: a file is published when its content is the one ``render`` checked and recorded in the cache.
 Executed notebooks, the cache, ``failed/``, locks, plans and ``mail/`` never leave ``<out>``.
 

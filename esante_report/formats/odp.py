@@ -1,57 +1,28 @@
-"""The editable decks of a render: ``<name>.pptx`` (python-pptx) and ``<name>.odp`` (LibreOffice).
+"""The Impress copy (``<name>.odp``) of a deck's PowerPoint file, converted by LibreOffice.
 
-:func:`write_decks` writes both into the build folder next to the HTML and PDF decks, from the slide
-list they show; :func:`start` writes the PPTX and leaves LibreOffice converting it while the render lays
-out the PDF. The Impress copy needs LibreOffice: without it, or when the
-conversion fails, the render goes on and says so in one line. The conversion goes through the
-process's own LibreOffice, started once and kept for every deck it renders (:mod:`esante_report.formats.soffice`),
-with a one-shot ``soffice --convert-to odp`` as the fallback.
+:class:`Conversion` starts at once and runs in a thread that only waits for LibreOffice (so it holds no lock
+this process needs): the render lays out the PDF meanwhile. The conversion goes through the process's own
+LibreOffice, started once and kept for every deck it renders (:mod:`esante_report.formats.soffice`), with a
+one-shot ``soffice --convert-to odp`` as the fallback. Without LibreOffice, or when the conversion fails, the
+deck goes on without its Impress copy and the render says so in one line.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
 
-from esante_report.formats import pptx as pptx_export
 from esante_report.formats import soffice
+from esante_report.formats.registry import Pending
 
-if TYPE_CHECKING:
-    from esante_report.formats.web import DeckMeta, Rendered
-
-__all__ = ["write_decks", "start", "Pending", "FORMATS"]
-
-#: the editable formats, as the index and publish name them
-FORMATS = {".pptx": "PowerPoint", ".odp": "Impress"}
+__all__ = ["Conversion"]
 
 
-def write_decks(rendered: Rendered, meta: DeckMeta, folder: Path, name: str,
-                progress: Callable[[str], None]) -> list[Path]:
-    """Write ``<name>.pptx`` (and ``<name>.odp`` when LibreOffice can) in ``folder``; the files written."""
-    return start(rendered, meta, folder, name, progress).finish()
+class Conversion(Pending):
+    """``pptx`` being converted into ``odp``; :meth:`finish` waits and says why when it was skipped."""
 
-
-def start(rendered: Rendered, meta: DeckMeta, folder: Path, name: str,
-          progress: Callable[[str], None]) -> Pending:
-    """Write ``<name>.pptx`` in ``folder`` now, and start its Impress copy: LibreOffice converts it in its own
-    process while this one goes on (the render lays out the PDF meanwhile). :meth:`Pending.finish` waits."""
-    from esante_report.errors import ExportError
-
-    if rendered.deck is None:
-        raise ExportError(f"{name}: no slide list to write the PowerPoint deck from")
-    pptx = Path(folder) / f"{name}.pptx"
-    pptx_export.write_pptx(rendered.deck, meta, pptx)
-    return Pending(pptx, Path(folder) / f"{name}.odp", progress)
-
-
-class Pending:
-    """A PowerPoint deck written and its Impress copy being converted (in a thread that only waits for
-    LibreOffice, so it holds no lock this process needs)."""
-
-    def __init__(self, pptx: Path, odp: Path, progress: Callable[[str], None]) -> None:
-        import threading
-
-        self.pptx, self.odp, self.progress = pptx, odp, progress
+    def __init__(self, pptx: Path, odp: Path) -> None:
+        self.pptx, self.odp = Path(pptx), Path(odp)
         self.skipped: str | None = "the Impress copy was not finished"
         self.thread = threading.Thread(target=self._convert, name="esante-report-odp", daemon=True)
         self.thread.start()
@@ -62,14 +33,10 @@ class Pending:
         except Exception as exc:  # noqa: BLE001 - the Impress copy never fails a render
             self.skipped = f"the Impress copy failed ({type(exc).__name__}): the .odp was skipped"
 
-    def finish(self) -> list[Path]:
-        """Wait for the Impress copy; the files written (the PPTX, and the ODP unless it was skipped)."""
+    def finish(self) -> Path | None:
         self.thread.join()
-        if self.skipped:
-            self.progress(f"warning: {self.skipped}")
-            return [self.pptx]
-        return [self.pptx, self.odp]
+        return None if self.skipped else self.odp
 
     def abandon(self, timeout: float = 5.0) -> None:
-        """The render stops: give the conversion a moment to end, and leave it if it does not."""
+        """Give the conversion a moment to end, and leave it if it does not."""
         self.thread.join(timeout)

@@ -77,7 +77,7 @@ def _read(path: Path, what: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _assets() -> dict[str, str]:
+def assets() -> dict[str, str]:
     reveal = node_modules_dir() / "reveal.js"
     css = templates_dir() / "css"
     return {
@@ -114,9 +114,9 @@ def _speaker_view_scripts(notes_js: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def _csp_and_scripts() -> tuple[str, tuple[str, ...]]:
-    assets = _assets()
-    scripts = (assets["reveal_js"], assets["notes_js"], assets["init_js"])
-    hashes = " ".join(_sha(s) for s in (*scripts, *_speaker_view_scripts(assets["notes_js"])))
+    found = assets()
+    scripts = (found["reveal_js"], found["notes_js"], found["init_js"])
+    hashes = " ".join(_sha(s) for s in (*scripts, *_speaker_view_scripts(found["notes_js"])))
     csp = ("default-src 'none'; "
            f"script-src {hashes}; "
            "style-src 'unsafe-inline'; img-src data:; font-src data:; "
@@ -140,8 +140,7 @@ def _context(deck: SlideList, meta: DeckMeta) -> dict:
 
 
 def _render(deck: SlideList, meta: DeckMeta, mode: str) -> str:
-    assets = _assets()
-    css = {k: Markup(v) for k, v in assets.items() if k.endswith("_css")}
+    css = {k: Markup(v) for k, v in assets().items() if k.endswith("_css")}
     css["font_css"] = Markup(fonts.font_face_css())
     css["deck_css"] = Markup(meta.css.replace("</", "<\\/"))  # never ends its <style> element
     csp, scripts = _csp_and_scripts() if mode == "reveal" else ("", ())

@@ -1,7 +1,7 @@
 """The distribution page ``<out>/index.html``: every date, newest first, every deck.
 
 Only the toolkit's own files are listed: folders named after a real date, holding the reader
-files (:data:`READER_FORMATS`: ``<deck>.html``, ``<deck>-<REGION>.pdf``, …) of a known deck, as a plain file or as a link published by
+files (:func:`reader_formats`: ``<deck>.html``, ``<deck>-<REGION>.pdf``, …) of a known deck, as a plain file or as a link published by
 :mod:`esante_report.outdir.versions`;
 anything else in ``<out>`` is ignored. A deck a render was asked for (recorded in
 ``<out>/.esante-cache/plans/<date>.json``) that is not there is listed as missing. Each file shows its
@@ -26,20 +26,20 @@ from esante_report.fmt import fmt_date
 from esante_report.outdir.versions import published_file, source_date_epoch
 
 __all__ = ["write_index", "collect", "render_page", "local_listing", "remember_expected", "expected",
-           "deck_file", "size_fr", "READER_FORMATS", "planned_dates"]
+           "deck_file", "size_fr", "reader_formats", "planned_dates"]
 
 _DATE_DIR = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _INDEX_STAMP = "index.json"
-#: the files readers get, in the order the index lists them: suffix → (format, link text). The one list
-#: of reader formats: ``publish`` sends these and nothing else.
-READER_FORMATS = {
-    ".html": ("HTML", "Diaporama HTML"),
-    ".pdf": ("PDF", "PDF"),
-    ".pptx": ("PPTX", "PowerPoint"),
-    ".odp": ("ODP", "OpenDocument"),
-}
-_DECK_FILE = re.compile(r"^(?P<deck>[a-z][a-z0-9_]*)(?:-(?P<region>[A-Z]{2,4}))?(?P<suffix>"
-                        + "|".join(re.escape(s) for s in READER_FORMATS) + r")$")
+_DECK_FILE = re.compile(r"^(?P<deck>[a-z][a-z0-9_]*)(?:-(?P<region>[A-Z]{2,4}))?(?P<suffix>\.[a-z0-9]{1,8})$")
+
+
+def reader_formats() -> dict[str, tuple[str, str]]:
+    """The files readers get, in the order the index lists them: suffix → (format, link text), from the format
+    registry (the shipped formats and those of plug-ins). The one list of reader formats: ``publish`` sends
+    these and nothing else."""
+    from esante_report.formats.registry import reader_formats as registered
+
+    return registered()
 #: per date, the decks a render was asked for (``<out>/.esante-cache/plans/<date>.json``): the index shows
 #: the ones that are not there as missing
 PLANS_DIR = "plans"
@@ -59,7 +59,9 @@ def _size(path: Path) -> str:
 def deck_file(name: str) -> re.Match | None:
     """The match of a reader file name of a known deck (``mydeck-OCC.pdf``), else None."""
     match = _DECK_FILE.match(name)
-    return match if match and find_deck(match["deck"]) is not None else None
+    if not match or match["suffix"] not in reader_formats():
+        return None
+    return match if find_deck(match["deck"]) is not None else None
 
 
 def _spec_title(deck: str) -> str:
@@ -188,7 +190,7 @@ def collect(out_dir: Path, listing: dict[str, int] | None = None, dates: set[str
                 continue
             files = [{"format": fmt, "text": text, "href": f"{date}/{name}{suffix}",
                       "size": size_fr(present[name][suffix])}
-                     for suffix, (fmt, text) in READER_FORMATS.items() if suffix in present[name]]
+                     for suffix, (fmt, text) in reader_formats().items() if suffix in present[name]]
             local = out_dir / date / f"{name}.html"
             pdf = out_dir / date / f"{name}.pdf"
             pages = None

@@ -26,6 +26,7 @@ from esante_report.outdir import versions
 from esante_report.decks.registry import find_deck
 from esante_report.errors import EsanteReportError, ParamsError, Problem, RenderError
 from esante_report.pipeline.progress import Board
+from esante_report.formats.registry import DEFAULT_FORMATS
 from esante_report.pipeline.render import Job, JobResult, StderrProgress, job_for, params_entries, render_job
 
 __all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs"]
@@ -55,9 +56,19 @@ class Plan:
     problems: list[str] = field(default_factory=list)
     #: what deserves a look but stops nothing (files in a date folder that the toolkit did not write)
     warnings: list[str] = field(default_factory=list)
+    #: what went wrong after the decks ran (the index's bookkeeping)
+    late_warnings: list[str] = field(default_factory=list)
+    #: the readers' index, when the batch rewrote it
+    index: Path | None = None
 
 
-def _regions(data_dir: Path, wanted: list[str]) -> list[tuple[str, str]]:
+def _formats_key(formats: Iterable[str]) -> str:
+    """The cache key's part for the chosen formats: none for the default, so older records stay valid."""
+    formats = tuple(formats)
+    return "" if formats == DEFAULT_FORMATS else "+formats=" + ",".join(formats)
+
+
+def region_names(data_dir: Path, wanted: list[str]) -> list[tuple[str, str]]:
     """(abbr, name) of the regions asked for (``all`` = every region of regions.csv, in file order)."""
     from esante_report.contracts.regions import load_regions
 
@@ -95,7 +106,7 @@ def _check_regional_notebook(notebook: Path) -> None:
 def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, params_dir: Path, out_dir: Path,
          notebooks: Path, regions: list[str] | None = None, force: bool = False,
          only_listed: bool = False, strict: bool = False, cell_timeout: float | None = None,
-         office: bool = True) -> Plan:
+         formats: tuple[str, ...] = DEFAULT_FORMATS) -> Plan:
     """What to do for ``dates``: up-to-date decks are skipped, the others are checked and become jobs.
 
     With ``regions``, the regional decks (metadata ``regional: true``) are rendered once per region instead of
@@ -105,7 +116,7 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
     from esante_report.contracts.params import load_params
 
     result = Plan()
-    region_list = _regions(data_dir, regions) if regions else []
+    region_list = region_names(data_dir, regions) if regions else []
     specs: dict = {}
 
     def spec_of(name: str):
@@ -138,7 +149,7 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 key = ""
                 if entries is not None and spec is not None:
                     key = cache.static_key(notebook=spec.notebook, entry=entries.get(name), date=date, name=label,
-                                           region=region, deck_files=spec.own_files()) + ("" if office else "+no-pptx")
+                                           region=region, deck_files=spec.own_files()) + _formats_key(formats)
                     current = cache.input_key(key, _data_hashes(spec, data_dir))  # this --data, as it is now
                     record = None if force else cache.is_up_to_date(out_dir, date, label, current)
                     if record is not None:
@@ -169,7 +180,7 @@ def plan(dates: Iterable[str], *, decks: list[str] | None, data_dir: Path, param
                 if name in by_deck:
                     result.jobs.append(job_for(by_deck[name], date, data_dir=data_dir, out_dir=out_dir,
                                                notebooks=notebooks, region=region, region_name=region_name,
-                                               key=key, cell_timeout=cell_timeout, office=office))
+                                               key=key, cell_timeout=cell_timeout, formats=formats))
     return result
 
 
@@ -385,7 +396,8 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
                  fail_fast: bool = False, progress: StderrProgress | None = None,
                  report: Report | None = None, strict: bool = False, live: bool = False,
                  cell_timeout: float | None = None,
-                 scheduler_timeout: float | None = None, office: bool = True) -> tuple[Plan, list[JobResult]]:
+                 scheduler_timeout: float | None = None, formats: tuple[str, ...] = DEFAULT_FORMATS,
+                 index: bool = True) -> tuple[Plan, list[JobResult]]:
     """Plan and run; ``report`` receives a line per deck as it ends (``up to date``, ``rendered …``).
 
     With ``live`` (stderr is a terminal), a :class:`~esante_report.pipeline.progress.Board` shows the running decks.
@@ -395,7 +407,7 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
     outfs.remove_stale_temp(out_dir)
     the_plan = plan(dates, decks=decks, data_dir=data_dir, params_dir=params_dir, out_dir=out_dir,
                     notebooks=notebooks, regions=regions, force=force, only_listed=only_listed, strict=strict,
-                    cell_timeout=cell_timeout, office=office)
+                    cell_timeout=cell_timeout, formats=tuple(formats))
     for result in the_plan.up_to_date:
         report(f"{result.date}/{result.name}: up to date")
     if fail_fast and the_plan.refused:
@@ -426,4 +438,24 @@ def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: 
     finally:
         if board is not None:
             board.close()
+    _record_expected(the_plan, results, dates, params_dir, out_dir)
+    if index:
+        from esante_report.outdir import index as index_mod
+
+        the_plan.index = index_mod.write_index(out_dir, force=False)
     return the_plan, results
+
+
+def _record_expected(the_plan: Plan, results: list[JobResult], dates: Iterable[str], params_dir: Path,
+                     out_dir: Path) -> None:
+    """The decks asked for, per date: the index shows those that are not there as missing."""
+    from esante_report.outdir import index as index_mod
+
+    everything = the_plan.up_to_date + the_plan.refused + results
+    titles = {(job.date, job.name): job.title for job in the_plan.jobs}
+    named = {d: set(entries) for d in dates if (entries := params_entries(params_dir, d)) is not None}
+    try:
+        index_mod.remember_expected(out_dir, [(r.date, r.name, titles.get((r.date, r.name), "")) for r in everything],
+                                    named)
+    except OSError as exc:  # bookkeeping: the render's own outcome is already reported
+        the_plan.late_warnings.append(f"the decks expected on each date were not recorded: {outfs.os_error(exc)}")

@@ -31,6 +31,8 @@ from esante_report.outdir import versions
 from esante_report.decks.registry import DeckSpec, find_deck
 from esante_report.errors import EsanteReportError, ExportError, RenderError
 from esante_report.contracts.params import DeckRun, list_dates, load_params
+from esante_report.formats.registry import DEFAULT_FORMATS
+from esante_report.pipeline import stages
 
 __all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "render_job", "job_for",
            "deck_title", "params_entries", "StderrProgress", "set_progress_queue", "KERNEL_NAME"]
@@ -38,7 +40,7 @@ __all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "ren
 #: the kernel papermill starts: the Python of the environment esante-report runs in
 KERNEL_NAME = "python3"
 #: stages of a render, in order (progress display and per-stage timings)
-STAGES = ("execute", "html", "pdf", "check", "office", "publish")
+STAGES = ("execute", "html", "pptx", "pdf", "check", "odp", "publish")
 
 Progress = Callable[[str], None]
 #: seconds a notebook cell may run (``--cell-timeout``; a deck may carry its own ``cell_timeout``)
@@ -55,8 +57,10 @@ class RenderedDeck:
     slides: int
     #: deck name on disk: the deck, or ``<deck>-<REGION>`` for a regional deck
     name: str = ""
-    #: seconds per stage (execute, html, pdf, check, publish)
+    #: seconds per stage (execute, html, pptx, pdf, check, odp, publish)
     timings: dict = field(default_factory=dict, compare=False)
+    #: format name → published file
+    files: dict = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,8 @@ class Job:
     key: str = ""
     #: seconds a cell may run before the render stops it (0: no limit)
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
-    #: also write the editable decks (<name>.pptx, and <name>.odp when LibreOffice is installed)
-    office: bool = True
+    #: the formats to write (:mod:`esante_report.formats.registry`), in the project's order
+    formats: tuple[str, ...] = DEFAULT_FORMATS
 
     @property
     def name(self) -> str:
@@ -152,7 +156,7 @@ def deck_title(deck: str, region_name: str | None = None, *, notebooks: Path | N
 
 def job_for(run: DeckRun, date: str, *, data_dir: Path, out_dir: Path, notebooks: Path,
             region: str | None = None, region_name: str | None = None, key: str = "",
-            cell_timeout: float | None = None, office: bool = True) -> Job:
+            cell_timeout: float | None = None, formats: tuple[str, ...] = DEFAULT_FORMATS) -> Job:
     """The job of ``run``; ``cell_timeout`` (seconds, 0 = none) defaults to the deck's own, else 600 s."""
     parameters = dict(run.parameters)
     if region:
@@ -161,7 +165,8 @@ def job_for(run: DeckRun, date: str, *, data_dir: Path, out_dir: Path, notebooks
         cell_timeout = getattr(find_deck(run.deck, notebooks), "cell_timeout", None) or DEFAULT_CELL_TIMEOUT
     return Job(date=date, deck=run.deck, parameters=parameters, data_dir=str(Path(data_dir).resolve()),
                out_dir=str(Path(out_dir).resolve()), notebooks=str(Path(notebooks).resolve()),
-               region=region, region_name=region_name, key=key, cell_timeout=float(cell_timeout), office=office)
+               region=region, region_name=region_name, key=key, cell_timeout=float(cell_timeout),
+               formats=tuple(formats))
 
 
 def render_date(date: str, *, decks: list[str] | None = None, data_dir: Path | None = None,
@@ -282,55 +287,28 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
         executed = _execute(job, source, tmp, final_dir)
         import nbformat
 
-        from esante_report.formats import web as export
-        from esante_report.formats import odp as office
-        from esante_report.checks import layout as pdfcheck
-        from esante_report.checks import pdfua
-
         nb = nbformat.read(executed, as_version=4)
-        meta = _meta(job)
-        stage("html", "writing HTML")
-        decks = export.build(nb, meta)
-        for warning in decks.warnings:
-            progress(f"{job.label}: warning: {source.name}: {warning}")
-        html = tmp / f"{job.name}.html"
-        html.write_text(decks.html, encoding="utf-8")
-        pending = None
-        if job.office:  # the PPTX now; LibreOffice converts it into the Impress copy while the PDF is laid out
-            stage("pptx", "writing PowerPoint deck")
-            pending = office.start(decks, meta, tmp, job.name, lambda m: progress(f"{job.label}: {m}"))
         try:
-            stage("pdf", "writing PDF")
-            pdf = tmp / f"{job.name}.pdf"
-            export.write_pdf(decks.print_html, pdf)
-            slides = decks.slides
-            stage("check", f"checking PDF ({slides} slides)")
-            try:
-                pdfcheck.check_pdf(pdf, slides, decks.expected_chars, decks.slide_cells)
-                pdfua.check(pdf)
-            except ExportError as exc:
-                kept, note = _try_keep_failed(executed, final_dir, job.name)
-                if kept:
-                    kept_pdf, note = _try_keep_failed(pdf, final_dir, job.name, suffix=".pdf")
-                    if kept_pdf:
-                        note = f"rejected PDF and executed notebook kept in {kept_pdf.parent}"
-                raise ExportError(f"{exc} ({note})") from exc
-        except BaseException:
-            if pending is not None:
-                pending.abandon()
-            raise
-        written = [executed, html, pdf]
-        if pending is not None:
-            stage("odp", "finishing the Impress copy")
-            written += pending.finish()
+            written = stages.write_formats(
+                nb, _meta(job), tmp, job.name, job.formats, stage=stage,
+                warn=lambda message: progress(f"{job.label}: warning: {source.name}: {message}"))
+        except stages.CheckFailed as exc:
+            kept, note = _try_keep_failed(executed, final_dir, job.name)
+            if kept:
+                kept_file, note = _try_keep_failed(exc.path, final_dir, job.name, suffix=exc.format.suffix)
+                if kept_file:
+                    note = f"rejected {exc.format.label} and executed notebook kept in {kept_file.parent}"
+            raise ExportError(f"{exc} ({note})") from exc
+        slides = written.slides
         stage("publish", "publishing")
-        outputs = versions.publish(written, final_dir, job.name)  # one atomic switch
+        outputs = versions.publish([executed, *written.paths], final_dir, job.name)  # one atomic switch
     _clear_failed(failed_dir, job.name)
     timings[current] = time.monotonic() - clock
     cache.write_record(out_dir, job.date, job.name, cache.Record(
         key=cache.input_key(job.key, data_hashes), data=data_hashes, outputs=outputs, slides=slides, title=job.title))
+    files = {name: final_dir / path.name for name, path in written.files.items()}
     return RenderedDeck(job.deck, job.date, final_dir / f"{job.name}.html", final_dir / f"{job.name}.pdf",
-                        final_dir / f"{job.name}.ipynb", slides, name=job.name, timings=timings)
+                        final_dir / f"{job.name}.ipynb", slides, name=job.name, timings=timings, files=files)
 
 
 def _lighter_imports() -> None:
@@ -344,26 +322,11 @@ def _lighter_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
-def _warm_up(office: bool = False) -> threading.Thread:
-    """Load what the export stages need (WeasyPrint, PDFium, the subset fonts, reveal.js, and with ``office``
-    the process's LibreOffice) while the kernel runs the notebook in its own process: the export then starts
-    at once. Errors are left to the stages."""
-    def work() -> None:
-        with contextlib.suppress(Exception):
-            if office:
-                from esante_report.formats import soffice
-
-                soffice.warm()
-            import pypdfium2  # noqa: F401
-            import weasyprint  # noqa: F401
-
-            from esante_report import fonts
-            from esante_report.formats import web as export
-
-            fonts.font_face_css()
-            export._assets()
-
-    thread = threading.Thread(target=work, name="esante-report-warm-up", daemon=True)
+def _warm_up(formats: tuple[str, ...]) -> threading.Thread:
+    """Load what the chosen formats need (WeasyPrint, PDFium, the subset fonts, reveal.js, and for the Impress
+    copy the process's LibreOffice) while the kernel runs the notebook in its own process: the formats are
+    then written at once."""
+    thread = threading.Thread(target=stages.warm, args=(formats,), name="esante-report-warm-up", daemon=True)
     thread.start()
     return thread
 
@@ -423,7 +386,7 @@ def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
     _lighter_imports()
     from papermill.exceptions import PapermillExecutionError
 
-    warm = _warm_up(office=job.office)
+    warm = _warm_up(job.formats)
 
     executed = tmp / f"{job.name}.ipynb"
     kernel_log = tmp / "kernel.log"
@@ -583,18 +546,9 @@ def _clear_failed(failed_dir: Path, name: str) -> None:
 
 
 def _meta(job: Job):
-    from esante_report.formats import web as export
-    from esante_report.fmt import fmt_date
-    from esante_report.provenance import git_commit, package_version, provenance
-
-    title = job.title
     spec = deck_spec(job.deck, Path(job.notebooks))
-    prov = provenance(spec.data_files(Path(job.data_dir)), Path(job.data_dir))
-    date = fmt_date(dt.date.fromisoformat(job.date))
-    commit = git_commit()
-    return export.DeckMeta(
-        title=title, issuer=job.parameters["issuer"], date=date,
-        subject=f"{title} — date de référence {date}",
-        keywords=prov.text(), created=versions.created(),
-        generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""),
-        alternative=f"{job.name}.html", css=spec.stylesheet())
+    issuer = job.parameters.get("issuer")
+    if not isinstance(issuer, str) or not issuer.strip():
+        issuer = spec.default_issuer or ""
+    return stages.deck_meta(spec, date=dt.date.fromisoformat(job.date), issuer=issuer,
+                            data_dir=Path(job.data_dir), title=job.title, alternative=f"{job.name}.html")
