@@ -294,6 +294,22 @@ def test_the_core_names_no_deck():
     assert found == []
 
 
+def _css_classes(paths) -> set[str]:
+    return {m for p in paths for m in re.findall(r"\besr-[a-z0-9-]+", p.read_text(encoding="utf-8"))}
+
+
+def test_the_core_reads_no_deck_css_class():
+    """Blocks tell the core what they are (``data-esr-role``), never through a class only a deck's CSS defines."""
+    house = _css_classes((PACKAGE / "templates").rglob("*.*"))
+    decks = _css_classes(p for p in (PACKAGE / "decks").rglob("*") if p.suffix in (".css", ".j2", ".py")) - house
+    assert {"esr-card-grid", "esr-principle-no", "esr-map", "esr-swatch"} <= decks  # the test sees deck markup
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(c) for c in sorted(decks, key=len, reverse=True))
+                         + r")(?![\w-])")
+    found = [f"{p.relative_to(ROOT)}:{n}: {m.group(1)}" for p in CORE
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) for m in pattern.finditer(line)]
+    assert found == []
+
+
 def test_deck_commands_come_from_the_deck_and_no_import_cycle():
     code = ("import sys; import esante_report.cli.main as c; p, cmds = c._parser(); "
             "print(sorted(cmds)); print('esante_report.decks.post_covid.cli' in sys.modules)")

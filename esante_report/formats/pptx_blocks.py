@@ -17,6 +17,10 @@ from esante_report.slides.model import Slide
 __all__ = ["Run", "Para", "Text", "Table", "Figure", "Cols", "slide_blocks", "notes_text", "SAFE_LINK"]
 
 SAFE_LINK = re.compile(r"^(https?://|mailto:|tel:)", re.I)
+#: what a block tells the editable deck about itself, in ``data-esr-role`` (set by the house components and by
+#: the decks' templates): the core reads this vocabulary, never a deck's CSS classes
+ROLES = frozenset({"decorative", "columns", "narrow", "wide", "half", "kpi", "kicker", "small", "badge",
+                   "inline-list"})
 
 @dataclass
 class Run:
@@ -78,9 +82,9 @@ def _runs(el, bold=False, italic=False, href=None) -> list[Run]:
             out.append(Run("\v", bold, italic, href))
         elif tag not in ("script", "style", "svg"):
             previous = child.getprevious()
-            if tag == "span" and previous is not None and previous.tag == "span" and "esr-contacts" in _classes(el):
-                out.append(Run(" · ", bold, italic))  # the decks' CSS separator (span + span::before)
-            elif "esr-badge" in _classes(child) and out:
+            if tag == "span" and previous is not None and previous.tag == "span" and "inline-list" in _roles(el):
+                out.append(Run(" · ", bold, italic))  # what CSS draws between the items (span + span::before)
+            elif "badge" in _roles(child) and out:
                 out.append(Run("— ", bold, italic))
             link = href
             if tag == "a":
@@ -103,6 +107,12 @@ def _para(el, level=0, style="p") -> Para | None:
 
 def _classes(el) -> set[str]:
     return set((el.get("class") or "").split())
+
+
+def _roles(el) -> set[str]:
+    """The block's ``data-esr-role`` words that the editable deck knows (:data:`ROLES`)."""
+    value = el.get("data-esr-role") if hasattr(el, "get") else None
+    return set(str(value).split()) & ROLES if value else set()
 
 
 _BLOCK_TAGS = {"p", "ul", "ol", "li", "table", "figure", "div", "section", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -212,7 +222,8 @@ def _blocks(el, out: list, level: int = 0, skip_title: list | None = None) -> No
     for child in el:
         tag = child.tag if isinstance(child.tag, str) else ""
         classes = _classes(child)
-        if tag in ("script", "style", "details") or "esr-data" in classes or "esr-swatch" in classes:
+        roles = _roles(child)
+        if tag in ("script", "style", "details") or "esr-data" in classes or "decorative" in roles:
             pass
         elif tag in ("h1", "h2") and "esr-title" in classes and skip_title is not None and not skip_title:
             skip_title.append(_clean(child.text_content()).strip())
@@ -222,7 +233,7 @@ def _blocks(el, out: list, level: int = 0, skip_title: list | None = None) -> No
         elif tag == "table":
             flush()
             out.append(_table(child))
-        elif "esr-cols" in classes or "esr-kpis" in classes or "esr-card-grid" in classes or "esr-card-head" in classes:
+        elif "esr-cols" in classes or "esr-kpis" in classes or "columns" in roles:
             flush()
             kids = [k for k in child if isinstance(k.tag, str) and k.tag not in ("script", "style")]
             columns, widths = [], []
@@ -236,9 +247,9 @@ def _blocks(el, out: list, level: int = 0, skip_title: list | None = None) -> No
                     blocks = [Text([para])] if para else []
                 if blocks:
                     columns.append(blocks)
-                    k = _classes(kid)
-                    widths.append(0.34 if "esr-narrow" in k else 0.62 if "esr-wide" in k else
-                                  0.5 if "esr-map" in k else 0.0)
+                    k = _classes(kid) | _roles(kid)
+                    widths.append(0.34 if k & {"esr-narrow", "narrow"} else 0.62 if k & {"esr-wide", "wide"} else
+                                  0.5 if "half" in k else 0.0)
             if len(columns) == 1:
                 out.extend(columns[0])
             elif columns:
@@ -266,10 +277,9 @@ def _blocks(el, out: list, level: int = 0, skip_title: list | None = None) -> No
             if para:
                 pending.paras.append(para)
         elif tag == "p" or tag == "dd" or tag == "pre":
-            style = ("kpi" if "esr-kpi-value" in classes or "esr-principle-no" in classes else
-                     "kicker" if "esr-kicker" in classes else
-                     "small" if classes & {"esr-credit", "esr-source", "esr-small", "esr-illustrative",
-                                           "esr-regions"} else "p")
+            style = ("kpi" if "esr-kpi-value" in classes or "kpi" in roles else
+                     "kicker" if "esr-kicker" in classes or "kicker" in roles else
+                     "small" if classes & {"esr-credit", "esr-source", "esr-small"} or "small" in roles else "p")
             para = _para(child, 0, style)
             if para:
                 pending.paras.append(para)
@@ -277,7 +287,7 @@ def _blocks(el, out: list, level: int = 0, skip_title: list | None = None) -> No
             flush()
             _blocks(child, out, level, skip_title)
         else:  # inline element at block level (a badge, a span)
-            para = _para(child, 0, "small" if "esr-badge" in classes else "p")
+            para = _para(child, 0, "small" if roles & {"small", "badge"} else "p")
             if para:
                 pending.paras.append(para)
         if child.tail and child.tail.strip():
