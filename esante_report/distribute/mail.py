@@ -108,7 +108,7 @@ def _passed(out_dir: Path, date: str, name: str) -> tuple[Path | None, str]:
     pdf = folder / f"{name}.pdf"
     record = cache.read_record(out_dir, date, name)
     failed = any((folder / "failed" / f"{name}{s}").exists() for s in (".ipynb", ".pdf"))
-    if not versions.published_file(pdf):
+    if not versions.current_file(pdf):
         return None, "deck failed (see failed/ and render again)" if failed else "deck missing (not rendered)"
     digest = cache.file_hashes([pdf])[str(pdf.resolve())]
     if record is None or record.outputs.get(pdf.name) != digest:

@@ -23,7 +23,7 @@ from esante_report.pipeline import cache
 from esante_report.outdir import fs as outfs
 from esante_report.decks.registry import find_deck
 from esante_report.fmt import fmt_date
-from esante_report.outdir.versions import published_file, source_date_epoch
+from esante_report.outdir.versions import current_file, source_date_epoch
 
 __all__ = ["write_index", "collect", "render_page", "local_listing", "remember_expected", "expected",
            "deck_file", "size_fr", "reader_formats", "planned_dates"]
@@ -143,7 +143,7 @@ def local_listing(out_dir: Path) -> dict[str, int]:
         if not (_is_date(folder.name) and _plain(folder, "dir")):
             continue
         for path in folder.iterdir():
-            if deck_file(path.name) and published_file(path):
+            if deck_file(path.name) and current_file(path):
                 listing[f"{folder.name}/{path.name}"] = path.stat().st_size
     return listing
 
@@ -195,9 +195,9 @@ def collect(out_dir: Path, listing: dict[str, int] | None = None, dates: set[str
             pdf = out_dir / date / f"{name}.pdf"
             pages = None
             if ".pdf" in present[name]:
-                pages = record.slides if record else (_pages(pdf) if published_file(pdf) else None)
+                pages = record.slides if record else (_pages(pdf) if current_file(pdf) else None)
             decks.append({"name": name, "title": title, "missing": False, "files": files, "pages": pages,
-                          "generated": _local_time(local.stat().st_mtime) if published_file(local) else ""})
+                          "generated": _local_time(local.stat().st_mtime) if current_file(local) else ""})
         if decks:
             dates.append({"date": fmt_date(date), "iso": date, "decks": decks})
     return dates

@@ -2,7 +2,7 @@
 
 ``render`` (a notebook it runs), ``export`` (a notebook already run) and ``preview`` call
 :func:`write_formats` with an executed notebook and its :class:`~esante_report.formats.web.DeckMeta`,
-and publish what it returns in one atomic switch (:func:`esante_report.outdir.versions.publish`): the
+and publish what it returns in one atomic switch (:func:`esante_report.outdir.versions.switch`): the
 two commands cannot drift. :func:`deck_meta` is the one place a deck's header, footer and document
 metadata are put together.
 
