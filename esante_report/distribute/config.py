@@ -40,17 +40,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from esante_report.errors import EsanteReportError
+from esante_report.errors import ConfigError
 
 __all__ = ["ConfigError", "Config", "Target", "Smtp", "load_config", "redact", "CONFIG_NAME", "CONFIG_ENV"]
 
 CONFIG_NAME = "esante-report.toml"
 CONFIG_ENV = "ESANTE_REPORT_CONFIG"
 _SECRET_KEYS = ("password", "secret", "key", "token")
-
-
-class ConfigError(EsanteReportError, ValueError):
-    """The config file is missing, unreadable, malformed, too open, or names an unknown target."""
 
 
 def redact(text: str) -> str:

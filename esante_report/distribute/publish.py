@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from esante_report.pipeline import cache
 from esante_report.distribute.config import ConfigError, Target, redact
-from esante_report.errors import EsanteReportError
+from esante_report.errors import EsanteReportError, PublishError
 from esante_report.outdir.index import collect, deck_file, local_listing, render_page
 
 __all__ = ["PublishError", "PublishPlan", "open_target", "plan_publish", "publish", "MANIFEST_NAME",
@@ -41,10 +41,6 @@ Progress = Callable[[str], None]
 #: fsspec back-ends that are optional extras: scheme → (module, extra, what)
 _EXTRAS = {"sftp": ("sshfs", "sftp", "SFTP"), "ssh": ("sshfs", "sftp", "SFTP"),
            "smb": ("smbprotocol", "smb", "SMB"), "s3": ("s3fs", "s3", "S3")}
-
-
-class PublishError(EsanteReportError, RuntimeError):
-    """An upload or a listing on the target failed (the previous publication is left readable)."""
 
 
 @dataclass

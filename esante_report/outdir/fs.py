@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from esante_report.errors import EsanteReportError
+from esante_report.errors import OutputError
 
 __all__ = ["OutputError", "os_error", "prepare_out", "safe_dir", "write_bytes", "write_text", "copy_file",
            "locked", "build_folder", "remove_stale_temp", "LOCK_NAME", "TEMP_PREFIX", "STALE_SECONDS"]
@@ -29,10 +29,6 @@ TEMP_PREFIX = ".render-"
 STALE_SECONDS = 24 * 3600
 #: inside a build folder: who owns it (host, boot id, pid, process start time)
 OWNER_NAME = ".owner"
-
-
-class OutputError(EsanteReportError, OSError):
-    """An output folder or file cannot be written (permissions, disk full, read-only, a link, not a folder)."""
 
 
 def os_error(exc: OSError, path: Path | str | None = None) -> OutputError:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from esante_report.errors import EsanteReportError, ExportError
+from esante_report.errors import CheckFailed, EsanteReportError, ExportError
 from esante_report.formats import registry
 from esante_report.formats.registry import Build, Format, Pending
 
@@ -29,14 +29,6 @@ Stage = Callable[[str, str], None]
 #: what the progress line says while a format is written
 _DOING = {"html": "writing HTML", "pdf": "writing PDF", "pptx": "writing PowerPoint deck",
           "odp": "converting to Impress"}
-
-
-class CheckFailed(ExportError):
-    """A required format's file failed its check; ``path`` is the rejected file (kept as evidence)."""
-
-    def __init__(self, message: str, fmt: Format, path: Path) -> None:
-        super().__init__(message)
-        self.format, self.path = fmt, path
 
 
 @dataclass(frozen=True)
