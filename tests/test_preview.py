@@ -24,7 +24,7 @@ import pytest
 
 from .conftest import DATA, PARAMS, ROOT
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = pytest.mark.e2e
 
 DATE = "2021-11-15"
 WAIT = 240  # seconds a rebuild may take on a loaded 2-core machine
@@ -136,6 +136,7 @@ def _heading_cell(nb, heading: str) -> int:
     return next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith(heading))
 
 
+@pytest.mark.browser
 def test_a_heading_edit_shows_on_the_same_slide(preview, browser):
     page = _open(browser, preview["url"])
     slide = 4  # "Mesures d'accompagnement post-COVID": cover, timeline, map, then this one
@@ -155,6 +156,7 @@ def test_a_heading_edit_shows_on_the_same_slide(preview, browser):
     page.close()
 
 
+@pytest.mark.browser
 def test_a_figure_edited_in_the_csv_shows_on_the_same_slide(preview, browser):
     page = _open(browser, preview["url"])
     slide = 6  # the detail table by region, month and category
@@ -178,6 +180,7 @@ def test_a_figure_edited_in_the_csv_shows_on_the_same_slide(preview, browser):
     page.close()
 
 
+@pytest.mark.browser
 def test_a_cell_that_raises_shows_an_overlay_naming_the_cell(preview, browser):
     page = _open(browser, preview["url"])
 
@@ -198,6 +201,7 @@ def test_a_cell_that_raises_shows_an_overlay_naming_the_cell(preview, browser):
     page.close()
 
 
+@pytest.mark.browser
 def test_text_too_small_shows_the_readability_finding_on_its_slide(preview, browser):
     page = _open(browser, preview["url"])
 
