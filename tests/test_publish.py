@@ -334,7 +334,7 @@ def test_a_password_holding_at_colon_slash_percent_is_never_printed_or_stored(fa
 @pytest.mark.parametrize("entry", [
     'passphrase = "Zq7-Kx9-Vb3"',
     'passwd = "Zq7-Kx9-Vb3"',
-    'options = { api_token = "Zq7-Kx9-Vb3" }',
+    'options = { credentials = "Zq7-Kx9-Vb3" }',
     'public_url = "https://lecteur:Zq7-Kx9-Vb3@intranet.example.fr/decks/"',
 ])
 def test_any_secret_in_a_config_readable_by_others_is_refused(fake_out, tmp_path, capsys, entry):
