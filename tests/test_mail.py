@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from esante_report.cli import main
+from esante_report.cli.main import main
 
 from . import _servers
 from .conftest import DATA, normalise
@@ -234,8 +234,8 @@ target = "intranet"
 
 @pytest.mark.e2e
 def test_attachment_limit_and_rate_limit(work, smtp, monkeypatch):
-    from esante_report import mail
-    from esante_report.distconfig import load_config
+    from esante_report.distribute import mail
+    from esante_report.distribute.config import load_config
 
     out, data = work
     boxes, config = smtp
@@ -290,7 +290,7 @@ def test_bad_smtp_config_is_one_line(work, tmp_path, capsys, config_text, expect
 
 
 def test_redact_hides_user_information_of_urls():
-    from esante_report.distconfig import redact
+    from esante_report.distribute.config import redact
 
     assert redact("failed: webdav+https://user:pa55@host.fr/dav and sftp://u@h/x") == \
         "failed: webdav+https://***@host.fr/dav and sftp://***@h/x"
@@ -331,7 +331,7 @@ def _rendered_from(out: Path, data: Path, *names: str) -> None:
     import dataclasses
     import json
 
-    from esante_report import cache
+    from esante_report.pipeline import cache
 
     for name in names:
         notebook = out / DATE / f"{name}.ipynb"
@@ -398,7 +398,7 @@ def crashing_write(fd, data):  # dies instead of the limit-th write to the send 
     return write(fd, data)
 
 os.write = crashing_write
-from esante_report.cli import main
+from esante_report.cli.main import main
 sys.exit(main(sys.argv[3:]))
 """
 
@@ -410,7 +410,7 @@ def _mail_in_child(out: Path, data: Path, config: Path, *args: str, hook: tuple[
 
     argv = ["mail", "--date", DATE, "--out", str(out), "--data", str(data), "--config", str(config), *args]
     if hook is None:
-        return subprocess.Popen([sys.executable, "-m", "esante_report.cli", *argv], stdout=subprocess.PIPE,
+        return subprocess.Popen([sys.executable, "-m", "esante_report", *argv], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
     return subprocess.Popen([sys.executable, "-c", _CRASH_HOOK, hook[0], str(hook[1]), *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
