@@ -210,13 +210,18 @@ def _deck_of_each_worker(render: int, out: Path) -> dict[int, str]:
 
 def test_a_killed_worker_costs_only_its_own_deck(tmp_path):
     """SIGKILL of the worker running a deck: that deck runs again on a new worker; killed there too, it alone
-    is reported failed, in one line, and every other deck of the batch is published."""
+    is reported failed, in one line, and every other deck of the batch is published. What the killed workers
+    started (kernels, fork servers, LibreOffice) does not outlive the batch."""
+    import secrets
     import signal
     import time
 
+    from .test_soffice import processes_with_env
+
     out = tmp_path / "out"
     errors = tmp_path / "stderr.txt"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    marker = f"esr-killed-worker-{secrets.token_hex(8)}"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "ESR_TEST_RUN": marker}
     with open(errors, "w", encoding="utf-8") as stderr:
         render = subprocess.Popen([sys.executable, "-m", "esante_report", "render", "--date", "2021-11-15",
                                    "--deck", "post_covid", "--region", "IDF", "--region", "NOR", "--region", "OCC",
@@ -235,9 +240,17 @@ def test_a_killed_worker_costs_only_its_own_deck(tmp_path):
                     break
             time.sleep(0.1)
         stdout = render.communicate(timeout=900)[0]
+        deadline = time.monotonic() + 10
+        while processes_with_env(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = processes_with_env(marker)
     finally:
         if render.poll() is None:
             render.kill()
+        for line in processes_with_env(marker):  # so that a failure of this test leaves nothing behind
+            with contextlib.suppress(OSError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+    assert not left, "\n".join(left)
     said = errors.read_text(encoding="utf-8")
     assert len(killed) == 2, f"the deck {victim} was not run again after its worker died\n{stdout}\n{said}"
     assert render.returncode == 1, said
