@@ -114,10 +114,10 @@ def main() -> None:
         return
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     replies.flush()
+    server = os.getpid()
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            server = os.getpid()
             pid = os.fork()
         except Exception as exc:  # noqa: BLE001
             replies.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
@@ -125,7 +125,7 @@ def main() -> None:
             continue
         if pid == 0:
             _child(request, replies, server)
-        children[:] = [c for c in children if child_alive(c, os.getpid())] + [pid]
+        children[:] = [c for c in children if child_alive(c, server)] + [pid]
         replies.write(json.dumps({"pid": pid}) + "\n")
         replies.flush()
     end()

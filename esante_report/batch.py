@@ -18,7 +18,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NoReturn
 
 from . import cache, kernels, lifeline, outfs, versions
 from .registry import find_deck
@@ -364,10 +364,15 @@ def _worker_init(messages, remaining, started, parent: int) -> None:
         raise SystemExit(143)  # waiting for a deck: the worker ends, its finalizers stop its kernels and LibreOffice
 
     signal.signal(signal.SIGTERM, terminate)
-    # the pool starts its workers from the main thread of render, which lives as long as render
-    lifeline.die_with_parent(parent, signal.SIGTERM)
-    lifeline.watch_parent(parent, _orphaned)
-    kernels.worker_init(messages, remaining)
+    try:
+        # the pool starts its workers from the main thread of render, which lives as long as render
+        lifeline.set_death_signal(signal.SIGTERM)
+        if os.getppid() != parent:  # gone already: the signal will not come
+            _end_worker()
+        lifeline.watch_parent(parent, _orphaned)
+        kernels.worker_init(messages, remaining)
+    except SystemExit:  # terminated while starting
+        _end_worker()
 
 
 def _orphaned() -> None:
@@ -377,9 +382,9 @@ def _orphaned() -> None:
     if not _worker["terminated"]:
         os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(_ORPHAN_GRACE)
-    kernels.kill_now()
     from . import soffice
 
+    kernels.kill_now()
     soffice.kill_now()
     os._exit(143)
 
@@ -396,17 +401,16 @@ def _pool_job(index: int, job: Job, progress: StderrProgress) -> JobResult:
         return render_job(job, progress)
     except (KeyboardInterrupt, SystemExit):
         _end_worker()
-        raise
     finally:
         _worker["busy"] = False
 
 
-def _end_worker() -> None:
+def _end_worker() -> NoReturn:
     """End this pool worker now, as a worker ends: its finalizers stop its kernels and its LibreOffice."""
     from multiprocessing import util
 
     with contextlib.suppress(BaseException):
-        util._exit_function()
+        util._exit_function()  # what multiprocessing runs when a process ends: the finalizers
     with contextlib.suppress(BaseException):
         sys.stderr.flush()
     os._exit(143)

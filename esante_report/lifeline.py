@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Callable
 
-__all__ = ["set_death_signal", "die_with_parent", "death_signal_preexec", "watch_parent"]
+__all__ = ["set_death_signal", "die_with_parent", "watch_parent"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -41,19 +41,6 @@ def die_with_parent(parent: int, signum: int = signal.SIGTERM) -> None:
     set_death_signal(signum)
     if os.getppid() != parent:
         os.kill(os.getpid(), signum)
-
-
-def death_signal_preexec(signum: int = signal.SIGKILL) -> Callable[[], None]:
-    """A ``preexec_fn`` for :class:`subprocess.Popen`: the program gets ``signum`` when the calling thread ends
-    (call it from a thread that lives as long as its process); it never starts if that thread is already gone."""
-    parent = os.getpid()
-
-    def preexec() -> None:
-        set_death_signal(signum)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
 
 
 def watch_parent(parent: int, on_gone: Callable[[], None], interval: float = 0.25) -> threading.Thread:
