@@ -6,7 +6,8 @@ Every error the user can cause derives from :class:`EsanteReportError`:
 - :class:`RenderError`: a notebook that fails or cannot run; :class:`ExportError`: slides or a format that
   cannot be written, and :class:`CheckFailed` when a written file fails its check;
 - :class:`FormatError`: an unknown format or a plug-in that does not load;
-- :class:`OutputError`: the output folder cannot be written;
+- :class:`OutputError`: the output folder cannot be written; :class:`ScopeError`: a path from a share or a
+  manifest that would leave its folder;
 - :class:`ConfigError`, :class:`PublishError`: the distribution config, an upload to a share.
 
 Data and parameter errors carry a list of :class:`Problem`, one per breach of
@@ -40,6 +41,7 @@ __all__ = [
     "CheckFailed",
     "FormatError",
     "OutputError",
+    "ScopeError",
     "ConfigError",
     "PublishError",
     "quote",
@@ -194,6 +196,11 @@ class FormatError(EsanteReportError, ValueError):
 
 class OutputError(EsanteReportError, OSError):
     """An output folder or file cannot be written (permissions, disk full, read-only, a link, not a folder)."""
+
+
+class ScopeError(EsanteReportError, ValueError):
+    """A relative path from outside (a manifest, a server's listing) that does not name a file the toolkit keeps
+    there: it could leave its folder, or name something else."""
 
 
 class ConfigError(EsanteReportError, ValueError):

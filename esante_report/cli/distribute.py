@@ -48,6 +48,10 @@ def _progress(quiet: bool):
     return StderrProgress(quiet=quiet)
 
 
+def _warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr, flush=True)
+
+
 def _check_dates(dates: list[str] | None) -> None:
     from esante_report.errors import EsanteReportError
 
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         target = config.target(args.to)
         plan = publish.publish(out_dir, target, dates=None if args.all else list(dict.fromkeys(args.date)),
                                decks=args.deck, regions=args.region, dry_run=args.dry_run,
-                               progress=_progress(args.quiet))
+                               progress=_progress(args.quiet), warn=_warn)
         print(publish.summary_table(plan, args.dry_run))
         return 0
     from esante_report.distribute import mail

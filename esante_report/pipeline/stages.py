@@ -60,13 +60,14 @@ def warm(formats: Iterable[str]) -> None:
 
 
 def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
-                  stage: Stage = _quiet_stage, warn: Callable[[str], None] = lambda message: None) -> Written:
+                  stage: Stage = _quiet_stage, warn: Callable[[str], None] = lambda message: None,
+                  checks: bool = True) -> Written:
     """Build the slides of the executed ``nb`` and write each of ``formats`` as ``folder/<name><suffix>``.
 
     ``stage(name, message)`` marks the start of each stage (progress and timings); ``warn`` gets one line per
     warning (a cell's output that cannot be placed, an optional format skipped). Raises
     :class:`CheckFailed` when a required format's file fails its check, :class:`ExportError` when it cannot
-    be written.
+    be written. With ``checks=False`` the files are written unchecked (preview reads the findings itself).
     """
     from esante_report.formats import web
 
@@ -95,7 +96,8 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
                 pending.append((fmt, result))
             else:
                 build.files[fmt.name] = result
-                _check(fmt, build, result, stage, warn, skipped)
+                if checks:
+                    _check(fmt, build, result, stage, warn, skipped)
         for fmt, job in pending:
             stage(fmt.name, f"finishing the {fmt.description or fmt.name} copy")
             path = job.finish()
@@ -104,7 +106,8 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
                 skipped.add(fmt.name)
                 continue
             build.files[fmt.name] = path
-            _check(fmt, build, path, stage, warn, skipped)
+            if checks:
+                _check(fmt, build, path, stage, warn, skipped)
     except BaseException:
         for _, job in pending:
             job.abandon()
