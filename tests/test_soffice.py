@@ -234,3 +234,48 @@ def test_sigterm_or_ctrl_c_of_render_leaves_no_libreoffice(tmp_path, sig, code, 
             proc.kill()
     assert proc.returncode == code and said in err, (proc.returncode, err)
     assert not _running(token), _running(token)
+
+
+def processes_with_env(marker: str) -> list[str]:
+    """The processes (other than this one) whose environment holds ``marker``, as ``pid command line``: every
+    process started by one that had it in its environment, however far down, unless one cleared it."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            if marker.encode() not in Path(f"/proc/{name}/environ").read_bytes():
+                continue
+            cmdline = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":  # a zombie is already dead (its parent has yet to read its status)
+            found.append(f"{name} [{state}] {cmdline[:100]}")
+    return found
+
+
+def test_a_hung_one_shot_conversion_is_killed_with_everything_it_started(tmp_path, monkeypatch) -> None:
+    """The one-shot ``soffice --convert-to`` hangs (here a stand-in whose child is stopped, as a stopped
+    soffice.bin would be): past its timeout the deck gets one line, and no process of it is left."""
+    import secrets
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "soffice"
+    fake.write_text("#!/bin/sh\nsleep 300 >/dev/null 2>&1 &\nkill -STOP $!\nexec sleep 300\n", encoding="utf-8")
+    fake.chmod(0o755)
+    marker = f"esr-one-shot-{secrets.token_hex(8)}"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("ESR_TEST_RUN", marker)
+    assert pptx_export.soffice() == str(fake)
+    pptx = _small_pptx(tmp_path / "h.pptx", "Diapositive bloquée")
+    started = time.monotonic()
+    said = pptx_export.write_odp(pptx, tmp_path / "h.odp", timeout=3)
+    assert said == "LibreOffice could not convert h.pptx (TimeoutExpired): the .odp was skipped"
+    assert time.monotonic() - started < 30
+    deadline = time.monotonic() + 5
+    while processes_with_env(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not processes_with_env(marker), processes_with_env(marker)
+    assert not (tmp_path / "h.odp").exists()

@@ -614,10 +614,9 @@ def write_odp(pptx: Path, odp: Path, *, timeout: float = 180) -> str | None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SAL_", "OOO_"))}
         env["HOME"] = tmp
         try:
-            done = subprocess.run(
-                [command, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                 "--nolockcheck", "--convert-to", "odp", "--outdir", str(outdir), str(pptx)],
-                stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, env=env, check=False)
+            done = _run_group([command, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                               "--nolockcheck", "--convert-to", "odp", "--outdir", str(outdir), str(pptx)],
+                              timeout=timeout, env=env)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"LibreOffice could not convert {pptx.name} ({type(exc).__name__}): the .odp was skipped"
         made = outdir / f"{pptx.stem}.odp"
@@ -627,3 +626,39 @@ def write_odp(pptx: Path, odp: Path, *, timeout: float = 180) -> str | None:
                     f"{': ' + detail[0][:120] if detail else ''}: the .odp was skipped")
         shutil.move(str(made), str(odp))
     return None
+
+
+#: process groups of the one-shot conversions running in this process (see kill_conversions)
+_groups: set[int] = set()
+
+
+def _run_group(cmd: list[str], *, timeout: float, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in a process group of its own; past ``timeout``, or if this process is interrupted, the whole
+    group is killed (LibreOffice's launcher and the soffice.bin it forks), so nothing is left running."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    _groups.add(proc.pid)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except BaseException:
+        _kill_group(proc.pid)  # before the launcher is waited for: its pid still names the group
+        proc.communicate()
+        raise
+    finally:
+        _groups.discard(proc.pid)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+def _kill_group(pgid: int) -> None:
+    import signal
+
+    try:
+        os.killpg(pgid, signal.SIGKILL)  # a stopped process ends too
+    except OSError:
+        pass
+
+
+def kill_conversions() -> None:
+    """End every one-shot conversion of this process now (it is going away without unwinding)."""
+    for pgid in list(_groups):
+        _kill_group(pgid)

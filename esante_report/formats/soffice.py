@@ -36,7 +36,7 @@ from pathlib import Path
 
 from esante_report.formats import pptx as pptx_export
 
-__all__ = ["Converter", "ConverterError", "convert", "warm", "shutdown", "status", "UNO_PYTHON_ENV"]
+__all__ = ["Converter", "ConverterError", "convert", "warm", "shutdown", "kill_now", "status", "UNO_PYTHON_ENV"]
 
 #: environment variable naming the Python that runs the UNO side (one that can ``import uno``)
 UNO_PYTHON_ENV = "ESANTE_REPORT_UNO_PYTHON"
@@ -299,3 +299,15 @@ def shutdown() -> None:
     converter, _state["converter"] = _state["converter"], None
     if converter is not None:
         converter.close()
+
+
+def kill_now() -> None:
+    """The process is going away without unwinding (its parent is gone): end its LibreOffice and its one-shot
+    conversions at once, from any thread, without waiting for a conversion in progress."""
+    pptx_export.kill_conversions()
+    if _state["pid"] != os.getpid():
+        return
+    converter = _state["converter"]
+    if converter is not None:
+        with contextlib.suppress(Exception):
+            converter.kill()
