@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from esante_report.formats import pptx as pptx_export
 from esante_report.formats import soffice
 
 from .conftest import DATA, PARAMS, ROOT
 
-pytestmark = pytest.mark.skipif(pptx_export.soffice() is None or soffice.uno_python() is None,
+pytestmark = pytest.mark.skipif(soffice.command() is None or soffice.uno_python() is None,
                                 reason="needs LibreOffice and python3-uno (.ci/system-deps)")
 
 
@@ -60,13 +59,13 @@ def fresh(monkeypatch):
     """This test's own converter state (the session's converter, if any, is left alone), stopped after."""
     monkeypatch.setattr(soffice, "_state", {"pid": os.getpid(), "converter": None, "starts": 0, "error": None})
     calls: list[str] = []
-    one_shot = pptx_export.write_odp
+    one_shot = soffice.convert_once
 
     def counted(pptx, odp, **kw):
         calls.append(Path(pptx).name)
         return one_shot(pptx, odp, **kw)
 
-    monkeypatch.setattr(pptx_export, "write_odp", counted)
+    monkeypatch.setattr(soffice, "convert_once", counted)
     yield calls
     soffice.shutdown()
 
@@ -74,7 +73,7 @@ def fresh(monkeypatch):
 def test_one_libreoffice_converts_both_seed_decks(rendered, tmp_path) -> None:
     from .test_pptx_export import _html_titles, _soup
 
-    converter = soffice.Converter(pptx_export.soffice(), soffice.uno_python())
+    converter = soffice.Converter(soffice.command(), soffice.uno_python())
     try:
         for deck in ("post_covid", "catalogue"):
             converter.convert(rendered[deck].html.with_suffix(".pptx"), tmp_path / f"{deck}.odp")
@@ -268,10 +267,10 @@ def test_a_hung_one_shot_conversion_is_killed_with_everything_it_started(tmp_pat
     marker = f"esr-one-shot-{secrets.token_hex(8)}"
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("ESR_TEST_RUN", marker)
-    assert pptx_export.soffice() == str(fake)
+    assert soffice.command() == str(fake)
     pptx = _small_pptx(tmp_path / "h.pptx", "Diapositive bloquée")
     started = time.monotonic()
-    said = pptx_export.write_odp(pptx, tmp_path / "h.odp", timeout=3)
+    said = soffice.convert_once(pptx, tmp_path / "h.odp", timeout=3)
     assert said == "LibreOffice could not convert h.pptx (TimeoutExpired): the .odp was skipped"
     assert time.monotonic() - started < 30
     deadline = time.monotonic() + 5

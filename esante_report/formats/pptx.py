@@ -24,10 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,7 +44,7 @@ from esante_report.slides.model import Slide, SlideList
 if TYPE_CHECKING:
     from esante_report.formats.web import DeckMeta
 
-__all__ = ["write_pptx", "write_odp", "soffice", "SLIDE_WIDTH_EMU", "SLIDE_HEIGHT_EMU"]
+__all__ = ["write_pptx", "SLIDE_WIDTH_EMU", "SLIDE_HEIGHT_EMU"]
 
 #: 1280×720 px slides, as the HTML and PDF decks: 1 px = 9525 EMU = 0.75 pt
 _PX = 9525
@@ -590,75 +586,3 @@ def _stable_zip(data: bytes, created: str) -> bytes:
             entry.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(entry, src.read(info.filename))
     return out.getvalue()
-
-
-def soffice() -> str | None:
-    """The LibreOffice command, or None when LibreOffice is not installed."""
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def write_odp(pptx: Path, odp: Path, *, timeout: float = 180) -> str | None:
-    """Convert ``pptx`` into the Impress file ``odp`` with LibreOffice in headless mode.
-
-    Returns None when written, else one line saying why not (LibreOffice missing, conversion
-    failed): the Impress copy is a convenience, never a reason for a render to fail. Each
-    conversion uses a profile of its own, so parallel renders do not collide.
-    """
-    command = soffice()
-    if command is None:
-        return "LibreOffice (soffice) not found: the Impress copy (.odp) was skipped"
-    pptx, odp = Path(pptx), Path(odp)
-    with tempfile.TemporaryDirectory(prefix="esr-soffice-") as tmp:
-        profile = Path(tmp) / "profile"
-        outdir = Path(tmp) / "out"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SAL_", "OOO_"))}
-        env["HOME"] = tmp
-        try:
-            done = _run_group([command, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                               "--nolockcheck", "--convert-to", "odp", "--outdir", str(outdir), str(pptx)],
-                              timeout=timeout, env=env)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"LibreOffice could not convert {pptx.name} ({type(exc).__name__}): the .odp was skipped"
-        made = outdir / f"{pptx.stem}.odp"
-        if done.returncode != 0 or not made.is_file():
-            detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()[-1:]
-            return (f"LibreOffice could not convert {pptx.name}"
-                    f"{': ' + detail[0][:120] if detail else ''}: the .odp was skipped")
-        shutil.move(str(made), str(odp))
-    return None
-
-
-#: process groups of the one-shot conversions running in this process (see kill_conversions)
-_groups: set[int] = set()
-
-
-def _run_group(cmd: list[str], *, timeout: float, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run ``cmd`` in a process group of its own; past ``timeout``, or if this process is interrupted, the whole
-    group is killed (LibreOffice's launcher and the soffice.bin it forks), so nothing is left running."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            start_new_session=True)
-    _groups.add(proc.pid)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except BaseException:
-        _kill_group(proc.pid)  # before the launcher is waited for: its pid still names the group
-        proc.communicate()
-        raise
-    finally:
-        _groups.discard(proc.pid)
-    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
-
-
-def _kill_group(pgid: int) -> None:
-    import signal
-
-    try:
-        os.killpg(pgid, signal.SIGKILL)  # a stopped process ends too
-    except OSError:
-        pass
-
-
-def kill_conversions() -> None:
-    """End every one-shot conversion of this process now (it is going away without unwinding)."""
-    for pgid in list(_groups):
-        _kill_group(pgid)
