@@ -46,7 +46,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _progress(quiet: bool):
-    from esante_report.pipeline.render import StderrProgress
+    from esante_report.pipeline.progress import StderrProgress
 
     return StderrProgress(quiet=quiet)
 

@@ -167,7 +167,7 @@ def _formats(args: argparse.Namespace) -> tuple[str, ...]:
 def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from esante_report.pipeline.batch import default_jobs, render_batch, summary_table
     from esante_report.paths import default_data_dir, default_out_dir, default_params_dir, notebooks_dir
-    from esante_report.pipeline.render import StderrProgress
+    from esante_report.pipeline.progress import StderrProgress
 
     out_dir = Path(args.out or default_out_dir())
     data_dir = Path(args.data or default_data_dir())

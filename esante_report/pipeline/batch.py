@@ -29,7 +29,8 @@ from esante_report.decks.registry import find_deck
 from esante_report.errors import EsanteReportError, ParamsError, Problem, RenderError
 from esante_report.pipeline.progress import Board
 from esante_report.formats.registry import DEFAULT_FORMATS
-from esante_report.pipeline.render import Job, JobResult, StderrProgress, job_for, params_entries, render_job
+from esante_report.pipeline.progress import StderrProgress
+from esante_report.pipeline.render import Job, JobResult, job_for, params_entries, render_job
 
 __all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs"]
 
@@ -315,7 +316,7 @@ def _pool_round(jobs: list[Job], todo: list[int], workers: int, fail_fast: bool,
                 pending = set()
             while messages is not None:
                 try:
-                    board.update(messages.get_nowait())
+                    board.update(messages.get_nowait().getMessage())
                 except queue_mod.Empty:
                     break
             for future in done:

@@ -100,9 +100,9 @@ def enable(remaining) -> None:
 def worker_init(messages, remaining) -> None:
     """Pool worker initialiser: progress messages to ``messages`` (when not None), warm kernels."""
     if messages is not None:
-        from esante_report.pipeline.render import set_progress_queue
+        from esante_report.pipeline.progress import to_queue
 
-        set_progress_queue(messages)
+        to_queue(messages)
     if remaining is not None:
         enable(remaining)
 
