@@ -522,12 +522,9 @@ def summary_table(results: list[JobResult]) -> str:
         detail = r.error if r.status in ("failed", "skipped") else (str(r.slides) if r.slides is not None else "")
         seconds = f"{r.seconds:.1f}" if r.status in ("rendered", "failed") and r.seconds else "-"
         rows.append((r.date, r.name, r.status, seconds, detail))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = []
-    for row in rows:
-        lines.append("  ".join(cell.ljust(widths[i]) if i != 3 else cell.rjust(widths[i])
-                               for i, cell in enumerate(row[:4])) + "  " + row[4])
-    return "\n".join(line.rstrip() for line in lines)
+    from esante_report.fmt import text_table
+
+    return "\n".join(text_table(rows, right=(3,)))
 
 
 def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: Path, params_dir: Path,
