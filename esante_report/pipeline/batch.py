@@ -94,14 +94,15 @@ def _check_regional_notebook(notebook: Path) -> None:
     """A regional deck needs a notebook that reads ``region``: else it would show national figures under a
     regional title. Its parameters cell must declare it (``region = None``)."""
     import json
-    import re
+
+    from esante_report.decks.registry import parameters_in
 
     try:
         cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError, AttributeError):
         return  # the render reports an unreadable notebook
-    source = "".join("".join(c.get("source", "")) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
-    if not re.search(r"^\s*region\s*(:[^=]*)?=", source, re.M):
+    source = "\n".join("".join(c.get("source", "")) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    if "region" not in parameters_in(source):
         raise RenderError(f"{notebook}: the parameters cell has no 'region' parameter, so a regional deck would show "
                           "national figures (expected a line `region = None` read by the notebook)")
 
