@@ -173,3 +173,46 @@ def test_finish_gives_figures_their_alt_text_when_the_layout_engine_did_not(rend
     assert pdfua.problems(broken) == []
     pdfua.finish(broken, alts[:-1])  # a count that does not match changes nothing (never a wrong alt)
     assert pdfua.problems(broken) == []
+
+
+def test_the_checks_parse_a_pdf_just_written_once_and_a_changed_one_again(rendered, tmp_path, monkeypatch) -> None:
+    """Layout, readability and PDF/UA read the PDF the writer just finished with one PDFium parse and no
+    further pikepdf parse; a file changed since it was written is checked as it is on disk."""
+    import nbformat
+    import pypdfium2
+
+    from esante_report.decks.registry import find_deck
+    from esante_report.formats import registry, web
+    from esante_report.formats.registry import Build
+
+    nb = nbformat.read(rendered["post_covid"].ipynb, as_version=4)
+    meta = web.DeckMeta(title="Essai", issuer="Agence", date="15/11/2021", alternative="essai.html",
+                        css=find_deck("post_covid").stylesheet())
+    build = Build(rendered=web.build(nb, meta), meta=meta, folder=tmp_path, name="essai")
+    pdf_format = registry.get("pdf")
+    path = pdf_format.write(build)
+
+    parses = {"pikepdf": 0, "pdfium": 0}
+    real_open, real_document = pikepdf.open, pypdfium2.PdfDocument
+
+    def counting_open(*args, **kwargs):
+        parses["pikepdf"] += 1
+        return real_open(*args, **kwargs)
+
+    def counting_document(*args, **kwargs):
+        parses["pdfium"] += 1
+        return real_document(*args, **kwargs)
+
+    monkeypatch.setattr(pikepdf, "open", counting_open)
+    monkeypatch.setattr(pypdfium2, "PdfDocument", counting_document)
+    pdf_format.check(build, path)
+    assert parses == {"pikepdf": 0, "pdfium": 1}
+
+    monkeypatch.setattr(pikepdf, "open", real_open)
+
+    def change(pdf):
+        del _elements(pdf, "/Figure")[0].obj["/Alt"]
+
+    _broken(rendered["post_covid"].pdf, path, change)  # the same name, other bytes
+    with pytest.raises(ExportError, match=r"essai\.pdf fails PDF/UA-1: slide 2: figure 1 has no alt text"):
+        pdf_format.check(build, path)

@@ -26,7 +26,9 @@ a form XObject (SVG groups) takes the mark of the form that draws it.
 
 The PDF is read with pypdfium2 (PDFium): for the same information, 5 to 9
 times less CPU than pdfplumber on the seed decks (bench/bench_pdfcheck.py).
-It needs a tagged PDF, as :func:`export.write_pdf` writes.
+It needs a tagged PDF, as :func:`esante_report.formats.web.write_pdf` writes.
+One PDFium pass over a PDF serves this check and the PDF/UA check's reading
+order (:class:`esante_report.checks.reading.PdfReading`).
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ import math
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from esante_report.checks.reading import PdfReading
 from esante_report.errors import ExportError
 from esante_report.slides.geometry import FOOTER_PX, HEADER_PX, PT_PER_PX, SLIDE_HEIGHT_PX, SLIDE_WIDTH_PX
 
@@ -103,6 +106,8 @@ class _Page:
     shapes: list[tuple[float, float, float, float]]   # x0, top, x1, bottom of paths, images, forms
     word_chars: int                                    # letters and digits on the page
     tagged: bool = True                                # has a structure tree (tells chart text apart)
+    #: marked-content id → (top, bottom) in pt of the page's own objects that carry it (the PDF/UA reading order)
+    marked: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 def _struct_type(element) -> str:
@@ -230,14 +235,20 @@ def _read_page(page) -> _Page:
         textpage.close()
     runs = _merge(runs)
     shapes = []
+    marked: dict[int, tuple[float, float]] = {}
     left, bottom_, right, top_ = (ctypes.c_float() for _ in range(4))
     for k in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
         obj = pdfium_c.FPDFPage_GetObject(page.raw, k)
-        if pdfium_c.FPDFPageObj_GetType(obj) == pdfium_c.FPDF_PAGEOBJ_TEXT:
+        if not pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom_, right, top_):
             continue
-        if pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom_, right, top_):
-            shapes.append((left.value, height - top_.value, right.value, height - bottom_.value))
-    return _Page(width, height, runs, shapes, word_chars, tagged=figure is not None)
+        y0, y1 = height - top_.value, height - bottom_.value
+        mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj)
+        if mcid >= 0:
+            old = marked.get(mcid)
+            marked[mcid] = (min(y0, old[0]), max(y1, old[1])) if old else (y0, y1)
+        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_TEXT:
+            shapes.append((left.value, y0, right.value, y1))
+    return _Page(width, height, runs, shapes, word_chars, tagged=figure is not None, marked=marked)
 
 
 def _merge(runs: list[_Run]) -> list[_Run]:
@@ -379,14 +390,15 @@ def page_count(path: Path) -> int:
             pdf.close()
 
 
-def _read_pdf(path: Path) -> list[_Page]:
+def read_pages(data: bytes, name: str) -> list[_Page]:
+    """Every page of the PDF ``data`` as the checks see it (one PDFium parse); ``name`` names it in errors."""
     import pypdfium2 as pdfium
 
     with _PDFIUM_LOCK:
         try:
-            pdf = pdfium.PdfDocument(str(path))
+            pdf = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:
-            raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
+            raise ExportError(f"{name}: not a readable PDF ({exc})") from None
         try:
             pages = []
             for index in range(len(pdf)):
@@ -400,23 +412,29 @@ def _read_pdf(path: Path) -> list[_Page]:
             pdf.close()
 
 
-def check_pdf(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
+def check_pdf(path: Path | PdfReading, slides: int, expected_chars: tuple[int, ...] = (),
               slide_cells: tuple[tuple[int, ...], ...] = ()) -> None:
     """Raise :class:`ExportError` naming the slide at fault (and its notebook cells), or return quietly.
 
-    ``expected_chars`` (letters and digits each slide shows, from :func:`export.visible_chars`) lets
-    the check see content the layout engine could not place on its page and left out.
+    ``path`` is the PDF's path, or its :class:`~esante_report.checks.reading.PdfReading` shared with the other
+    checks. ``expected_chars`` (letters and digits each slide shows, from
+    :func:`esante_report.formats.web.visible_chars`) lets the check see content the layout engine could not place
+    on its page and left out.
     """
     named = findings(path, slides, expected_chars, slide_cells)
     if named:
-        raise ExportError(f"{Path(path).name} failed its checks: " + "; ".join(text for _, text in named))
+        name = path.path.name if isinstance(path, PdfReading) else Path(path).name
+        raise ExportError(f"{name} failed its checks: " + "; ".join(text for _, text in named))
 
 
-def findings(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
+def findings(path: Path | PdfReading, slides: int, expected_chars: tuple[int, ...] = (),
              slide_cells: tuple[tuple[int, ...], ...] = ()) -> list[tuple[int | None, str]]:
     """What :func:`check_pdf` finds, one (slide number or None, text naming the slide and its cells) each."""
     problems = []
-    pages = _read_pdf(Path(path))
+    try:
+        pages = PdfReading.of(path).pages
+    except OSError as exc:
+        raise ExportError(f"{Path(path).name}: not a readable PDF ({exc})") from None
     if pages and not any(page.tagged for page in pages):
         problems.append("not a tagged PDF, so chart text cannot be told from body text "
                         "(write it with export.write_pdf, which tags it)")

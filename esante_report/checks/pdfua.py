@@ -11,21 +11,26 @@ head, ``Row`` elsewhere, as the deck's tables use ``scope="col"`` and ``scope="r
 :func:`problems` checks what a machine can check (docs/style.md lists these rules and those left
 to review, since no validator such as veraPDF is at hand); each problem names the slide (page)
 and the element. :func:`check` raises :class:`~esante_report.errors.ExportError` with them.
+
+The rules read the structure tree once (pikepdf, :func:`read_structure`) and, for the reading order,
+the page objects that :mod:`.layout` reads too (one :class:`~esante_report.checks.reading.PdfReading`).
+:func:`finish_bytes` reads the structure of the PDF it finishes while it has it open, so that the
+check after it parses the file with pikepdf only when its bytes changed since.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
-
-import ctypes
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from esante_report.checks.reading import PdfReading
 from esante_report.errors import ExportError
 from esante_report.slides.geometry import FOOTER_PX, HEADER_PX, PT_PER_PX
 
-__all__ = ["finish", "figure_alts", "problems", "check", "LANG"]
+__all__ = ["finish", "finish_bytes", "figure_alts", "problems", "check", "read_structure", "Structure", "LANG"]
 
 #: the decks' document language
 LANG = "fr-FR"
@@ -57,6 +62,27 @@ class _Element:
         yield self
         for child in self.children:
             yield from child.walk()
+
+
+@dataclass(frozen=True)
+class _Section:
+    """One slide's section, as the reading-order rule needs it."""
+
+    page: int
+    height: float                  # pt
+    mcids: tuple[int, ...]         # its marked content, in structure order
+    heading: str = ""              # its first heading's type ("/H1"), "" when it has none
+    heading_mcids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What the PDF/UA rules find in a PDF's structure, read once with pikepdf from the bytes of SHA-256 ``digest``:
+    the problems that need no page geometry, and the sections the reading-order rule places on their pages."""
+
+    digest: str
+    problems: tuple[str, ...]
+    sections: tuple[_Section, ...] = ()
 
 
 def _attributes(element) -> list:
@@ -134,8 +160,21 @@ def figure_alts(print_html: str) -> list[str | None]:
     return alts
 
 
-def finish(path: Path, alts: list[str | None] | None = None) -> None:
-    """Add what WeasyPrint leaves out of a PDF/UA-1 deck, in place.
+def finish(path: Path, alts: list[str | None] | None = None) -> Structure:
+    """Add what WeasyPrint leaves out of the PDF/UA-1 deck ``path``, in place (see :func:`finish_bytes`);
+    the structure of the file as written."""
+    path = Path(path)
+    # read and written through memory: a path with a non-UTF-8 byte cannot cross into pikepdf's C++ side
+    data = path.read_bytes()
+    finished, structure = finish_bytes(data, alts)
+    if finished is not data:
+        path.write_bytes(finished)  # the build folder's own file
+    return structure
+
+
+def finish_bytes(data: bytes, alts: list[str | None] | None = None) -> tuple[bytes, Structure]:
+    """What WeasyPrint leaves out of a PDF/UA-1 deck, added: the deck's bytes (``data`` itself when nothing was
+    added) and their :class:`Structure`, read from the same parse.
 
     The header cells' ``/Scope``; and, with ``alts`` (:func:`figure_alts` of the print deck), the
     ``/Alt`` of figures that have none (WeasyPrint before 70 does not read an SVG's ``<title>``),
@@ -143,8 +182,7 @@ def finish(path: Path, alts: list[str | None] | None = None) -> None:
     """
     import pikepdf
 
-    # opened and saved through memory: a path with a non-UTF-8 byte cannot cross into pikepdf's C++ side
-    with pikepdf.open(io.BytesIO(Path(path).read_bytes())) as pdf:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
         changed = False
         elements = [e for top in _struct_tree(pdf) for e in top.walk()]
         figures = [e for e in elements if e.type == "/Figure"]
@@ -171,7 +209,9 @@ def finish(path: Path, alts: list[str | None] | None = None) -> None:
             # deterministic: the same deck gives the same bytes (reproducible builds)
             buffer = io.BytesIO()
             pdf.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-            Path(path).write_bytes(buffer.getvalue())  # the build folder's own file
+            data = buffer.getvalue()
+        # read once the bytes are final: reading the XMP metadata marks the open document as edited
+        return data, _structure(pdf, hashlib.sha256(data).hexdigest())
 
 
 def _ancestors(element: _Element):
@@ -179,39 +219,6 @@ def _ancestors(element: _Element):
     while parent is not None:
         yield parent
         parent = parent.parent
-
-
-def _text_positions(path: Path) -> dict[int, dict[int, tuple[float, float]]]:
-    """Per page, marked-content id → (top, bottom) in pt from the top of the page (PDFium)."""
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
-
-    from esante_report.checks.layout import _PDFIUM_LOCK
-
-    out: dict[int, dict[int, tuple[float, float]]] = {}
-    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
-    with _PDFIUM_LOCK:
-        doc = pdfium.PdfDocument(str(path))
-        try:
-            for index in range(len(doc)):
-                page = doc[index]
-                try:
-                    height = page.get_size()[1]
-                    found: dict[int, tuple[float, float]] = {}
-                    for k in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
-                        obj = pdfium_c.FPDFPage_GetObject(page.raw, k)
-                        mcid = pdfium_c.FPDFPageObj_GetMarkedContentID(obj)
-                        if mcid < 0 or not pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
-                            continue
-                        y0, y1 = height - top.value, height - bottom.value
-                        old = found.get(mcid)
-                        found[mcid] = (min(y0, old[0]), max(y1, old[1])) if old else (y0, y1)
-                    out[index + 1] = found
-                finally:
-                    page.close()
-        finally:
-            doc.close()
-    return out
 
 
 def _zone(top: float, bottom: float, height: float) -> int:
@@ -283,105 +290,122 @@ def _untagged(pdf) -> list[str]:
     return found
 
 
-def problems(path: Path) -> list[str]:
-    """What keeps the PDF ``path`` from PDF/UA-1, as far as a machine can tell; each names slide and element."""
+def problems(path: Path | PdfReading) -> list[str]:
+    """What keeps the PDF ``path`` (or its shared :class:`~esante_report.checks.reading.PdfReading`) from
+    PDF/UA-1, as far as a machine can tell; each names slide and element."""
     import pikepdf
 
-    path = Path(path)
     try:
-        pdf = pikepdf.open(io.BytesIO(path.read_bytes()))
+        reading = PdfReading.of(path)
+        structure = reading.structure
     except (pikepdf.PdfError, OSError) as exc:
         return [f"not a readable PDF ({exc})"]
-    found: list[str] = []
-    with pdf:
-        root = pdf.Root
-        # -- document
-        lang = str(root.get("/Lang", "")).strip()
-        if not lang:
-            found.append("document: no language (/Lang of the catalog)")
-        with pdf.open_metadata() as xmp:
-            part = str(xmp.get("pdfuaid:part", ""))
-            title = str(xmp.get("dc:title", "") or "").strip()
-        if part != "1":
-            found.append("document: no PDF/UA-1 identification (XMP pdfuaid:part)")
-        if not title:
-            found.append("document: no title (XMP dc:title)")
-        prefs = root.get("/ViewerPreferences")
-        if not (isinstance(prefs, pikepdf.Dictionary) and bool(prefs.get("/DisplayDocTitle", False))):
-            found.append("document: the title is not shown as the window title (ViewerPreferences/DisplayDocTitle)")
-        mark = root.get("/MarkInfo")
-        if not (isinstance(mark, pikepdf.Dictionary) and bool(mark.get("/Marked", False))):
-            found.append("document: not marked as tagged (MarkInfo/Marked)")
-        tree = _struct_tree(pdf)
-        if not tree:
-            found.append("document: no structure tree (untagged PDF)")
-            return found
-        elements = [e for top in tree for e in top.walk()]
-        pages = len(pdf.pages)
-
-        # -- one slide a section
-        sections: dict[int, int] = {}
-        for e in elements:
-            if e.type == "/Sect":
-                sections[e.page] = sections.get(e.page, 0) + 1
-        for n in range(1, pages + 1):
-            if sections.get(n, 0) != 1:
-                found.append(f"slide {n}: {sections.get(n, 0)} sections (Sect) where one slide is one section")
-
-        # -- figures, tables, headings, links
-        counters: dict[tuple[int, str], int] = {}
-
-        def label(e: _Element, what: str) -> str:
-            counters[(e.page, what)] = counters.get((e.page, what), 0) + 1
-            return f"slide {e.page}: {what} {counters[(e.page, what)]}"
-
-        last_level = 0
-        for e in elements:
-            if e.type == "/Figure":
-                where = label(e, "figure")
-                alt = str(e.obj.get("/Alt", "") or e.obj.get("/ActualText", "")).strip()
-                if not alt:
-                    found.append(f"{where} has no alt text (/Alt)")
-            elif e.type == "/Table":
-                where = label(e, "table")
-                cells = [c for c in e.walk() if c.type in ("/TH", "/TD")]
-                headers = [c for c in cells if c.type == "/TH"]
-                if not headers:
-                    found.append(f"{where} has no header cell (TH)")
-                unscoped = [c for c in headers if not any("/Scope" in a for a in _attributes(c.obj))]
-                if unscoped:
-                    found.append(f"{where}: {len(unscoped)} header cell{'s' if len(unscoped) > 1 else ''} "
-                                 "without a scope (/Scope)")
-            elif _HEADING.match(e.type):
-                level = int(_HEADING.match(e.type).group(1))
-                if (last_level == 0 and level != 1) or level > last_level + 1 and last_level:
-                    found.append(f"slide {e.page}: heading H{level} follows "
-                                 f"{'H' + str(last_level) if last_level else 'the start of the document'} "
-                                 "(a heading level is skipped)")
-                last_level = level
-            elif e.type == "/Link":
-                where = label(e, "link")
-                has_annotation = any(isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR"
-                                     for k in _kids(e.obj))
-                if not has_annotation:
-                    found.append(f"{where} has no link annotation in its structure element")
-                if not e.all_mcids():
-                    found.append(f"{where} has no text")
-        for n, page in enumerate(pdf.pages, start=1):
-            for annot in page.obj.get("/Annots") or []:
-                if annot.get("/Subtype") != "/Link":
-                    continue
-                if "/StructParent" not in annot:
-                    found.append(f"slide {n}: a link annotation is not in the structure tree (StructParent)")
-                if not str(annot.get("/Contents", "")).strip():
-                    found.append(f"slide {n}: a link annotation has no description (/Contents)")
-                if page.obj.get("/Tabs") != "/S":
-                    found.append(f"slide {n}: links without structure tab order (/Tabs /S)")
-
-        found += _font_problems(pdf)
-        found += _untagged(pdf)
-        found += _reading_order(path, elements, pdf)
+    found = list(structure.problems)
+    if structure.sections:
+        found += _reading_order(structure.sections, [page.marked for page in reading.pages])
     return found
+
+
+def read_structure(data: bytes) -> Structure:
+    """The :class:`Structure` of the PDF ``data`` (raises ``pikepdf.PdfError`` when it is not a readable PDF)."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return _structure(pdf, hashlib.sha256(data).hexdigest())
+
+
+def _structure(pdf, digest: str) -> Structure:
+    """The rules that need no page geometry, over the open ``pdf``; and the sections of the reading-order rule."""
+    import pikepdf
+
+    found: list[str] = []
+    root = pdf.Root
+    # -- document
+    lang = str(root.get("/Lang", "")).strip()
+    if not lang:
+        found.append("document: no language (/Lang of the catalog)")
+    with pdf.open_metadata() as xmp:
+        part = str(xmp.get("pdfuaid:part", ""))
+        title = str(xmp.get("dc:title", "") or "").strip()
+    if part != "1":
+        found.append("document: no PDF/UA-1 identification (XMP pdfuaid:part)")
+    if not title:
+        found.append("document: no title (XMP dc:title)")
+    prefs = root.get("/ViewerPreferences")
+    if not (isinstance(prefs, pikepdf.Dictionary) and bool(prefs.get("/DisplayDocTitle", False))):
+        found.append("document: the title is not shown as the window title (ViewerPreferences/DisplayDocTitle)")
+    mark = root.get("/MarkInfo")
+    if not (isinstance(mark, pikepdf.Dictionary) and bool(mark.get("/Marked", False))):
+        found.append("document: not marked as tagged (MarkInfo/Marked)")
+    tree = _struct_tree(pdf)
+    if not tree:
+        found.append("document: no structure tree (untagged PDF)")
+        return Structure(digest, tuple(found))
+    elements = [e for top in tree for e in top.walk()]
+    pages = len(pdf.pages)
+
+    # -- one slide a section
+    sections: dict[int, int] = {}
+    for e in elements:
+        if e.type == "/Sect":
+            sections[e.page] = sections.get(e.page, 0) + 1
+    for n in range(1, pages + 1):
+        if sections.get(n, 0) != 1:
+            found.append(f"slide {n}: {sections.get(n, 0)} sections (Sect) where one slide is one section")
+
+    # -- figures, tables, headings, links
+    counters: dict[tuple[int, str], int] = {}
+
+    def label(e: _Element, what: str) -> str:
+        counters[(e.page, what)] = counters.get((e.page, what), 0) + 1
+        return f"slide {e.page}: {what} {counters[(e.page, what)]}"
+
+    last_level = 0
+    for e in elements:
+        if e.type == "/Figure":
+            where = label(e, "figure")
+            alt = str(e.obj.get("/Alt", "") or e.obj.get("/ActualText", "")).strip()
+            if not alt:
+                found.append(f"{where} has no alt text (/Alt)")
+        elif e.type == "/Table":
+            where = label(e, "table")
+            cells = [c for c in e.walk() if c.type in ("/TH", "/TD")]
+            headers = [c for c in cells if c.type == "/TH"]
+            if not headers:
+                found.append(f"{where} has no header cell (TH)")
+            unscoped = [c for c in headers if not any("/Scope" in a for a in _attributes(c.obj))]
+            if unscoped:
+                found.append(f"{where}: {len(unscoped)} header cell{'s' if len(unscoped) > 1 else ''} "
+                             "without a scope (/Scope)")
+        elif _HEADING.match(e.type):
+            level = int(_HEADING.match(e.type).group(1))
+            if (last_level == 0 and level != 1) or level > last_level + 1 and last_level:
+                found.append(f"slide {e.page}: heading H{level} follows "
+                             f"{'H' + str(last_level) if last_level else 'the start of the document'} "
+                             "(a heading level is skipped)")
+            last_level = level
+        elif e.type == "/Link":
+            where = label(e, "link")
+            has_annotation = any(isinstance(k, pikepdf.Dictionary) and k.get("/Type") == "/OBJR"
+                                 for k in _kids(e.obj))
+            if not has_annotation:
+                found.append(f"{where} has no link annotation in its structure element")
+            if not e.all_mcids():
+                found.append(f"{where} has no text")
+    for n, page in enumerate(pdf.pages, start=1):
+        for annot in page.obj.get("/Annots") or []:
+            if annot.get("/Subtype") != "/Link":
+                continue
+            if "/StructParent" not in annot:
+                found.append(f"slide {n}: a link annotation is not in the structure tree (StructParent)")
+            if not str(annot.get("/Contents", "")).strip():
+                found.append(f"slide {n}: a link annotation has no description (/Contents)")
+            if page.obj.get("/Tabs") != "/S":
+                found.append(f"slide {n}: links without structure tab order (/Tabs /S)")
+
+    found += _font_problems(pdf)
+    found += _untagged(pdf)
+    return Structure(digest, tuple(found), _sections(elements, pdf))
 
 
 def _kids(obj) -> list:
@@ -391,37 +415,50 @@ def _kids(obj) -> list:
     return list(kids) if isinstance(kids, pikepdf.Array) else ([] if kids is None else [kids])
 
 
-def _reading_order(path: Path, elements: list[_Element], pdf) -> list[str]:
-    """Per slide, the structure order reads header band, then title, then body, then footer band."""
-    positions = _text_positions(path)
-    found = []
+def _sections(elements: list[_Element], pdf) -> tuple[_Section, ...]:
+    """Each slide's section: its page, the page's height, its marked content in order and its first heading's."""
+    out = []
     for sect in (e for e in elements if e.type == "/Sect"):
         n = sect.page
         height = float(pdf.pages[n - 1].mediabox[3]) if 0 < n <= len(pdf.pages) else 540.0
-        placed = positions.get(n, {})
-        zones = [_zone(*placed[m], height) for m in sect.all_mcids() if m in placed]
+        heading = next((e for e in sect.walk() if _HEADING.match(e.type)), None)
+        out.append(_Section(n, height, tuple(sect.all_mcids()), heading.type if heading is not None else "",
+                            tuple(heading.all_mcids()) if heading is not None else ()))
+    return tuple(out)
+
+
+def _reading_order(sections: tuple[_Section, ...], marked: list[dict[int, tuple[float, float]]]) -> list[str]:
+    """Per slide, the structure order reads header band, then title, then body, then footer band.
+
+    ``marked``: per page, marked-content id → (top, bottom) in pt of what it draws (PDFium, :mod:`.layout`).
+    """
+    found = []
+    for sect in sections:
+        n, height = sect.page, sect.height
+        placed = marked[n - 1] if 0 < n <= len(marked) else {}
+        zones = [_zone(*placed[m], height) for m in sect.mcids if m in placed]
         if zones != sorted(zones):
             first = next(i for i in range(1, len(zones)) if zones[i] < zones[i - 1])
             names = ("header band", "slide body", "footer band")
             found.append(f"slide {n}: reading order goes back from the {names[zones[first - 1]]} to the "
                          f"{names[zones[first]]}")
-        heading = next((e for e in sect.walk() if _HEADING.match(e.type)), None)
-        if heading is not None:
-            own = [m for m in heading.all_mcids() if m in placed]
+        if sect.heading:
+            own = [m for m in sect.heading_mcids if m in placed]
             if own:
                 title_top = min(placed[m][0] for m in own)
-                body = [m for m in sect.all_mcids() if m in placed and _zone(*placed[m], height) == 1]
+                body = [m for m in sect.mcids if m in placed and _zone(*placed[m], height) == 1]
                 before = body[:body.index(own[0])]
                 # only what is drawn above the title (a cover's kicker) may be read before it
                 if any(placed[m][0] >= title_top for m in before):
-                    found.append(f"slide {n}: the title ({heading.type[1:]}) is read after body content "
+                    found.append(f"slide {n}: the title ({sect.heading[1:]}) is read after body content "
                                  "drawn below it")
     return found
 
 
-def check(path: Path) -> None:
+def check(path: Path | PdfReading) -> None:
     """Raise :class:`ExportError` listing what keeps ``path`` from PDF/UA-1, or return quietly."""
     found = problems(path)
     if found:
         shown = "; ".join(found[:12]) + (f"; and {len(found) - 12} more" if len(found) > 12 else "")
-        raise ExportError(f"{Path(path).name} fails PDF/UA-1: {shown}")
+        name = path.path.name if isinstance(path, PdfReading) else Path(path).name
+        raise ExportError(f"{name} fails PDF/UA-1: {shown}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from esante_report.errors import ExportError
 from esante_report.formats.registry import Build, Format, Pending
 
 __all__ = ["Html", "Pdf", "Pptx", "Odp"]
@@ -41,16 +42,22 @@ class Pdf(Format):
         from esante_report.formats import web
 
         path = build.path(self.suffix)
-        web.write_pdf(build.rendered.print_html, path)
+        build.facts[self.name] = web.write_pdf(build.rendered.print_html, path)
         return path
 
     def check(self, build: Build, path: Path) -> None:
-        """Layout and readability (docs/style.md), then the machine-checkable PDF/UA-1 rules."""
+        """Layout and readability (docs/style.md), then the machine-checkable PDF/UA-1 rules, from one reading of
+        the file (the structure read while it was written is reused when the file still holds those bytes)."""
         from esante_report.checks import layout, pdfua
+        from esante_report.checks.reading import PdfReading
 
         rendered = build.rendered
-        layout.check_pdf(path, rendered.slides, rendered.expected_chars, rendered.slide_cells)
-        pdfua.check(path)
+        try:
+            reading = PdfReading(path, structure=build.facts.get(self.name))
+        except OSError as exc:
+            raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
+        layout.check_pdf(reading, rendered.slides, rendered.expected_chars, rendered.slide_cells)
+        pdfua.check(reading)
 
 
 class Pptx(Format):
@@ -58,7 +65,6 @@ class Pptx(Format):
     optional = True
 
     def write(self, build: Build) -> Path:
-        from esante_report.errors import ExportError
         from esante_report.formats import pptx
 
         if build.rendered.deck is None:

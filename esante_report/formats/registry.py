@@ -56,6 +56,8 @@ class Build:
     progress: Callable[[str], None] = lambda message: None
     #: format name → file written for it (formats listed in ``needs`` come first)
     files: dict[str, Path] = field(default_factory=dict)
+    #: format name → what its writer learnt of the file it wrote, for its check (the PDF's structure)
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def path(self, suffix: str) -> Path:
         return Path(self.folder) / f"{self.name}{suffix}"

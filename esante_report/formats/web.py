@@ -243,24 +243,31 @@ def url_fetcher():
     return _fetcher_class()()
 
 
-def write_pdf(print_html: str, path: Path) -> None:
-    """Lay out ``print_html`` (from :func:`export_print_html`) into the PDF/UA-1 deck ``path``."""
+def write_pdf(print_html: str, path: Path):
+    """Lay out ``print_html`` (from :func:`export_print_html`) into the PDF/UA-1 deck ``path``.
+
+    Returns the :class:`~esante_report.checks.pdfua.Structure` read while the deck was finished, which the
+    PDF/UA check reuses for a file that still holds these bytes.
+    """
     import logging
 
     import weasyprint
 
+    from esante_report.checks import pdfua
+
+    path = Path(path)
     # WeasyPrint logs unsupported CSS and refused fetches at warning level: not the reader's concern
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     try:
-        print_html, stylesheets, font_config = _shared_styles(print_html)
-        weasyprint.HTML(string=print_html, base_url=None, url_fetcher=url_fetcher()).write_pdf(
-            str(path), pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[], pdf_variant="pdf/ua-1",
+        laid_out, stylesheets, font_config = _shared_styles(print_html)
+        data = weasyprint.HTML(string=laid_out, base_url=None, url_fetcher=url_fetcher()).write_pdf(
+            None, pdf_tags=True, uncompressed_pdf=False, custom_metadata=False, attachments=[], pdf_variant="pdf/ua-1",
             stylesheets=stylesheets, font_config=font_config)
     except Exception as exc:  # WeasyPrint raises many types; surface one error
         raise ExportError(f"PDF layout failed for {path.name}: {exc}") from exc
-    from esante_report.checks import pdfua
-
-    pdfua.finish(path, pdfua.figure_alts(print_html))
+    data, structure = pdfua.finish_bytes(data, pdfua.figure_alts(print_html))
+    path.write_bytes(data)  # the build folder's own file
+    return structure
 
 
 #: per process: one FontConfiguration and the parsed house stylesheets, shared by every deck laid out

@@ -14,7 +14,7 @@ line, and the deck is published without it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -40,6 +40,8 @@ class Written:
     slides: int
     warnings: tuple[str, ...]
     rendered: Any
+    #: format name → what its writer learnt of its file (:attr:`~esante_report.formats.registry.Build.facts`)
+    facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def paths(self) -> list[Path]:
@@ -113,7 +115,8 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
             job.abandon()
         raise
     files = {n: build.files[n] for n in chosen if n in build.files}
-    return Written(files=files, slides=rendered.slides, warnings=rendered.warnings, rendered=rendered)
+    return Written(files=files, slides=rendered.slides, warnings=rendered.warnings, rendered=rendered,
+                   facts=dict(build.facts))
 
 
 def _writing_order(formats: list[Format]) -> list[Format]:

@@ -266,6 +266,7 @@ class Session:
     def _check(self, executed, build: Path, version: int) -> None:
         """The PDF and its checks, in the background; their findings join the slides they name."""
         from esante_report.checks import layout, pdfua
+        from esante_report.checks.reading import PdfReading
         from esante_report.pipeline import render, stages
 
         found: list[tuple[int | None, str]] = []
@@ -274,10 +275,10 @@ class Session:
             folder.mkdir()
             written = stages.write_formats(executed, render._meta(self.job), folder, self.job.name, ["html", "pdf"],
                                            warn=lambda message: None, checks=False)
-            pdf = written.files["pdf"]
+            reading = PdfReading(written.files["pdf"], structure=written.facts.get("pdf"))  # read once for both
             rendered = written.rendered
-            found += layout.findings(pdf, rendered.slides, rendered.expected_chars, rendered.slide_cells)
-            found += [(_slide_number(p), p) for p in pdfua.problems(pdf)]
+            found += layout.findings(reading, rendered.slides, rendered.expected_chars, rendered.slide_cells)
+            found += [(_slide_number(p), p) for p in pdfua.problems(reading)]
         except Exception as exc:  # noqa: BLE001 - shown, never fatal to the preview
             found.append((None, f"the PDF could not be laid out: {' '.join(str(exc).split())[:300]}"))
         if self.state.version != version:
