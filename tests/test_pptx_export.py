@@ -232,3 +232,37 @@ def test_no_pptx_flag_reaches_the_jobs_and_their_cache_key(rendered) -> None:
     assert [r.name for r in with_office.up_to_date] == ["post_covid"] and not with_office.jobs
     assert [(j.name, j.formats) for j in without.jobs] == [("post_covid", ("html", "pdf"))]
     assert without.jobs[0].key.endswith("+formats=html,pdf")
+
+
+def test_a_chart_two_decks_share_is_drawn_once_per_process(rendered, tmp_path, monkeypatch) -> None:
+    """The PNG fallback of a chart is drawn by cairosvg once per process (a batch worker's decks share the
+    national timeline); each deck still carries the same PNG and its SVG."""
+    import cairosvg
+    import nbformat
+
+    from esante_report.formats import pptx, web
+
+    nb = nbformat.read(rendered["post_covid"].ipynb, as_version=4)
+    meta = web.DeckMeta(title="Essai", issuer="Agence", date="15/11/2021")
+    deck = web.build(nb, meta).deck
+    drawn: list[bytes] = []
+    real = cairosvg.svg2png
+
+    def counting(*args, **kwargs):
+        drawn.append(kwargs.get("bytestring") or args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cairosvg, "svg2png", counting)
+    monkeypatch.setattr(pptx, "_DRAWN", type(pptx._DRAWN)())  # a process that drew nothing yet
+    first, second = tmp_path / "un.pptx", tmp_path / "deux.pptx"
+    pptx.write_pptx(deck, meta, first)
+    charts = len(drawn)
+    pptx.write_pptx(deck, meta, second)
+
+    def media(path: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as z:
+            return {n: z.read(n) for n in z.namelist() if n.startswith("ppt/media/")}
+
+    pngs = [n for n in media(first) if n.endswith(".png")]
+    assert charts >= 3 and len(drawn) == charts == len(set(drawn)) and len(pngs) >= charts
+    assert media(first) == media(second)

@@ -23,7 +23,9 @@ process), which falls back to it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -386,19 +388,41 @@ def _decorative(shape) -> None:
     c_nv_pr.append(ext_list)
 
 
+#: per process: PNG fallbacks drawn, by the SHA-256 of their SVG, most recent last. A chart several decks of a
+#: batch share (the national timeline in every regional deck) is drawn once per worker.
+_DRAWN: OrderedDict[str, tuple[bytes | None, tuple[int, int]]] = OrderedDict()
+_DRAWN_MAX = 32
+
+
 def _png(block: Figure) -> tuple[bytes | None, tuple[int, int]]:
     """The picture's PNG and its size in px: the raster image itself, or the SVG rendered by cairosvg."""
+    if block.png is None and block.svg:
+        return _svg_png(block.svg)
+    return _sized(block.png)
+
+
+def _svg_png(svg: str) -> tuple[bytes | None, tuple[int, int]]:
+    """The SVG drawn by cairosvg at twice its size on white, and that size; (None, (0, 0)) when it cannot be."""
+    source = svg.encode("utf-8")
+    key = hashlib.sha256(source).hexdigest()
+    if key in _DRAWN:
+        _DRAWN.move_to_end(key)
+        return _DRAWN[key]
+    import cairosvg
+
+    try:  # cairosvg (≥ 2.7) fetches no external resource unless told to (unsafe=False)
+        drawn = _sized(cairosvg.svg2png(bytestring=source, scale=2.0, unsafe=False, background_color="white"))
+    except Exception:  # noqa: BLE001 - an SVG cairosvg cannot draw: the alt text stands in
+        drawn = None, (0, 0)
+    _DRAWN[key] = drawn
+    if len(_DRAWN) > _DRAWN_MAX:
+        _DRAWN.popitem(last=False)
+    return drawn
+
+
+def _sized(data: bytes | None) -> tuple[bytes | None, tuple[int, int]]:
     from PIL import Image
 
-    data = block.png
-    if data is None and block.svg:
-        import cairosvg
-
-        try:  # cairosvg (≥ 2.7) fetches no external resource unless told to (unsafe=False)
-            data = cairosvg.svg2png(bytestring=block.svg.encode("utf-8"), scale=2.0, unsafe=False,
-                                    background_color="white")
-        except Exception:  # noqa: BLE001 - an SVG cairosvg cannot draw: the alt text stands in
-            return None, (0, 0)
     if data is None:
         return None, (0, 0)
     with Image.open(io.BytesIO(data)) as image:
