@@ -269,3 +269,31 @@ def test_a_killed_worker_costs_only_its_own_deck(tmp_path):
                       "running it again") == 1, said
     assert [line for line in said.splitlines() if line.startswith("error: ")] == [
         f"error: 2021-11-15/{victim}: the worker running it died again (killed by SIGKILL): not run again"], said
+
+
+def test_the_longest_decks_start_first_by_their_last_recorded_seconds(tmp_path):
+    """A batch starts its decks longest first, by the seconds their last render took (the cache's records): this
+    date's record when there is one, else the deck's record of an earlier date; a deck never rendered first of all.
+    The progress lines show the order the decks start in (their notebook stops at its first cell here)."""
+    from esante_report.pipeline import cache
+
+    root = tmp_path / "root"
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    nb = nbformat.read(root / "notebooks" / "post_covid.ipynb", as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell("raise ValueError('arrêté exprès pour ce test')"))
+    nbformat.write(nb, root / "notebooks" / "post_covid.ipynb")
+    out = tmp_path / "out"
+    out.mkdir()
+    for date, name, seconds in (("2021-11-08", "post_covid-IDF", 5.0), ("2021-11-08", "post_covid-NOR", 40.0),
+                                ("2021-11-08", "post_covid-OCC", 20.0), ("2021-11-15", "post_covid-OCC", 60.0)):
+        cache.write_record(out, date, name, cache.Record(key="an earlier render", data={}, outputs={}, slides=8,
+                                                         title="Essai", seconds=seconds))
+    result = _cli("render", "--date", "2021-11-15", "--deck", "post_covid", "--region", "IDF", "--region", "NOR",
+                  "--region", "GUA", "--region", "OCC", "--jobs", "1", "--force", "--no-index", "--data", str(DATA),
+                  "--params", str(PARAMS), "--out", str(out), root=root)
+    assert result.returncode == 1, result.stderr
+    started = re.findall(r"^\[\s*[\d.]+s\] 2021-11-15/(post_covid-[A-Z]+): running post_covid\.ipynb$",
+                         result.stderr, re.M)
+    assert started == ["post_covid-GUA", "post_covid-OCC", "post_covid-NOR", "post_covid-IDF"], result.stderr
+    summary = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("2021-11-15 ")]
+    assert sorted(summary) == sorted(started), result.stdout  # every deck is in the summary, once

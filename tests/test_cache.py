@@ -93,3 +93,30 @@ def test_touching_one_data_file_re_renders_only_the_decks_that_read_it(cached):
     assert post_covid_pdf.stat().st_mtime_ns == before
     again = _cli("render", "--all", *_args(cached))
     assert _status(again.stdout) == {"catalogue": "up to date", "post_covid": "up to date"}, again.stdout
+
+
+def test_records_keep_the_render_seconds_and_a_record_without_them_still_reads(cached):
+    """A render records how long it took (the next batch starts its longest decks first); a record written before
+    that, without seconds, still reads: its deck stays up to date."""
+    import json
+
+    from esante_report.pipeline import cache
+
+    kwargs = dict(decks=None, data_dir=cached["data"], params_dir=PARAMS, out_dir=cached["out"],
+                  notebooks=notebooks_dir())
+    dates = ["2020-12-08", "2021-11-15"]
+    records = sorted((cached["out"] / cache.CACHE_DIR).glob("20*/*.json"))
+    assert [p.stem for p in records] == ["catalogue", "post_covid"]
+    saved = {p: p.read_bytes() for p in records}
+    try:
+        for path in records:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            assert isinstance(raw["seconds"], float) and 0.5 < raw["seconds"] < 900, raw
+            del raw["seconds"]  # as an older esante-report wrote it
+            path.write_text(json.dumps(raw), encoding="utf-8")
+        assert [j.name for j in batch_mod.plan(dates, **kwargs).jobs] == []
+        assert cache.read_record(cached["out"], "2021-11-15", "post_covid").slides > 0
+        assert cache.last_seconds(cached["out"], "2021-11-15", "post_covid") is None
+    finally:
+        for path, data in saved.items():
+            path.write_bytes(data)

@@ -32,7 +32,7 @@ from esante_report.formats.registry import DEFAULT_FORMATS
 from esante_report.pipeline.progress import StderrProgress
 from esante_report.pipeline.render import Job, JobResult, job_for, params_entries, render_job
 
-__all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs"]
+__all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs", "longest_first"]
 
 #: decks that have a regional variant (``--region``)
 
@@ -215,22 +215,38 @@ def run_jobs(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     on_result = on_result or (lambda _: None)
     if not jobs:
         return []
+    order = longest_first(jobs)
     if scheduler or dask:
-        results = _run_dask(jobs, workers, scheduler, fail_fast, progress, on_result, board,
+        results = _run_dask(jobs, order, workers, scheduler, fail_fast, progress, on_result, board,
                             scheduler_timeout or SCHEDULER_TIMEOUT)
     elif workers <= 1 or len(jobs) == 1:
         with kernels.in_process(len(jobs)):
-            results = _run_here(jobs, progress, on_result, board, fail_fast)
+            results = _run_here(jobs, order, progress, on_result, board, fail_fast)
     else:
-        results = _run_pool(jobs, workers, fail_fast, progress, on_result, board)
+        results = _run_pool(jobs, order, workers, fail_fast, progress, on_result, board)
     return [results.get(i) or JobResult(job.date, job.name, "skipped", error="not run (--fail-fast)")
             for i, job in enumerate(jobs)]
 
 
-def _run_here(jobs: list[Job], progress: StderrProgress, on_result: Callable[[JobResult], None],
+def longest_first(jobs: list[Job]) -> list[int]:
+    """The order to start ``jobs`` in (their indices): the longest first, by how long each deck's last render took
+    (:func:`~esante_report.pipeline.cache.last_seconds`), so that no long deck starts last and runs alone while
+    the other workers wait. A deck never rendered here goes first (it may be the longest); equal decks keep the
+    plan's order."""
+    expected = []
+    for job in jobs:
+        try:
+            expected.append(cache.last_seconds(Path(job.out_dir), job.date, job.name))
+        except (OSError, ValueError):  # the order is an optimisation only
+            expected.append(None)
+    return sorted(range(len(jobs)), key=lambda i: (expected[i] is not None, -(expected[i] or 0.0)))
+
+
+def _run_here(jobs: list[Job], order: list[int], progress: StderrProgress, on_result: Callable[[JobResult], None],
               board: Board | None, fail_fast: bool) -> dict[int, JobResult]:
     results: dict[int, JobResult] = {}
-    for i, job in enumerate(jobs):
+    for i in order:
+        job = jobs[i]
         try:
             results[i] = render_job(job, board.update if board and not progress.quiet else progress)
         except Exception as exc:  # as a pool worker would report it: that deck failed, the others go on
@@ -247,7 +263,7 @@ _RETRIES = 1
 _ORPHAN_GRACE = 2.0
 
 
-def _run_pool(jobs: list[Job], workers: int, fail_fast: bool, progress: StderrProgress,
+def _run_pool(jobs: list[Job], order: list[int], workers: int, fail_fast: bool, progress: StderrProgress,
               on_result: Callable[[JobResult], None], board: Board | None) -> dict[int, JobResult]:
     """Run ``jobs`` on a pool of ``workers`` processes. A worker that dies (SIGKILL, out of memory) breaks the
     pool: a new pool runs the decks that were not finished, the dead worker's deck included, which is run again
@@ -256,7 +272,7 @@ def _run_pool(jobs: list[Job], workers: int, fail_fast: bool, progress: StderrPr
     deaths: dict[int, int] = {}
     unexplained = 0
     warn = board.print if board is not None else (lambda line: print(line, file=sys.stderr, flush=True))
-    todo = list(range(len(jobs)))
+    todo = list(order)  # a pool hands its queued decks to its workers in the order they were submitted
     while todo:
         died = _pool_round(jobs, todo, workers, fail_fast, progress, on_result, board, results)
         todo = [i for i in todo if i not in results]
@@ -440,7 +456,8 @@ def _result_of(future, job: Job) -> JobResult:
         return JobResult(job.date, job.name, "failed", error=f"worker failed: {type(exc).__name__}: {exc}")
 
 
-def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: bool, progress: StderrProgress,
+def _run_dask(jobs: list[Job], order: list[int], workers: int, scheduler: str | None, fail_fast: bool,
+              progress: StderrProgress,
               on_result: Callable[[JobResult], None], board: Board | None,
               timeout: float = 0) -> dict[int, JobResult]:
     try:
@@ -463,10 +480,12 @@ def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: b
     if cluster is not None and len(jobs) > workers:
         client.run(kernels.enable_on_dask_worker)  # our own workers: each warms its next deck's kernel
     try:
-        futures = {client.submit(render_job, job, progress, pure=False, key=f"render-{job.label}-{time.time_ns()}"): i
-                   for i, job in enumerate(jobs)}
-        for job in jobs:
-            (board.update if board else progress)(f"{job.label}: sent to the Dask cluster")
+        # the longest first: submitted first, and with a higher priority, which Dask runs first
+        futures = {client.submit(render_job, jobs[i], progress, pure=False, priority=len(order) - rank,
+                                 key=f"render-{jobs[i].label}-{time.time_ns()}"): i
+                   for rank, i in enumerate(order)}
+        for i in order:
+            (board.update if board else progress)(f"{jobs[i].label}: sent to the Dask cluster")
         for future in as_completed(list(futures)):
             i = futures[future]
             results[i] = _result_of(future, jobs[i])

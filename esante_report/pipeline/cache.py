@@ -19,6 +19,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -26,9 +27,10 @@ from typing import Any, Iterable
 from esante_report.paths import node_modules_dir
 
 __all__ = ["CACHE_DIR", "static_key", "input_key", "data_hashes", "file_hashes", "Record", "read_record", "write_record", "is_up_to_date",
-           "forget"]
+           "forget", "last_seconds"]
 
 CACHE_DIR = ".esante-cache"
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 _TOOLKIT_SUFFIXES = (".py", ".j2", ".css", ".json", ".mplstyle")
 _LIBRARIES = ("papermill", "nbconvert", "nbformat", "weasyprint", "pydyf", "matplotlib", "pandas", "shapely",
@@ -117,16 +119,22 @@ def file_hashes(paths: Iterable[Path]) -> dict[str, str | None]:
 
 @dataclass(frozen=True)
 class Record:
-    """What the cache knows of one published deck."""
+    """What the cache knows of one published deck.
+
+    ``seconds`` (how long its render took, from running the notebook to publishing) orders the next batch,
+    longest deck first; records written before it existed have none and still read.
+    """
 
     key: str
     data: dict[str, str | None]     # data files read → sha256
     outputs: dict[str, str | None]  # published file name → sha256
     slides: int
     title: str
+    seconds: float | None = None
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True, ensure_ascii=False, indent=1)
+        fields = {k: v for k, v in self.__dict__.items() if not (k == "seconds" and v is None)}
+        return json.dumps(fields, sort_keys=True, ensure_ascii=False, indent=1)
 
 
 def _record_path(out_dir: Path, date: str, name: str) -> Path:
@@ -137,9 +145,38 @@ def read_record(out_dir: Path, date: str, name: str) -> Record | None:
     try:
         raw = json.loads(_record_path(out_dir, date, name).read_text(encoding="utf-8"))
         return Record(key=str(raw["key"]), data=dict(raw["data"]), outputs=dict(raw["outputs"]),
-                      slides=int(raw["slides"]), title=str(raw["title"]))
-    except (OSError, ValueError, KeyError, TypeError):  # no record, or not one of ours: render again
+                      slides=int(raw["slides"]), title=str(raw["title"]), seconds=_seconds(raw.get("seconds")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # no record, or not one of ours: render again
         return None
+
+
+def _seconds(value: Any) -> float | None:
+    """A recorded duration, or None when there is none or it is not a duration (a record is untrusted input)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if 0 <= value < 1e7 else None  # also refuses NaN and infinities
+
+
+#: older dates looked at for a deck's last render time when its own date has no record
+_LOOK_BACK = 8
+
+
+def last_seconds(out_dir: Path, date: str, name: str) -> float | None:
+    """How long the last render of deck ``name`` took: its record of ``date``, else of the most recent other date
+    the cache has (a new date's decks take about as long as last week's); None when no record says."""
+    record = read_record(out_dir, date, name)
+    if record is not None and record.seconds is not None:
+        return record.seconds
+    try:
+        dates = sorted((entry.name for entry in os.scandir(Path(out_dir) / CACHE_DIR)
+                        if entry.name != date and _DATE.fullmatch(entry.name)), reverse=True)
+    except OSError:
+        return None
+    for other in dates[:_LOOK_BACK]:
+        record = read_record(out_dir, other, name)
+        if record is not None and record.seconds is not None:
+            return record.seconds
+    return None
 
 
 def write_record(out_dir: Path, date: str, name: str, record: Record) -> None:

@@ -280,7 +280,8 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
     _clear_failed(failed_dir, job.name)
     timings[current] = time.monotonic() - clock
     cache.write_record(out_dir, job.date, job.name, cache.Record(
-        key=cache.input_key(job.key, data_hashes), data=data_hashes, outputs=outputs, slides=slides, title=job.title))
+        key=cache.input_key(job.key, data_hashes), data=data_hashes, outputs=outputs, slides=slides, title=job.title,
+        seconds=round(sum(timings.values()), 2)))  # the next batch starts its longest decks first
     files = {name: final_dir / path.name for name, path in written.files.items()}
     return RenderedDeck(job.deck, job.date, final_dir / f"{job.name}.html", final_dir / f"{job.name}.pdf",
                         final_dir / f"{job.name}.ipynb", slides, name=job.name, timings=timings, files=files)
