@@ -216,3 +216,67 @@ def test_the_checks_parse_a_pdf_just_written_once_and_a_changed_one_again(render
     _broken(rendered["post_covid"].pdf, path, change)  # the same name, other bytes
     with pytest.raises(ExportError, match=r"essai\.pdf fails PDF/UA-1: slide 2: figure 1 has no alt text"):
         pdf_format.check(build, path)
+
+
+def test_charts_reach_the_layout_engine_as_svg_images_and_the_pdf_is_unchanged(rendered, tmp_path, monkeypatch) -> None:
+    """The print deck's charts go to WeasyPrint as SVG images (no CSS cascade over their markup): the PDF is byte
+    for byte the one inline SVG gives (same Figure tags and /Alt, same chart text). A deck whose CSS names ``svg``
+    keeps them inline."""
+    import nbformat
+    import weasyprint
+
+    from esante_report.decks.registry import find_deck
+    from esante_report.formats import web
+
+    nb = nbformat.read(rendered["post_covid"].ipynb, as_version=4)
+    meta = web.DeckMeta(title="Essai", issuer="Agence", date="15/11/2021", alternative="essai.html",
+                        css=find_deck("post_covid").stylesheet())
+    print_html = web.build(nb, meta).print_html
+    charts = print_html.count('<div class="esr-chart"')
+    laid_out: list[str] = []
+    real = weasyprint.HTML
+
+    def capture(*args, **kwargs):
+        laid_out.append(kwargs["string"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(weasyprint, "HTML", capture)
+    web.write_pdf(print_html, tmp_path / "images.pdf")
+    body = laid_out[-1].split("<body", 1)[1]
+    assert charts >= 4 and body.count('<img class="esr-svg" alt="') == charts and "<svg" not in body
+    monkeypatch.setattr(web, "_charts_as_images", lambda html: html)
+    web.write_pdf(print_html, tmp_path / "inline.pdf")
+    assert body.count("<svg") == 0 and laid_out[-1].split("<body", 1)[1].count("<svg") == charts
+    assert (tmp_path / "images.pdf").read_bytes() == (tmp_path / "inline.pdf").read_bytes()
+    assert pdfua.problems(tmp_path / "images.pdf") == []
+    monkeypatch.undo()
+    styled = web.DeckMeta(title="Essai", issuer="Agence", date="15/11/2021", css=".esr-map svg { opacity: 0.9; }")
+    kept = web._charts_as_images(web.build(nb, styled).print_html)
+    assert kept.split("<body", 1)[1].count("<svg") == charts and 'class="esr-svg"' not in kept
+
+
+@pytest.mark.parametrize("svg, converted", [
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" viewbox="0 0 10 10"><title>t</title>'
+     '<clippath id="c"><rect width="1" height="1" /></clippath><path d="M 0 0" clip-path="url(#c)" /></svg>', True),
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" style="max-width: 50%"><path d="M 0 0" /></svg>',
+     False),  # the box is styled: inline, as the deck's author wrote it
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><a href="https://example.org"><text>x</text></a>'
+     '</svg>', False),  # a link is not drawing
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><use xlink:href="#p" /></svg>',
+     False),  # not well-formed XML (no xlink namespace)
+    ('<svg width="10" height="10"><path d="M 0 0" /></svg>', False),
+])
+def test_only_plain_drawing_becomes_an_svg_image(svg, converted) -> None:
+    import base64
+    import re
+
+    from esante_report.formats import web
+
+    page = f'<html><head></head><body><div class="esr-chart" role="img" aria-label="Un graphique">{svg}</div></body></html>'
+    out = web._charts_as_images(page)
+    if not converted:
+        assert out == page
+        return
+    src = re.search(r'<img class="esr-svg" alt="Un graphique" src="data:image/svg\+xml;base64,([^"]+)">', out).group(1)
+    xml = base64.b64decode(src).decode("utf-8")
+    assert "<clipPath " in xml and 'viewBox="0 0 10 10"' in xml and "<title>" not in xml and "<svg" not in out
