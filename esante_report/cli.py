@@ -183,7 +183,7 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not args.no_index:
         path = index_mod.write_index(out_dir, force=False)
         if path is not None:
-            print(f"wrote {path}")
+            print(f"wrote {path}\nwrote {path.parent / index_mod.FEED_NAME}")
     return 1 if failed else 0
 
 
@@ -201,7 +201,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
         from . import index as index_mod
 
         path = index_mod.write_index(args.out or default_out_dir(), force=True)
-        print(f"wrote {path}")
+        print(f"wrote {path}\nwrote {path.parent / index_mod.FEED_NAME}")
         return 0
     if args.command == "render":
         return _render(args, parser)

@@ -1,4 +1,4 @@
-"""``publish``: copy the decks readers need, and their index, to a share (folder, WebDAV, SFTP, SMB, S3).
+"""``publish``: copy the decks readers need, their index and its feed, to a share (folder, WebDAV, SFTP, SMB, S3).
 
 Only reader files (:data:`~esante_report.index.READER_FORMATS`) of decks that passed their checks
 go: a file is published when its content is the one ``render`` checked and recorded in the cache.
@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from . import cache
 from .distconfig import ConfigError, Target, redact
 from .errors import EsanteReportError
+from .feed import FEED_NAME, render_feed
 from .index import collect, deck_file, local_listing, render_page
 
 __all__ = ["PublishError", "PublishPlan", "open_target", "plan_publish", "publish", "MANIFEST_NAME",
@@ -342,7 +343,7 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
 
     page_dates = collect(out_dir, after, set(dates) if dates is not None else planned_dates(out_dir))
     index_digest = hashlib.sha256(json.dumps(page_dates, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    if manifest.get("index") != index_digest or INDEX_NAME not in _top_files(fs, root):
+    if manifest.get("index") != index_digest or not {INDEX_NAME, FEED_NAME} <= _top_files(fs, root):
         plan.index = "replace" if INDEX_NAME in _top_files(fs, root) else "add"
     if dry_run:
         return plan
@@ -354,6 +355,7 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
             files[rel] = {"sha256": plan.hashes[rel], "size": plan.sizes[rel]}
         if plan.index != "unchanged":
             progress(f"publish: writing {INDEX_NAME}")
+            _put(fs, render_feed(page_dates, target.public_url), _join(root, FEED_NAME), FEED_NAME, target)
             _put(fs, render_page(page_dates).encode("utf-8"), _join(root, INDEX_NAME), INDEX_NAME, target)
         for rel in plan.remove:
             progress(f"publish: removing {rel}")

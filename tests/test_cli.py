@@ -129,5 +129,5 @@ def test_render_all_restricted_to_one_deck(tmp_path, params_copy):
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
                      if not any(part.startswith(".") for part in p.relative_to(tmp_path / "out").parts))
     assert written == ["2021-11-15/post_covid.html", "2021-11-15/post_covid.ipynb", "2021-11-15/post_covid.odp",
-                       "2021-11-15/post_covid.pdf", "2021-11-15/post_covid.pptx", "index.html"]
+                       "2021-11-15/post_covid.pdf", "2021-11-15/post_covid.pptx", "feed.xml", "index.html"]
     assert "wrote " in result.stdout and "post_covid.pdf" in result.stdout

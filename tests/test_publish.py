@@ -50,6 +50,11 @@ def fake_out(tmp_path: Path) -> Path:
     return out
 
 
+def _title(deck) -> str:
+    """The title of a deck of the index, as a screen reader says it (whitespace folded)."""
+    return " ".join(deck.select_one(".idx-title").get_text().split())
+
+
 def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
@@ -60,7 +65,7 @@ def _publish(capsys, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-EXPECTED = {".esante-manifest.json", "index.html", f"{DATE}/post_covid.html", f"{DATE}/post_covid.pdf",
+EXPECTED = {".esante-manifest.json", "index.html", "feed.xml", f"{DATE}/post_covid.html", f"{DATE}/post_covid.pdf",
             f"{DATE}/post_covid-OCC.html", f"{DATE}/post_covid-OCC.pdf"}
 
 
@@ -130,7 +135,7 @@ def test_share_index_lists_formats_sizes_and_the_missing_deck(fake_out, tmp_path
     share = tmp_path / "share"
     _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
     soup = BeautifulSoup((share / "index.html").read_text(encoding="utf-8"), "html.parser")
-    rows = {row.th.get_text(strip=True): row for row in soup.select("tbody tr")}
+    rows = {_title(deck): deck for deck in soup.select(".idx-deck")}
     assert list(rows) == ["Titre <post_covid> & co", "Cellules — Île-de-France", "Titre <post_covid-OCC> & co"]
     assert "<post_covid>" not in (share / "index.html").read_text(encoding="utf-8")  # escaped
     missing = rows["Cellules — Île-de-France"]
@@ -139,14 +144,33 @@ def test_share_index_lists_formats_sizes_and_the_missing_deck(fake_out, tmp_path
     size = (fake_out / DATE / "post_covid.pdf").stat().st_size
     assert f"(PDF, {round(size / 1024)} Ko)" in rows["Titre <post_covid> & co"].get_text()
     assert all((share / a["href"]).is_file() for a in soup.select("a"))
-    assert not soup.select("script[src], link[href], img[src^='http']")
+    assert not soup.select("script[src], link[href]:not([rel=alternate]), img[src^='http']")
+
+
+def test_publish_sends_the_feed_with_the_readers_addresses(fake_out, tmp_path, share_env, capsys):
+    """feed.xml reaches the share with the index: one entry per published deck, linked at public_url."""
+    import xml.etree.ElementTree as ET
+
+    share = tmp_path / "share"
+    config = _config(tmp_path, str(share))
+    code, _, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 0, err
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.parse(share / "feed.xml").getroot()
+    assert feed.tag == f"{atom}feed"
+    links = sorted(e.find(f"{atom}link[@rel='alternate']").get("href") for e in feed.iter(f"{atom}entry"))
+    assert links == sorted(f"https://intranet.example.fr/decks/{DATE}/{name}.html" for name in DECKS)
+    assert [e.findtext(f"{atom}title") for e in feed.iter(f"{atom}entry")] == [
+        "Titre <post_covid> & co — 15 novembre 2021", "Titre <post_covid-OCC> & co — 15 novembre 2021"]
+    soup = BeautifulSoup((share / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert soup.select_one("link[rel=alternate][type='application/atom+xml']")["href"] == "feed.xml"
 
 
 def test_outputs_index_marks_the_missing_regional_deck(fake_out):
     from esante_report.index import write_index
 
     soup = BeautifulSoup(write_index(fake_out).read_text(encoding="utf-8"), "html.parser")
-    missing = [r.th.get_text(strip=True) for r in soup.select("tr.idx-missing")]
+    missing = [_title(deck) for deck in soup.select(".idx-deck.idx-missing")]
     assert missing == ["Cellules — Île-de-France"]
 
 
@@ -186,9 +210,9 @@ def share_env(monkeypatch):
 
 
 def _deck_puts(server) -> list[str]:
-    """Deck files uploaded (under their temporary names), without the manifest and the index."""
+    """Deck files uploaded (under their temporary names), without the manifest, the index and its feed."""
     return sorted(re.sub(r"^/(.*)/\.(.+)\.[0-9a-f]{12}\.part$", r"\1/\2", p) for p in server.puts()
-                  if "manifest" not in p and "index.html" not in p)
+                  if "manifest" not in p and "index.html" not in p and "feed.xml" not in p)
 
 
 def test_webdav_publish_is_idempotent_and_resends_only_a_changed_deck(fake_out, tmp_path, webdav, share_env, capsys):
@@ -197,7 +221,7 @@ def test_webdav_publish_is_idempotent_and_resends_only_a_changed_deck(fake_out, 
     code, out, err = _publish(capsys, *args)
     assert code == 0, err
     assert _files(webdav.root) == EXPECTED
-    assert _deck_puts(webdav) == sorted(EXPECTED - {".esante-manifest.json", "index.html"})
+    assert _deck_puts(webdav) == sorted(EXPECTED - {".esante-manifest.json", "index.html", "feed.xml"})
     assert (webdav.root / DATE / "post_covid-OCC.pdf").read_bytes() == (fake_out / DATE / "post_covid-OCC.pdf").read_bytes()
 
     webdav.requests.clear()
@@ -303,12 +327,12 @@ def test_rendered_decks_publish_without_notebooks_cache_or_failures(distribution
     rendered = {f"{DATE}/{p.name}" for p in (out / DATE).iterdir() if p.suffix in (".html", ".pdf", ".pptx", ".odp")}
     assert {f"{DATE}/post_covid.pdf", f"{DATE}/post_covid-OCC.pdf", f"{DATE}/post_covid-IDF.pdf"} <= rendered
     assert (out / DATE / "post_covid.ipynb").exists() and (out / ".esante-cache").is_dir()
-    assert _files(share) == rendered | {"index.html", ".esante-manifest.json"}
+    assert _files(share) == rendered | {"index.html", "feed.xml", ".esante-manifest.json"}
     soup = BeautifulSoup((share / "index.html").read_text(encoding="utf-8"), "html.parser")
-    titles = [r.th.get_text(strip=True) for r in soup.select("tbody tr")]
+    titles = [_title(deck) for deck in soup.select(".idx-deck")]
     assert titles == ["Cellules de coordination post-COVID", "Cellules de coordination post-COVID — Île-de-France",
                       "Cellules de coordination post-COVID — Mayotte", "Cellules de coordination post-COVID — Occitanie"]
-    may = [r for r in soup.select("tbody tr") if "Mayotte" in r.th.get_text()]
+    may = [deck for deck in soup.select(".idx-deck") if "Mayotte" in _title(deck)]
     assert len(may) == 1
     # the region with no patients rows: rendered, or shown as missing, never left out
     assert ("idx-missing" in (may[0].get("class") or [])) == (f"{DATE}/post_covid-MAY.pdf" not in rendered)
