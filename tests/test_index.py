@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import datetime as dt
+import hashlib
 import html
 import json
 import re
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from esante_report.index import remember_expected, write_index
+from esante_report.outdir.index import remember_expected, write_index
 
 from .conftest import DATA, pdf_pages_text
 
@@ -202,7 +201,7 @@ def test_feed_is_atom_with_one_entry_per_deck_and_date(tmp_path):
 def test_feed_links_are_absolute_under_a_public_address():
     import xml.etree.ElementTree as ET
 
-    from esante_report.feed import render_feed
+    from esante_report.outdir.feed import render_feed
 
     deck = {"name": "post_covid", "title": "T", "region": "", "region_name": "", "missing": False, "issuer": "",
             "produced": "2021-11-16T08:00:00Z",

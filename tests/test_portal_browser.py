@@ -283,7 +283,7 @@ def test_axe_finds_nothing_on_any_slide(deck: str, all_regions: Path, browser: B
 
 @pytest.mark.browser
 def test_hostile_names_stay_text_in_the_browser(tmp_path: Path, offline: Offline) -> None:
-    from esante_report.index import remember_expected, write_index
+    from esante_report.outdir.index import remember_expected, write_index
 
     hostile = '<img src=x onerror=alert(1)></script><script>alert(2)</script>'
     folder = tmp_path / DATE

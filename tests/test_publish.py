@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from esante_report import cache
-from esante_report.cli import main
-from esante_report.index import remember_expected
+from esante_report.pipeline import cache
+from esante_report.cli.main import main
+from esante_report.outdir.index import remember_expected
 
 from . import _servers
 
@@ -167,7 +167,7 @@ def test_publish_sends_the_feed_with_the_readers_addresses(fake_out, tmp_path, s
 
 
 def test_outputs_index_marks_the_missing_regional_deck(fake_out):
-    from esante_report.index import write_index
+    from esante_report.outdir.index import write_index
 
     soup = BeautifulSoup(write_index(fake_out).read_text(encoding="utf-8"), "html.parser")
     missing = [_title(deck) for deck in soup.select(".idx-deck.idx-missing")]
@@ -175,7 +175,7 @@ def test_outputs_index_marks_the_missing_regional_deck(fake_out):
 
 
 def test_expected_decks_follow_the_params_file(fake_out):
-    from esante_report.index import expected
+    from esante_report.outdir.index import expected
 
     remember_expected(fake_out, [(DATE, "catalogue", "")], {DATE: {"catalogue"}})
     assert sorted(expected(fake_out, DATE)) == ["catalogue"]  # post_covid left the params file of the date
