@@ -126,7 +126,7 @@ def hook(step):
     if len(calls) - 1 == stop:
         os.kill(os.getpid(), signal.SIGKILL)
 versions.STEP_HOOK = hook
-versions.publish([Path(p) for p in sys.argv[3:]], Path(sys.argv[2]), "post_covid")
+versions.switch([Path(p) for p in sys.argv[3:]], Path(sys.argv[2]), "post_covid")
 """
 
 
@@ -144,7 +144,7 @@ def _start(kind: str, old: dict[str, bytes], root: Path) -> Path:
         _stage(old, folder)
     else:
         folder.mkdir(parents=True)
-        versions.publish(_stage(old, root / "build-old"), folder, "post_covid")
+        versions.switch(_stage(old, root / "build-old"), folder, "post_covid")
     return folder
 
 
@@ -170,7 +170,7 @@ def test_a_kill_between_any_two_publishing_steps_leaves_one_whole_deck(switched,
         probe = _start(kind, old, tmp_path / "probe")
         versions.STEP_HOOK = steps.append
         steps.clear()
-        versions.publish(_stage(new, tmp_path / "probe" / "build"), probe, "post_covid")
+        versions.switch(_stage(new, tmp_path / "probe" / "build"), probe, "post_covid")
     finally:
         versions.STEP_HOOK = None
     assert "switch" in steps and len(steps) >= 5, steps
@@ -184,7 +184,7 @@ def test_a_kill_between_any_two_publishing_steps_leaves_one_whole_deck(switched,
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         seen.append(_seen(folder, old, new))
         # the next publish completes and tidies what the killed one left
-        versions.publish(_stage(new, root / "build-again"), folder, "post_covid")
+        versions.switch(_stage(new, root / "build-again"), folder, "post_covid")
         assert _seen(folder, old, new) == "new"
         assert versions.unexpected_files(folder) == []
     # killed before the switch: the old deck, whole; after it: the new one, whole
@@ -198,13 +198,13 @@ def test_a_link_planted_at_a_public_name_is_replaced_not_followed(switched, tmp_
     victim = tmp_path / "victim.pdf"
     victim.write_bytes(b"precious")
     (folder / "post_covid.pdf").symlink_to(victim)
-    versions.publish(_stage(switched["new"], tmp_path / "build"), folder, "post_covid")
+    versions.switch(_stage(switched["new"], tmp_path / "build"), folder, "post_covid")
     assert victim.read_bytes() == b"precious"
     assert (folder / "post_covid.pdf").read_bytes() == switched["new"]["post_covid.pdf"]
     (folder / versions.VERSIONS / "post_covid").unlink()
     (folder / versions.VERSIONS / "post_covid").symlink_to(tmp_path, target_is_directory=True)  # planted pointer
-    assert not versions.published_file(folder / "post_covid.pdf")  # the index does not list it
-    versions.publish(_stage(switched["old"], tmp_path / "build-2"), folder, "post_covid")
+    assert not versions.current_file(folder / "post_covid.pdf")  # the index does not list it
+    versions.switch(_stage(switched["old"], tmp_path / "build-2"), folder, "post_covid")
     assert victim.read_bytes() == b"precious" and os.readlink(folder / versions.VERSIONS / "post_covid") != str(tmp_path)
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from esante_report.errors import ExportError
 
-__all__ = ["check_pdf", "SLIDE_WIDTH_PX", "SLIDE_HEIGHT_PX", "MIN_BODY_PT", "MIN_CHART_PT", "MIN_SMALL_PT",
+__all__ = ["check_pdf", "findings", "SLIDE_WIDTH_PX", "SLIDE_HEIGHT_PX", "MIN_BODY_PT", "MIN_CHART_PT", "MIN_SMALL_PT",
            "ROOMY_BODY_PT", "SMALL_PRINT_COLOUR"]
 
 SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX = 1280, 720
@@ -408,6 +408,14 @@ def check_pdf(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
     ``expected_chars`` (letters and digits each slide shows, from :func:`export.visible_chars`) lets
     the check see content the layout engine could not place on its page and left out.
     """
+    named = findings(path, slides, expected_chars, slide_cells)
+    if named:
+        raise ExportError(f"{Path(path).name} failed its checks: " + "; ".join(text for _, text in named))
+
+
+def findings(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
+             slide_cells: tuple[tuple[int, ...], ...] = ()) -> list[tuple[int | None, str]]:
+    """What :func:`check_pdf` finds, one (slide number or None, text naming the slide and its cells) each."""
     problems = []
     pages = _read_pdf(Path(path))
     if pages and not any(page.tagged for page in pages):
@@ -419,14 +427,13 @@ def check_pdf(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
     for n, content in enumerate(pages, start=1):
         expected = expected_chars[n - 1] if n <= len(expected_chars) else 0
         problems += _page_problems(n, content, expected)
-    if problems:
-        named = []
-        for problem in problems:
-            match = re.match(r"slide (\d+):", problem)
-            n = int(match.group(1)) if match else 0
-            if 0 < n <= len(slide_cells) and slide_cells[n - 1]:
-                cells = slide_cells[n - 1]
-                where = f"cell {cells[0]}" if len(cells) == 1 else f"cells {cells[0]}–{cells[-1]}"
-                problem = problem.replace(f"slide {n}:", f"slide {n} ({where}):", 1)
-            named.append(problem)
-        raise ExportError(f"{Path(path).name} failed its checks: " + "; ".join(named))
+    named: list[tuple[int | None, str]] = []
+    for problem in problems:
+        match = re.match(r"slide (\d+):", problem)
+        n = int(match.group(1)) if match else 0
+        if 0 < n <= len(slide_cells) and slide_cells[n - 1]:
+            cells = slide_cells[n - 1]
+            where = f"cell {cells[0]}" if len(cells) == 1 else f"cells {cells[0]}–{cells[-1]}"
+            problem = problem.replace(f"slide {n}:", f"slide {n} ({where}):", 1)
+        named.append((n or None, problem))
+    return named

@@ -31,6 +31,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     mail.add_argument("--region", action="append", metavar="ABBR",
                       help="'all' (default: every row of recipients.csv), 'national', or a region (repeatable)")
     mail.add_argument("--send", action="store_true", help="send through the SMTP relay of the config file")
+    mail.add_argument("--resend", action="append", default=[], metavar="MESSAGE-ID",
+                      help="with --send: send again a message that may have been delivered, named by a previous "
+                           "run, once the relay says it was not (repeatable)")
     mail.add_argument("--data", type=Path, help="data folder (default: data/)")
     _common(mail)
 
@@ -46,6 +49,10 @@ def _progress(quiet: bool):
     from esante_report.pipeline.render import StderrProgress
 
     return StderrProgress(quiet=quiet)
+
+
+def _warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr, flush=True)
 
 
 def _check_dates(dates: list[str] | None) -> None:
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         target = config.target(args.to)
         plan = publish.publish(out_dir, target, dates=None if args.all else list(dict.fromkeys(args.date)),
                                decks=args.deck, regions=args.region, dry_run=args.dry_run,
-                               progress=_progress(args.quiet))
+                               progress=_progress(args.quiet), warn=_warn)
         print(publish.summary_table(plan, args.dry_run))
         return 0
     from esante_report.distribute import mail
@@ -77,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
     _check_dates([args.date])
     result = mail.mail(out_dir, Path(args.data or default_data_dir()), config, date=args.date, decks=args.deck,
-                       regions=args.region or ["all"], send=args.send, progress=_progress(args.quiet))
+                       regions=args.region or ["all"], send=args.send, resend=args.resend,
+                       progress=_progress(args.quiet))
     print(mail.summary_table(result))
     for line in result.problems:
         print(f"error: {line}", file=sys.stderr)

@@ -209,7 +209,7 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
         except stages.CheckFailed as exc:
             _, note = versions.try_keep_failed(exc.path, out_dir, stem, suffix=exc.format.suffix)
             raise ExportError(f"{exc} ({note})") from exc
-        versions.publish(written.paths, out_dir, stem)  # the same one-step publishing as render
+        versions.switch(written.paths, out_dir, stem)  # the same atomic switch as render
     files = {name: out_dir / path.name for name, path in written.files.items()}
     return ExportedDeck(spec.name, out_dir / f"{stem}.html", out_dir / f"{stem}.pdf", written.slides,
                         written.warnings, files)

@@ -8,12 +8,14 @@ deck of a batch that failed (the others are still rendered, then a summary is pr
 from __future__ import annotations
 
 import argparse
+import re
 import contextlib
 import signal
 import sys
 import threading
 from pathlib import Path
 
+from esante_report.distribute.config import redact
 from esante_report.errors import EsanteReportError
 
 __all__ = ["main"]
@@ -78,6 +80,14 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
                           help="the issuing body in the header band (default: %(default)s)")
     _dirs(new_deck)
 
+    preview = sub.add_parser("preview", help="serve a deck on 127.0.0.1, rebuilt on every save, problems on their slide")
+    preview.add_argument("deck", help="the deck: notebooks/DECK.ipynb")
+    preview.add_argument("--date", metavar="YYYY-MM-DD", help="reporting date (default: the latest params file naming it)")
+    preview.add_argument("--region", metavar="ABBR", help="the deck of this region")
+    preview.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: a free one)")
+    preview.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    _dirs(preview)
+
     from esante_report.cli import distribute as cli_distribute
     from esante_report.cli import export as cli_export
     from esante_report.decks.registry import deck_commands
@@ -95,6 +105,12 @@ def _dirs(parser: argparse.ArgumentParser) -> None:
 def _positive(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a number of workers ≥ 1, got {text!r}")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
     return int(text)
 
 
@@ -208,6 +224,15 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
         return 0
     if args.command == "render":
         return _render(args, parser)
+    if args.command == "preview":
+        from esante_report.paths import notebooks_dir
+        from esante_report.preview.run import preview
+
+        if args.date is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.date):
+            parser.error(f"preview: expected a date YYYY-MM-DD, got {args.date!r}")
+        return preview(args.deck, date=args.date, region=args.region, port=args.port, browser=not args.no_browser,
+                       data_dir=args.data or default_data_dir(), params_dir=args.params or default_params_dir(),
+                       notebooks=notebooks_dir())
     data_dir = args.data or default_data_dir()
     params_dir = args.params or default_params_dir()
     if args.command == "check":
@@ -266,6 +291,14 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+def _traceback(exc: BaseException) -> int:
+    """``--debug``: the traceback on stderr, with every credential hidden as in all other output."""
+    import traceback
+
+    print(redact("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a path with a non-UTF-8 byte is printed as the bytes it has
         with contextlib.suppress(AttributeError, ValueError):
@@ -280,17 +313,21 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, parser, commands)
     except EsanteReportError as exc:
         if args.debug:
-            raise
+            return _traceback(exc)
         for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {redact(line)}", file=sys.stderr)
         return 1
     except OSError as exc:  # permissions, disk full, read-only file system: one line naming the path
         if args.debug:
-            raise
+            return _traceback(exc)
         from esante_report.outdir.fs import os_error
 
-        print(f"error: {os_error(exc)}", file=sys.stderr)
+        print(f"error: {redact(os_error(exc))}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if args.debug:
+            return _traceback(exc)
+        raise
     except KeyboardInterrupt as exc:
         if isinstance(exc, Terminated):
             print("error: terminated (SIGTERM); outputs already published are untouched", file=sys.stderr)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from esante_report.errors import EsanteReportError
+from esante_report.errors import FormatError
 
 if TYPE_CHECKING:
     from esante_report.formats.web import DeckMeta, Rendered
@@ -43,10 +43,6 @@ _BUILTIN = {
     "odp": "esante_report.formats.builtin:Odp",
 }
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-
-
-class FormatError(EsanteReportError, ValueError):
-    """An unknown format, or a format plug-in that does not load."""
 
 
 @dataclass

@@ -1,27 +1,34 @@
-"""Writing inside ``<out>`` safely: no write or delete ever goes through a symbolic link.
+"""Writing inside ``<out>`` or a local share safely: no write or delete ever goes through a symbolic link, nor
+leaves its folder.
 
 Every file is written to a fresh temporary name created with ``O_EXCL|O_NOFOLLOW`` in
 its target folder and renamed over the target (a rename replaces a link, never what it
-points to). Folders the toolkit writes into (``<out>/<date>``, ``failed/``) are refused
-when they are links. OS errors become :class:`OutputError`, one line naming the path.
+points to). Folders the toolkit writes into (``<out>/<date>``, ``failed/``, a share's date
+folders) are refused when they are links. A relative path that comes from outside (a share's
+manifest or listing) goes through :func:`scoped_path`, the one scope check, and is opened with
+:func:`within`. OS errors become :class:`OutputError`, one line naming the path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import os
+import posixpath
+import re
 import shutil
 import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from esante_report.errors import EsanteReportError
+from esante_report.errors import OutputError, ScopeError, quote
 
-__all__ = ["OutputError", "os_error", "prepare_out", "safe_dir", "write_bytes", "write_text", "copy_file",
-           "locked", "build_folder", "remove_stale_temp", "LOCK_NAME", "TEMP_PREFIX", "STALE_SECONDS"]
+__all__ = ["OutputError", "ScopeError", "os_error", "prepare_out", "safe_dir", "write_bytes", "write_text",
+           "copy_file", "read_bytes", "scoped_path", "within", "is_date_folder", "locked", "build_folder",
+           "remove_stale_temp", "LOCK_NAME", "TEMP_PREFIX", "STALE_SECONDS"]
 
 LOCK_NAME = ".esante-report.lock"
 TEMP_PREFIX = ".render-"
@@ -31,8 +38,8 @@ STALE_SECONDS = 24 * 3600
 OWNER_NAME = ".owner"
 
 
-class OutputError(EsanteReportError, OSError):
-    """An output folder or file cannot be written (permissions, disk full, read-only, a link, not a folder)."""
+#: a date folder: ``YYYY-MM-DD`` in ASCII digits (``[0-9]``, not ``\d``, which takes any script's digits)
+_DATE_FOLDER = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def os_error(exc: OSError, path: Path | str | None = None) -> OutputError:
@@ -83,6 +90,81 @@ def safe_dir(path: Path, *, create: bool = True) -> Path:
             raise
         raise os_error(exc, path) from None
     return path
+
+
+def is_date_folder(name: object) -> bool:
+    """True for the name of a date folder: ``YYYY-MM-DD`` of a real date, in ASCII digits."""
+    if not isinstance(name, str) or not _DATE_FOLDER.fullmatch(name):
+        return False
+    try:
+        dt.date.fromisoformat(name)
+    except ValueError:  # 2020-13-01
+        return False
+    return True
+
+
+def scoped_path(rel: object, file_ok: Callable[[str], object], *, dated: bool = True) -> str:
+    """``rel`` when it names ``<date>/<file>`` (``<file>`` when not ``dated``) inside a folder the toolkit writes
+    into, with ``file_ok(<file>)`` true; else :class:`ScopeError` saying why, in one line.
+
+    The one check of a relative path that comes from outside, whatever the tree (``<out>``, a local
+    folder, a WebDAV, SFTP, SMB or S3 share): a text, relative, in normal form (no ``..``, ``.`` or
+    empty part), with no backslash, drive, NUL or other unprintable character, made of exactly the
+    expected parts, the date one a real date in ASCII digits. As rsync and restic do, a listing or
+    a manifest read from a share is never trusted for paths.
+    """
+    if not isinstance(rel, str):
+        raise ScopeError(f"{quote(rel)}: not a path (expected a text)")
+    if not rel.isprintable():  # NUL, CR, LF, other control characters, lone surrogates
+        raise ScopeError(f"{quote(rel)}: holds an unprintable character (expected a plain file name)")
+    if "\\" in rel:
+        raise ScopeError(f"{quote(rel)}: holds a backslash (expected '/' between folder and file)")
+    if rel.startswith("/"):
+        raise ScopeError(f"{quote(rel)}: an absolute path (expected a path relative to the target)")
+    if ":" in rel:
+        raise ScopeError(f"{quote(rel)}: names a drive or a stream (expected no ':')")
+    parts = rel.split("/")
+    if ".." in parts:
+        raise ScopeError(f"{quote(rel)}: leaves its folder ('..')")
+    if "" in parts or "." in parts or posixpath.normpath(rel) != rel:
+        raise ScopeError(f"{quote(rel)}: not in normal form (an empty or '.' part)")
+    if len(parts) != (2 if dated else 1):
+        raise ScopeError(f"{quote(rel)}: expected " + ("<date>/<file>" if dated else "a file name with no folder"))
+    if dated and not is_date_folder(parts[0]):
+        raise ScopeError(f"{quote(rel)}: expected a date folder YYYY-MM-DD, got {quote(parts[0])}")
+    if not file_ok(parts[-1]):
+        raise ScopeError(f"{quote(rel)}: {quote(parts[-1])} is not a file the toolkit keeps there")
+    return rel
+
+
+def within(root: Path, rel: object, file_ok: Callable[[str], object], *, dated: bool = True,
+           create: bool = False) -> Path:
+    """``root / rel`` once ``rel`` passed :func:`scoped_path` and every folder between ``root`` and the file is a
+    plain folder (created when ``create``), never a link: a path from outside neither leaves ``root`` nor goes
+    through a link planted in it. ``root`` itself is the user's choice and may be a link."""
+    parts = scoped_path(rel, file_ok, dated=dated).split("/")
+    folder = Path(root)
+    for part in parts[:-1]:
+        folder = safe_dir(folder / part, create=create)
+    return folder / parts[-1]
+
+
+def read_bytes(path: Path, limit: int) -> bytes | None:
+    """The first ``limit`` + 1 bytes of file ``path`` (None when missing), never read through a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(f"{path}: is a symbolic link; refusing to read or replace it through the link "
+                              "(expected a plain file: remove the link)") from None
+        raise OutputError(f"{path}: cannot read: {exc.strerror or type(exc).__name__}") from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            return f.read(limit + 1)
+    except OSError as exc:  # a folder there: EISDIR
+        raise OutputError(f"{path}: cannot read: {exc.strerror or type(exc).__name__} (expected a plain file)") from None
 
 
 def write_bytes(target: Path, data: bytes) -> Path:

@@ -33,7 +33,7 @@ from esante_report.outdir import fs as outfs
 from esante_report.decks.registry import find_deck
 from esante_report.fmt import fmt_date, fmt_long_date
 from esante_report.outdir.feed import FEED_NAME, write_feed
-from esante_report.outdir.versions import published_file, source_date_epoch
+from esante_report.outdir.versions import current_file, source_date_epoch
 
 __all__ = ["write_index", "collect", "render_page", "local_listing", "remember_expected", "expected",
            "deck_file", "size_fr", "reader_formats", "planned_dates", "fold"]
@@ -153,7 +153,7 @@ def local_listing(out_dir: Path) -> dict[str, int]:
         if not (_is_date(folder.name) and _plain(folder, "dir")):
             continue
         for path in folder.iterdir():
-            if deck_file(path.name) and published_file(path):
+            if deck_file(path.name) and current_file(path):
                 listing[f"{folder.name}/{path.name}"] = path.stat().st_size
     return listing
 
@@ -209,8 +209,8 @@ def collect(out_dir: Path, listing: dict[str, int] | None = None, dates: set[str
             pdf = out_dir / date / f"{name}.pdf"
             pages = None
             if ".pdf" in present[name]:
-                pages = record.slides if record else (_pages(pdf) if published_file(pdf) else None)
-            mtime = local.stat().st_mtime if published_file(local) else None
+                pages = record.slides if record else (_pages(pdf) if current_file(pdf) else None)
+            mtime = local.stat().st_mtime if current_file(local) else None
             decks.append({**deck, "missing": False, "files": files, "pages": pages,
                           "generated": _local_time(mtime) if mtime is not None else "",
                           "produced": _utc(mtime) if mtime is not None else "",

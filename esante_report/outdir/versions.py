@@ -1,6 +1,6 @@
-"""Deck versions: a deck's files are published in one atomic step, and the evidence of a failure is kept safely.
+"""Deck versions: a deck's files are switched in one atomic step, and the evidence of a failure is kept safely.
 
-``render`` and ``export`` both publish through :func:`publish` and keep rejected files
+``render`` and ``export`` both switch through :func:`switch` and keep rejected files
 through :func:`keep_failed`, so the two commands cannot drift.
 
 Layout of a folder ``F`` holding deck ``NAME`` (``F`` is ``<out>/<date>`` for ``render``)::
@@ -39,7 +39,7 @@ from typing import Callable
 
 from esante_report.outdir import fs as outfs
 
-__all__ = ["VERSIONS", "publish", "published_file", "version_of", "unexpected_files", "keep_failed", "try_keep_failed", "created",
+__all__ = ["VERSIONS", "switch", "current_file", "version_of", "unexpected_files", "keep_failed", "try_keep_failed", "created",
            "STEP_HOOK"]
 
 VERSIONS = ".versions"
@@ -117,8 +117,8 @@ def version_of(folder: Path, name: str) -> Path | None:
     return version
 
 
-def published_file(path: Path) -> bool:
-    """True when ``path`` is a plain file, or a published file: our link, through our pointer, to a plain file."""
+def current_file(path: Path) -> bool:
+    """True when ``path`` is a plain file, or a current file of a deck: our link, through our pointer, to a plain file."""
     path = Path(path)
     try:
         info = os.lstat(path)
@@ -193,7 +193,7 @@ def _adopt_plain_files(folder: Path, versions: Path, name: str, suffixes: set[st
         _replace_link(path, _link_target(name, path.name))
 
 
-def publish(files: list[Path], folder: Path, name: str) -> dict[str, str]:
+def switch(files: list[Path], folder: Path, name: str) -> dict[str, str]:
     """Publish ``files`` (named ``<name>.<ext>``, in a build folder on the same file system) as deck ``name`` of
     ``folder`` in one atomic switch; returns each published file name → sha256.
 
@@ -203,14 +203,14 @@ def publish(files: list[Path], folder: Path, name: str) -> dict[str, str]:
     try:
         versions = outfs.safe_dir(folder / VERSIONS)
         with outfs.locked(versions):
-            return _publish_locked(files, folder, versions, name)
+            return _switch_locked(files, folder, versions, name)
     except OSError as exc:
         if isinstance(exc, outfs.OutputError):
             raise
         raise outfs.os_error(exc) from None
 
 
-def _publish_locked(files: list[Path], folder: Path, versions: Path, name: str) -> dict[str, str]:
+def _switch_locked(files: list[Path], folder: Path, versions: Path, name: str) -> dict[str, str]:
     pointer = versions / name
     if os.path.lexists(pointer) and not stat.S_ISLNK(os.lstat(pointer).st_mode):
         raise outfs.OutputError(f"{pointer}: not a link of the toolkit's (expected the pointer to the published "
@@ -234,16 +234,16 @@ def _publish_locked(files: list[Path], folder: Path, versions: Path, name: str) 
             with contextlib.suppress(OSError):
                 if os.readlink(public) == _link_target(name, public.name):
                     os.unlink(public)  # a file of the old version only: its link would dangle
-    for entry in os.scandir(folder):  # temporary links of a killed publish
+    for entry in os.scandir(folder):  # temporary links of a killed switch
         if entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp") and entry.is_symlink():
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
     pattern = _version_re(name)
     for entry in os.scandir(versions):
-        # the version just replaced stays until the next publish: a reader in the middle of it reads it whole
+        # the version just replaced stays until the next switch: a reader in the middle of it reads it whole
         keep = {version.name} | ({old.name} if old is not None else set())
         stale_version = pattern.fullmatch(entry.name) and entry.name not in keep
-        leftover = entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp")  # a killed publish
+        leftover = entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp")  # a killed switch
         if stale_version or leftover:
             with contextlib.suppress(OSError):
                 _remove(Path(entry.path))

@@ -1,4 +1,4 @@
-"""The kernel fork server of a batch worker (issue 17): imports once, forks one fresh kernel per deck.
+"""The kernel fork server of a batch worker: imports once, forks one fresh kernel per deck.
 
 Run as ``python -m esante_report.pipeline.fork_server`` by :mod:`esante_report.pipeline.kernels`, never imported by a
 kernel. It imports what every deck's kernel imports (ipykernel, pandas, matplotlib, the toolkit and the

@@ -1,4 +1,4 @@
-"""Warm kernels for batches: the next deck's kernel starts while the current deck runs (issue 17, item 3).
+"""Warm kernels for batches: the next deck's kernel starts while the current deck runs.
 
 When a worker has more decks queued than there are workers, :func:`take` hands the deck about to run a
 kernel started (and warmed: interpreter, the notebooks' set-up imports) in the background while the previous

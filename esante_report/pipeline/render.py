@@ -301,7 +301,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
             raise ExportError(f"{exc} ({note})") from exc
         slides = written.slides
         stage("publish", "publishing")
-        outputs = versions.publish([executed, *written.paths], final_dir, job.name)  # one atomic switch
+        outputs = versions.switch([executed, *written.paths], final_dir, job.name)  # one atomic switch
     _clear_failed(failed_dir, job.name)
     timings[current] = time.monotonic() - clock
     cache.write_record(out_dir, job.date, job.name, cache.Record(

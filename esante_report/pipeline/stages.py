@@ -2,7 +2,7 @@
 
 ``render`` (a notebook it runs), ``export`` (a notebook already run) and ``preview`` call
 :func:`write_formats` with an executed notebook and its :class:`~esante_report.formats.web.DeckMeta`,
-and publish what it returns in one atomic switch (:func:`esante_report.outdir.versions.publish`): the
+and publish what it returns in one atomic switch (:func:`esante_report.outdir.versions.switch`): the
 two commands cannot drift. :func:`deck_meta` is the one place a deck's header, footer and document
 metadata are put together.
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from esante_report.errors import EsanteReportError, ExportError
+from esante_report.errors import CheckFailed, EsanteReportError, ExportError
 from esante_report.formats import registry
 from esante_report.formats.registry import Build, Format, Pending
 
@@ -29,14 +29,6 @@ Stage = Callable[[str, str], None]
 #: what the progress line says while a format is written
 _DOING = {"html": "writing HTML", "pdf": "writing PDF", "pptx": "writing PowerPoint deck",
           "odp": "converting to Impress"}
-
-
-class CheckFailed(ExportError):
-    """A required format's file failed its check; ``path`` is the rejected file (kept as evidence)."""
-
-    def __init__(self, message: str, fmt: Format, path: Path) -> None:
-        super().__init__(message)
-        self.format, self.path = fmt, path
 
 
 @dataclass(frozen=True)
@@ -68,13 +60,14 @@ def warm(formats: Iterable[str]) -> None:
 
 
 def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
-                  stage: Stage = _quiet_stage, warn: Callable[[str], None] = lambda message: None) -> Written:
+                  stage: Stage = _quiet_stage, warn: Callable[[str], None] = lambda message: None,
+                  checks: bool = True) -> Written:
     """Build the slides of the executed ``nb`` and write each of ``formats`` as ``folder/<name><suffix>``.
 
     ``stage(name, message)`` marks the start of each stage (progress and timings); ``warn`` gets one line per
     warning (a cell's output that cannot be placed, an optional format skipped). Raises
     :class:`CheckFailed` when a required format's file fails its check, :class:`ExportError` when it cannot
-    be written.
+    be written. With ``checks=False`` the files are written unchecked (preview reads the findings itself).
     """
     from esante_report.formats import web
 
@@ -103,7 +96,8 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
                 pending.append((fmt, result))
             else:
                 build.files[fmt.name] = result
-                _check(fmt, build, result, stage, warn, skipped)
+                if checks:
+                    _check(fmt, build, result, stage, warn, skipped)
         for fmt, job in pending:
             stage(fmt.name, f"finishing the {fmt.description or fmt.name} copy")
             path = job.finish()
@@ -112,7 +106,8 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
                 skipped.add(fmt.name)
                 continue
             build.files[fmt.name] = path
-            _check(fmt, build, path, stage, warn, skipped)
+            if checks:
+                _check(fmt, build, path, stage, warn, skipped)
     except BaseException:
         for _, job in pending:
             job.abandon()
