@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, Callable
 from esante_report.outdir import fs as outfs
 from esante_report.outdir import versions
 from esante_report.errors import EsanteReportError, ExportError
+from esante_report.paths import is_report_date
 
 __all__ = ["ExportedDeck", "export_notebook", "notebook_parameters_of", "add_parser", "run"]
 
@@ -111,7 +111,7 @@ def _report_date(path: Path, date: str | None, params: dict[str, Any]) -> dt.dat
         raise ExportError(f"{path}: no reporting date in the notebook's parameters: give --date YYYY-MM-DD")
     text = str(given)
     try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        if not is_report_date(text):
             raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:
