@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import contextlib
 import re
 import threading
 from collections import Counter
@@ -366,6 +367,13 @@ def _page_problems(n: int, page: _Page, expected: int) -> list[str]:
 
 def page_count(path: Path) -> int:
     """Pages of the PDF ``path``; :class:`ExportError` when it is not a readable PDF."""
+    with _opened(Path(path)) as pdf:
+        return len(pdf)
+
+
+@contextlib.contextmanager
+def _opened(path: Path):
+    """The PDF ``path`` open in PDFium (one document at a time in this process), closed after."""
     import pypdfium2 as pdfium
 
     with _PDFIUM_LOCK:
@@ -374,30 +382,21 @@ def page_count(path: Path) -> int:
         except pdfium.PdfiumError as exc:
             raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
         try:
-            return len(pdf)
+            yield pdf
         finally:
             pdf.close()
 
 
 def _read_pdf(path: Path) -> list[_Page]:
-    import pypdfium2 as pdfium
-
-    with _PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as exc:
-            raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
-        try:
-            pages = []
-            for index in range(len(pdf)):
-                page = pdf[index]
-                try:
-                    pages.append(_read_page(page))
-                finally:
-                    page.close()
-            return pages
-        finally:
-            pdf.close()
+    with _opened(Path(path)) as pdf:
+        pages = []
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                pages.append(_read_page(page))
+            finally:
+                page.close()
+        return pages
 
 
 def check_pdf(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
