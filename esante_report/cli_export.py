@@ -173,7 +173,7 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
     Without ``deck``, the notebook is its own deck: title and issuer from its metadata and parameters.
 
     Raises :class:`ExportError` (one line) for an unknown deck, an unreadable or
-    unexecuted notebook, a bad date, or a PDF that fails its checks.
+    unexecuted notebook (or one whose papermill run failed), a bad date, or a PDF that fails its checks.
     """
     from . import export, pdfcheck
     from .registry import DeckSpec, deck_names, find_deck, spec_from_notebook
@@ -186,10 +186,9 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
     nb = _read_notebook(notebook)
     if spec is None:
         spec = spec_from_notebook(notebook.stem, notebook, nb) or DeckSpec(notebook.stem, notebook, notebook.stem, None)
-    code = [c for c in nb.cells if c.get("cell_type") == "code"]
-    if not any(c.get("outputs") for c in code):
-        raise ExportError(f"{notebook}: not executed (no cell has an output): run it first (papermill, or "
-                          "JupyterLab's Run All then save), or use `esante-report render`")
+    from .nbcheck import refuse_unexecuted
+
+    refuse_unexecuted(nb, str(notebook))
     params = notebook_parameters_of(nb)
     day = _report_date(notebook, date, params)
     out_dir = outfs.prepare_out(Path(out_dir) if out_dir is not None else notebook.resolve().parent)

@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from . import fonts
 from .errors import ExportError
+from .sanitize import xml_text
 from .paths import node_modules_dir, templates_dir
 from .slides import HIDDEN_TAGS, SlideList, build_deck
 
@@ -53,6 +54,11 @@ class DeckMeta:
     alternative: str = ""
     #: the deck's own CSS (trusted: from its deck code), after the house CSS
     css: str = ""
+
+    def __post_init__(self) -> None:
+        # one filter for every format the deck is written in (HTML, PDF metadata, PowerPoint, Impress)
+        for name in ("title", "issuer", "date", "subject", "keywords", "created", "generator", "alternative"):
+            object.__setattr__(self, name, xml_text(getattr(self, name)))
 
 
 @dataclass(frozen=True)
