@@ -40,13 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from esante_report.errors import ExportError
+from esante_report.slides.geometry import FOOTER_PX, HEADER_PX, PT_PER_PX, SLIDE_HEIGHT_PX, SLIDE_WIDTH_PX
 
 __all__ = ["check_pdf", "findings", "SLIDE_WIDTH_PX", "SLIDE_HEIGHT_PX", "MIN_BODY_PT", "MIN_CHART_PT", "MIN_SMALL_PT",
            "ROOMY_BODY_PT", "SMALL_PRINT_COLOUR"]
 
-SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX = 1280, 720
-HEADER_PX, FOOTER_PX = 44, 34
-_PT_PER_PX = 0.75
+_PT_PER_PX = PT_PER_PX
 _TOLERANCE_PT = 1.0
 _WORD = re.compile(r"\w")
 #: letters and digits of a slide that may be missing from its page: PDFium gives back every letter

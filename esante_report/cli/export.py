@@ -20,7 +20,6 @@ otherwise untouched. ``SOURCE_DATE_EPOCH`` makes two exports byte-identical.
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime as dt
 import re
 import sys
@@ -52,24 +51,11 @@ def _quiet(_: str) -> None:
     return None
 
 
-def _literal_assignments(source: str) -> dict[str, Any]:
-    """``name = <literal>`` lines of a parameters cell (anything else is ignored)."""
-    if isinstance(source, list) and all(isinstance(s, str) for s in source):
-        source = "".join(source)
-    if not isinstance(source, str):
-        return {}
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return {}
-    values = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                values[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-    return values
+def _literal_assignments(source) -> dict[str, Any]:
+    """The literal ``name = value`` lines of a parameters cell (anything else is left out)."""
+    from esante_report.decks.registry import parameters_in
+
+    return {name: p.default for name, p in parameters_in(source).items() if p.literal}
 
 
 def notebook_parameters_of(nb) -> dict[str, Any]:

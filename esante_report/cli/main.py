@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+from esante_report.distribute.config import redact
 from esante_report.errors import EsanteReportError
 
 __all__ = ["main"]
@@ -166,7 +167,7 @@ def _formats(args: argparse.Namespace) -> tuple[str, ...]:
 def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from esante_report.pipeline.batch import default_jobs, render_batch, summary_table
     from esante_report.paths import default_data_dir, default_out_dir, default_params_dir, notebooks_dir
-    from esante_report.pipeline.render import StderrProgress
+    from esante_report.pipeline.progress import StderrProgress
 
     out_dir = Path(args.out or default_out_dir())
     data_dir = Path(args.data or default_data_dir())
@@ -288,6 +289,14 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+def _traceback(exc: BaseException) -> int:
+    """``--debug``: the traceback on stderr, with every credential hidden as in all other output."""
+    import traceback
+
+    print(redact("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a path with a non-UTF-8 byte is printed as the bytes it has
         with contextlib.suppress(AttributeError, ValueError):
@@ -302,17 +311,21 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, parser, commands)
     except EsanteReportError as exc:
         if args.debug:
-            raise
+            return _traceback(exc)
         for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {redact(line)}", file=sys.stderr)
         return 1
     except OSError as exc:  # permissions, disk full, read-only file system: one line naming the path
         if args.debug:
-            raise
+            return _traceback(exc)
         from esante_report.outdir.fs import os_error
 
-        print(f"error: {os_error(exc)}", file=sys.stderr)
+        print(f"error: {redact(os_error(exc))}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if args.debug:
+            return _traceback(exc)
+        raise
     except KeyboardInterrupt as exc:
         if isinstance(exc, Terminated):
             print("error: terminated (SIGTERM); outputs already published are untouched", file=sys.stderr)

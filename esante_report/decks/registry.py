@@ -83,6 +83,8 @@ class Parameter:
     name: str
     default: Any
     line: int           # line in the cell (1-based)
+    #: False when the default is not a literal (an expression papermill would still run): ``default`` is None
+    literal: bool = True
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,13 @@ def parameters_cell(nb: dict) -> tuple[str, int] | None:
     return None
 
 
-def _parameters(source: str) -> dict[str, Parameter]:
-    """``name = <literal>`` (or ``name: type = <literal>``) lines, read with ast: nothing is executed."""
+def parameters_in(source) -> dict[str, Parameter]:
+    """``name = <literal>`` (or ``name: type = <literal>``) lines of a parameters cell (its source as text or as a
+    notebook's list of lines), read with ast: nothing is executed. The one reader of parameters cells."""
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        return {}
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -183,10 +190,9 @@ def _parameters(source: str) -> dict[str, Parameter]:
         else:
             continue
         try:
-            default = ast.literal_eval(value)
-        except ValueError:
-            default = None
-        out[name] = Parameter(name, default, node.lineno)
+            out[name] = Parameter(name, ast.literal_eval(value), node.lineno)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            out[name] = Parameter(name, None, node.lineno, literal=False)
     return out
 
 
@@ -215,7 +221,7 @@ def spec_from_notebook(name: str, path: Path, nb: dict | None = None) -> DeckSpe
         return None
     meta = nb.get("metadata", {}).get("esante_report", {})
     meta = meta if isinstance(meta, dict) else {}
-    parameters = _parameters(cell[0])
+    parameters = parameters_in(cell[0])
     issuer = meta.get("issuer")
     if not isinstance(issuer, str):
         default = parameters.get("issuer")

@@ -26,10 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,20 +41,22 @@ from esante_report.formats.pptx_blocks import (
     notes_text,
     slide_blocks,
 )
+from esante_report.slides.geometry import FOOTER_PX, HEADER_PX, MARGIN_PX, SLIDE_HEIGHT_PX, SLIDE_WIDTH_PX
 from esante_report.slides.model import Slide, SlideList
 from esante_report.slides.sanitize import xml_text
 
 if TYPE_CHECKING:
     from esante_report.formats.web import DeckMeta
 
-__all__ = ["write_pptx", "write_odp", "soffice", "SLIDE_WIDTH_EMU", "SLIDE_HEIGHT_EMU"]
+__all__ = ["write_pptx", "SLIDE_WIDTH_EMU", "SLIDE_HEIGHT_EMU"]
 
 #: characters a PowerPoint document property (title, author, subject, keywords…) holds
 MAX_PROPERTY = 255
 #: 1280×720 px slides, as the HTML and PDF decks: 1 px = 9525 EMU = 0.75 pt
 _PX = 9525
-SLIDE_WIDTH_EMU, SLIDE_HEIGHT_EMU = 1280 * _PX, 720 * _PX
-_HEADER, _FOOTER, _MARGIN = 44, 34, 48
+_W, _H = SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX
+SLIDE_WIDTH_EMU, SLIDE_HEIGHT_EMU = _W * _PX, _H * _PX
+_HEADER, _FOOTER, _MARGIN = HEADER_PX, FOOTER_PX, MARGIN_PX
 _BLEU, _ROUGE, _TEXT, _BODY, _MUTED, _LINE, _PALE = "000091", "E1000F", "161616", "3A3A3A", "595959", "DDDDDD", "E3E3FD"
 _FONT = "Inter"
 _SVG_EXT_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
@@ -315,7 +313,7 @@ class _Writer:
         layout = self.prs.slide_layouts[0 if s.layout == "cover" else 2 if s.layout == "divider" else 5]
         slide = self.prs.slides.add_slide(layout)
         top = _HEADER + 14
-        body_x, body_w = _MARGIN, 1280 - 2 * _MARGIN
+        body_x, body_w = _MARGIN, _W - 2 * _MARGIN
         title_shape = slide.shapes.title
         if s.layout in ("cover", "divider"):
             title_y, title_h = (200, 130) if s.layout == "cover" else (230, 110)
@@ -339,9 +337,9 @@ class _Writer:
             if shape.placeholder_format.idx != 0:  # subtitle / body placeholders of the layout: not used
                 shape._element.getparent().remove(shape._element)
         if s.layout == "divider":
-            _band(slide, 0, _HEADER, 1280, 720 - _HEADER - _FOOTER, _BLEU, self, back=True)
+            _band(slide, 0, _HEADER, _W, _H - _HEADER - _FOOTER, _BLEU, self, back=True)
         y = title_y + title_h + 10
-        bottom = 720 - _FOOTER - 10
+        bottom = _H - _FOOTER - 10
         if s.number == 1 and self.meta.alternative:
             bottom -= 24
             self.textbox(slide, body_x, bottom + 2, body_w, 22,
@@ -489,10 +487,10 @@ def _house_master(prs, meta, writer: _Writer) -> None:
     # shapes drawn on a scratch slide, moved onto the master (python-pptx draws on slides only)
     scratch = prs.slides.add_slide(prs.slide_layouts[6])
     shapes = []
-    shapes.append(_band(scratch, 0, _HEADER - 1, 1280, 1, _LINE, writer))
-    shapes.append(_band(scratch, 0, 720 - _FOOTER, 1280, 1, _LINE, writer))
+    shapes.append(_band(scratch, 0, _HEADER - 1, _W, 1, _LINE, writer))
+    shapes.append(_band(scratch, 0, _H - _FOOTER, _W, 1, _LINE, writer))
     for k, colour in enumerate((_BLEU, "FFFFFF", _ROUGE)):
-        mark = _band(scratch, 1280 - _MARGIN - 48 + 16 * k, 19, 16, 6, colour, writer)
+        mark = _band(scratch, _W - _MARGIN - 48 + 16 * k, 19, 16, 6, colour, writer)
         mark.line.color.rgb = RGBColor.from_string(_LINE)
         mark.line.width = Pt(0.5)
         shapes.append(mark)
@@ -500,9 +498,9 @@ def _house_master(prs, meta, writer: _Writer) -> None:
     issuer = writer.textbox(scratch, _MARGIN - 4, 8, 900, 30,
                             [Para([Run(meta.issuer.upper(), bold=True)])], 1.0, colour=_TEXT)
     writer.where = f"the master's footer: deck title {_prefix(meta.title)}"
-    footer = writer.textbox(scratch, _MARGIN - 4, 720 - _FOOTER + 4, 1000, 26,
+    footer = writer.textbox(scratch, _MARGIN - 4, _H - _FOOTER + 4, 1000, 26,
                             [Para([Run(f"{meta.title} · {meta.date}")])], 1.0, colour=_MUTED)
-    number = writer.textbox(scratch, 1280 - _MARGIN - 120, 720 - _FOOTER + 4, 124, 26,
+    number = writer.textbox(scratch, _W - _MARGIN - 120, _H - _FOOTER + 4, 124, 26,
                             [Para([Run("‹n°›")])], 1.0, colour=_MUTED)
     for box, size in ((issuer, 10.5), (footer, 9.75), (number, 9.75)):
         box.text_frame.auto_size = None
@@ -625,40 +623,3 @@ def _stable_zip(data: bytes, created: str) -> bytes:
             entry.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(entry, src.read(info.filename))
     return out.getvalue()
-
-
-def soffice() -> str | None:
-    """The LibreOffice command, or None when LibreOffice is not installed."""
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def write_odp(pptx: Path, odp: Path, *, timeout: float = 180) -> str | None:
-    """Convert ``pptx`` into the Impress file ``odp`` with LibreOffice in headless mode.
-
-    Returns None when written, else one line saying why not (LibreOffice missing, conversion
-    failed): the Impress copy is a convenience, never a reason for a render to fail. Each
-    conversion uses a profile of its own, so parallel renders do not collide.
-    """
-    command = soffice()
-    if command is None:
-        return "LibreOffice (soffice) not found: the Impress copy (.odp) was skipped"
-    pptx, odp = Path(pptx), Path(odp)
-    with tempfile.TemporaryDirectory(prefix="esr-soffice-") as tmp:
-        profile = Path(tmp) / "profile"
-        outdir = Path(tmp) / "out"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SAL_", "OOO_"))}
-        env["HOME"] = tmp
-        try:
-            done = subprocess.run(
-                [command, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                 "--nolockcheck", "--convert-to", "odp", "--outdir", str(outdir), str(pptx)],
-                stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, env=env, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"LibreOffice could not convert {pptx.name} ({type(exc).__name__}): the .odp was skipped"
-        made = outdir / f"{pptx.stem}.odp"
-        if done.returncode != 0 or not made.is_file():
-            detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()[-1:]
-            return (f"LibreOffice could not convert {pptx.name}"
-                    f"{': ' + detail[0][:120] if detail else ''}: the .odp was skipped")
-        shutil.move(str(made), str(odp))
-    return None
