@@ -153,7 +153,7 @@ def _svg_markup(el) -> str:
 
 def _figure(el) -> Figure:
     chart = el if "esr-chart" in _classes(el) else next(iter(el.iterfind(".//div[@class='esr-chart']")), el)
-    alt = _clean(chart.get("aria-label") or "").strip()
+    alt = _clean(chart.get("aria-label") or (chart.get("alt") if chart.tag == "img" else "") or "").strip()
     svg = next(iter(chart.iter("svg")), None)
     png = None
     if svg is None:
@@ -283,6 +283,10 @@ def _blocks(el, out: list, level: int = 0, skip_title: list | None = None) -> No
             para = _para(child, 0, style)
             if para:
                 pending.paras.append(para)
+            pictures = list(child.iter("img"))  # a picture of a Markdown paragraph (pasted into the cell)
+            if pictures:
+                flush()
+                out.extend(_figure(img) for img in pictures)
         elif tag in _BLOCK_TAGS or any(getattr(k, "tag", "") in _BLOCK_TAGS for k in child.iter()):
             flush()
             _blocks(child, out, level, skip_title)

@@ -26,6 +26,10 @@ deck, every fragment goes through :func:`clean`, which rebuilds the markup and
 So a distributed deck never carries a script, a remote load or a local file,
 and no output restyles or covers another slide, whatever a data value or an
 output contains. The rewriter is linear in the size of its input.
+
+:func:`xml_text` is the one filter for text that reaches an XML format (the HTML and PDF decks, PowerPoint,
+Impress, PDF metadata): control characters and lone surrogates out, length bounded where a format caps it.
+:func:`text_problem` says why a value given for such a text (a title, an issuer) is refused.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ import re
 from html import escape
 from html.parser import HTMLParser
 
-__all__ = ["clean", "safe_href"]
+from esante_report.errors import quote
+
+__all__ = ["clean", "safe_href", "xml_text", "text_problem"]
 
 _DROP_WITH_CONTENT = frozenset({
     "script", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript", "template", "textarea",
@@ -96,6 +102,51 @@ _RESERVED_CLASSES = frozenset({
 })
 #: the one rule of every matplotlib SVG, kept as presentation attributes of its <svg> (they inherit)
 _MPL_SVG_RULE = re.compile(r"\*\s*\{\s*stroke-linejoin:\s*round;\s*stroke-linecap:\s*butt;?\s*\}")
+
+
+#: what no XML document may hold (XML 1.0, section 2.2: C0 controls but tab, line feed and carriage return; lone
+#: surrogates; U+FFFE, U+FFFF) and the C1 controls, which are never text a reader should see
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+#: vertical tab and form feed separate words: they become a space; a lone surrogate becomes U+FFFD, the rest goes
+_NOT_TEXT_AS = {"\x0b": " ", "\x0c": " "}
+
+
+def _not_text_as(match: re.Match) -> str:
+    char = match.group(0)
+    return _NOT_TEXT_AS.get(char, "\ufffd" if "\ud800" <= char <= "\udfff" else "")
+
+
+def xml_text(value: object, limit: int | None = None) -> str:
+    """``value`` as text that every XML format holds (HTML, PowerPoint, Impress, PDF metadata).
+
+    Vertical tab and form feed become a space, a lone surrogate (from a notebook's JSON escapes) the
+    replacement character U+FFFD, and the other control characters are dropped. With ``limit``, a longer
+    text is cut to ``limit`` characters, the last one an ellipsis (PowerPoint's document properties hold
+    255 characters).
+    """
+    text = value if isinstance(value, str) else str(value)
+    text = _NOT_TEXT.sub(_not_text_as, text)
+    if limit is not None and len(text) > limit:
+        text = text[:max(0, limit - 1)].rstrip() + "…"
+    return text
+
+
+def text_problem(value: object, limit: int | None = None) -> str | None:
+    """Why ``value`` cannot be a one-line text (a title, an issuer) of at most ``limit`` characters; None if it can.
+
+    The message quotes at most a prefix of the value, never the whole of it.
+    """
+    if not isinstance(value, str) or not value.strip():
+        most = f" of at most {limit} characters" if limit is not None else ""
+        return f"expected text{most}, got {quote(value) if value else 'nothing'}"
+    bad = _NOT_TEXT.search(value) or re.search(r"[\n\r\t]", value)
+    if bad:
+        char = bad.group(0)
+        what = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "the control character"
+        return f"expected plain text on one line, got {what} {char!r} at position {bad.start() + 1} of {quote(value, 40)}"
+    if limit is not None and len(value.strip()) > limit:
+        return f"expected at most {limit} characters, got {quote(value.strip(), 40)}"
+    return None
 
 
 def safe_style(value: str) -> str:
