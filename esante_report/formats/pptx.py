@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING
 
 from esante_report.errors import ExportError
 from esante_report.formats.pptx_blocks import (
-    SAFE_LINK,
     Cols,
     Figure,
     Para,
@@ -43,7 +42,7 @@ from esante_report.formats.pptx_blocks import (
 )
 from esante_report.slides.geometry import FOOTER_PX, HEADER_PX, MARGIN_PX, SLIDE_HEIGHT_PX, SLIDE_WIDTH_PX
 from esante_report.slides.model import Slide, SlideList
-from esante_report.slides.sanitize import xml_text
+from esante_report.slides.sanitize import safe_href, xml_text
 
 if TYPE_CHECKING:
     from esante_report.formats.web import DeckMeta
@@ -201,7 +200,7 @@ class _Writer:
         r.font.color.rgb = RGBColor.from_string(
             colour or (_BLEU if para.style in ("h", "kpi") else _ROUGE if para.style == "kicker" else
                        _MUTED if para.style == "small" else _BODY))
-        if run.href and SAFE_LINK.match(run.href):
+        if run.href and safe_href(run.href):
             r.hyperlink.address = xml_text(run.href)
 
     def table(self, slide, x, y, w, h, block: Table, scale: float) -> float:

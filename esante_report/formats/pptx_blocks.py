@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 
 from esante_report.slides.model import Slide
+from esante_report.slides.sanitize import safe_href
 
-__all__ = ["Run", "Para", "Text", "Table", "Figure", "Cols", "slide_blocks", "notes_text", "SAFE_LINK"]
+__all__ = ["Run", "Para", "Text", "Table", "Figure", "Cols", "slide_blocks", "notes_text"]
 
-SAFE_LINK = re.compile(r"^(https?://|mailto:|tel:)", re.I)
 #: what a block tells the editable deck about itself, in ``data-esr-role`` (set by the house components and by
 #: the decks' templates): the core reads this vocabulary, never a deck's CSS classes
 ROLES = frozenset({"decorative", "columns", "narrow", "wide", "half", "kpi", "kicker", "small", "badge",
@@ -89,7 +89,7 @@ def _runs(el, bold=False, italic=False, href=None) -> list[Run]:
             link = href
             if tag == "a":
                 target = (child.get("href") or "").strip()
-                link = target if SAFE_LINK.match(target) else None
+                link = safe_href(target)
             out += _runs(child, bold or tag in ("strong", "b"), italic or tag in ("em", "i"), link)
         if child.tail:
             out.append(Run(_clean(child.tail), bold, italic, href))

@@ -167,11 +167,13 @@ def safe_style(value: str) -> str:
 
 
 def safe_href(url: str | None) -> str | None:
-    """``url`` when it is an http(s), mailto or tel link or an in-page anchor; None otherwise."""
+    """``url`` when it is an http(s), mailto or tel link; None otherwise. The one link allow-list: slides, the
+    editable decks and the components use it. An in-page anchor is refused too: a slide has no target for it
+    (Markdown's ``#harmful-link`` included), and a link leading nowhere is no link in the PDF's structure."""
     if not isinstance(url, str):
         return None
     squeezed = _URL_NOISE.sub("", url).lower()
-    if squeezed.startswith(_LINK_SCHEMES) or (squeezed.startswith("#") and ":" not in squeezed):
+    if squeezed.startswith(_LINK_SCHEMES):
         return url.strip()
     return None
 
@@ -193,6 +195,7 @@ class _Cleaner(HTMLParser):
         self.skip_tag: str | None = None
         self.skipped: list[str] = []  # text of a dropped <style> (matplotlib's rule is kept as attributes)
         self.open: list[tuple[str, int]] = []  # elements open in the fragment: (tag, index of its start tag)
+        self.renamed: set[int] = set()  # start tags written as <span> (an <a> without a safe target)
 
     # -- tags
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]], closing: bool = False) -> None:
@@ -233,6 +236,15 @@ class _Cleaner(HTMLParser):
             kept.append(f' {name}="{escape(value, quote=True)}"')
         if tag == "img" and not any(k.startswith(" src=") for k in kept):
             return  # its source was refused: nothing to show
+        if tag == "a" and not any(k.startswith(" href=") for k in kept):
+            # a link whose target was refused (or that had none) is its text: an <a> leading nowhere is a
+            # link without an annotation in the PDF (PDF/UA), and a dead link on screen
+            kept = [k for k in kept if not k.startswith((" href=", " target="))]
+            if not closing:
+                self.open.append(("a", len(self.out)))
+                self.renamed.add(len(self.out))
+            self.out.append(f"<span{''.join(kept)}{' /' if closing else ''}>")
+            return
         if not closing and tag not in _VOID:
             self.open.append((tag, len(self.out)))
         self.out.append(f"<{tag}{''.join(kept)}{' /' if closing else ''}>")
@@ -254,8 +266,8 @@ class _Cleaner(HTMLParser):
         # close up to the matching open element; an end tag with none open in the fragment is dropped
         for depth in range(len(self.open) - 1, max(-1, len(self.open) - 1 - _MAX_SEARCH), -1):
             if self.open[depth][0] == tag:
-                for open_tag, _ in reversed(self.open[depth:]):
-                    self.out.append(f"</{open_tag}>")
+                for open_tag, index in reversed(self.open[depth:]):
+                    self.out.append("</span>" if index in self.renamed else f"</{open_tag}>")
                 del self.open[depth:]
                 return
 
@@ -268,8 +280,8 @@ class _Cleaner(HTMLParser):
 
     def close(self) -> None:
         super().close()
-        for tag, _ in reversed(self.open):
-            self.out.append(f"</{tag}>")
+        for tag, index in reversed(self.open):
+            self.out.append("</span>" if index in self.renamed else f"</{tag}>")
         self.open = []
 
     # -- text
