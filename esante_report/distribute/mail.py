@@ -490,8 +490,9 @@ def summary_table(result: MailResult) -> str:
     """One line per message: deck file, region, recipients, status and detail."""
     rows = [("message", "region", "to+cc", "status", "detail")]
     rows += [(r.name, r.region, str(len(r.recipients)), r.status, r.detail) for r in result.rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
+    from esante_report.fmt import text_table
+
+    lines = text_table(rows)
     done = sum(1 for r in result.rows if r.status in ("sent", "already sent"))
     maybe = f", {len(result.maybe)} maybe delivered (check with the relay)" if result.maybe else ""
     written = sum(1 for r in result.rows if r.status == "written")

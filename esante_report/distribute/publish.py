@@ -531,8 +531,9 @@ def summary_table(plan: PublishPlan, dry_run: bool) -> str:
         rows.append((verb[plan.index], INDEX_NAME))
     rows += [(verb["remove"], rel) for rel in plan.remove]
     rows += [("skipped", f"{rel}: {why}") for rel, why in plan.skipped]
-    width = max([len(a) for a, _ in rows] + [6])
-    lines = [f"{'action':<{width}}  file"] + [f"{a:<{width}}  {f}" for a, f in rows]
+    from esante_report.fmt import text_table
+
+    lines = text_table([("action", "file"), *rows])
     lines.append(f"{len(plan.add)} added, {len(plan.replace)} replaced, {len(plan.remove)} removed, "
                  f"{len(plan.unchanged)} unchanged" + (" (dry run: nothing sent)" if dry_run else ""))
     return "\n".join(lines)
