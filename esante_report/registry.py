@@ -115,13 +115,12 @@ def _schema_of(table: Path) -> Path:
 
 
 def _references(schema: Path) -> list[str]:
-    """CSV files a Table Schema's foreign keys refer to (relative to the data folder)."""
-    try:
-        raw = json.loads(schema.read_text(encoding="utf-8"))
-        return [fk["reference"]["resource"] for fk in raw.get("foreignKeys", [])
-                if isinstance(fk.get("reference", {}).get("resource"), str)]
-    except (OSError, ValueError, AttributeError, TypeError, KeyError):
-        return []
+    """CSV files a Table Schema's foreign keys refer to (relative to the data folder); none when the schema is
+    not a valid one (its check says why), so nothing outside the data folder is ever listed."""
+    from .schema import load_schema
+
+    loaded = load_schema(schema, [])
+    return [resource for _, resource, _ in loaded.foreign_keys] if loaded is not None else []
 
 
 @dataclass
@@ -379,7 +378,11 @@ def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: P
         validate_tables(Path(data_dir), spec.tables, problems)
     module = spec.module()
     if module is not None and hasattr(module, "check"):
-        own = module.check(params, CheckContext(spec, path, Path(data_dir), problems, report_date))
+        # the deck's loaders read its tables through the same schemas: a breach found twice is reported once
+        own_problems: list[Problem] = []
+        own = module.check(params, CheckContext(spec, path, Path(data_dir), own_problems, report_date))
+        seen = set(problems)
+        problems.extend(p for p in own_problems if p not in seen)
         if own is not None:
             checked.update(own)
     if len(problems) > before:
