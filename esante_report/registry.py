@@ -11,7 +11,7 @@ notebook's metadata, under ``esante_report``::
 - ``title`` (default: the notebook's first ``#`` heading, else its name) is the footer's title;
 - ``issuer`` (default: the ``issuer`` default of the parameters cell) is the header's issuing body;
 - ``tables`` are CSV files of ``--data``, each declared by a Table Schema beside it
-  (``<table>.schema.json``), validated before the notebook runs;
+  (``<table>.schema.json``), validated (the schema's own shape first) before the notebook runs;
 - ``regional``: ``render --region`` renders one deck per region;
 - ``code``: a module of the deck's own checks and commands (its *deck code*, see below).
 
@@ -86,7 +86,7 @@ class DeckSpec:
         files: list[Path] = []
         for table in self.tables:
             files += [data_dir / table, _schema_of(data_dir / table)]
-            files += [data_dir / ref for ref in _references(_schema_of(data_dir / table))]
+            files += [data_dir / ref for ref in _references(_schema_of(data_dir / table), data_dir)]
         own = data_dir / self.name  # the deck's own data folder: what a notebook may read besides its tables
         if own.is_dir() and not own.is_symlink():
             files += sorted(p for p in own.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -114,12 +114,12 @@ def _schema_of(table: Path) -> Path:
     return table.with_name(table.name.removesuffix(".csv") + ".schema.json")
 
 
-def _references(schema: Path) -> list[str]:
+def _references(schema: Path, data_dir: Path) -> list[str]:
     """CSV files a Table Schema's foreign keys refer to (relative to the data folder); none when the schema is
     not a valid one (its check says why), so nothing outside the data folder is ever listed."""
     from .schema import load_schema
 
-    loaded = load_schema(schema, [])
+    loaded = load_schema(schema, [], data_dir)
     return [resource for _, resource, _ in loaded.foreign_keys] if loaded is not None else []
 
 

@@ -72,7 +72,8 @@ _UNSUPPORTED_FIELD = {
     "decimalChar": "numbers use '.' as decimal separator", "groupChar": "numbers have no thousands separator",
     "bareNumber": "numbers are bare (no currency or percent sign)"}
 _UNSUPPORTED_CONSTRAINTS = {"jsonSchema": "the types of this toolkit hold no JSON"}
-_FIELDS_MATCH = ("exact", "equal")
+#: "superset": the column of a field that is not required may be absent (its cells are then blank)
+_FIELDS_MATCH = ("exact", "equal", "superset")
 _REGIONS_SCHEMA = Path(__file__).with_name("regions.schema.json")
 _MAX_SCHEMA_BYTES = 1 << 20
 #: deepest nesting of a schema's JSON (a Table Schema uses 5 levels)
@@ -150,6 +151,7 @@ class TableSchema:
     primary_key: tuple[str, ...] = ()
     #: (fields, referenced CSV relative to the data folder, referenced fields)
     foreign_keys: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = ()
+    fields_match: str = "exact"
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -478,7 +480,8 @@ def load_schema(path: Path, problems: list[Problem], root: Path | None = None) -
         missing = ("",)
     if raw.get("fieldsMatch", "exact") not in _FIELDS_MATCH:
         bad(None, "fieldsMatch", f"{shown(raw['fieldsMatch'])} is not supported (expected 'exact' or 'equal': "
-                                 "every field is a column of the header and every column a field)")
+                                 "every field is a column of the header and every column a field; or "
+                                 "'superset': the column of a field that is not required may be absent)")
     primary: tuple[str, ...] = ()
     if "primaryKey" in raw:
         primary = _names(raw["primaryKey"]) or ()
@@ -501,7 +504,8 @@ def load_schema(path: Path, problems: list[Problem], root: Path | None = None) -
             bad(None, "foreignKeys", str(exc))
     if len(problems) > before:
         return None
-    return TableSchema(path, tuple(fields), tuple(missing), tuple(primary), tuple(foreign))
+    return TableSchema(path, tuple(fields), tuple(missing), tuple(primary), tuple(foreign),
+                       raw.get("fieldsMatch", "exact"))
 
 
 # --------------------------------------------------------------------------- parsing cells
@@ -570,7 +574,9 @@ def _parser(f: Field) -> Callable[[str], Any]:
 def _columns(schema: TableSchema) -> list[Column]:
     blank_ok = "" in schema.missing_values
     # a count that can never be negative is kept in an int64 array by read_csv_columns (-1 = blank)
+    optional = schema.fields_match == "superset"
     return [Column(f.name, _parser(f), blank_ok=blank_ok and not f.required and f.name not in schema.primary_key,
+                   required=not optional or f.required or f.name in schema.primary_key,
                    store="int" if f.type == "integer" and isinstance(f.constraints.get("minimum"), int)
                    and f.constraints["minimum"] >= 0 else "object")
             for f in schema.fields]

@@ -111,7 +111,7 @@ def test_missing_file_and_missing_column(data_copy):
     _edit(data_copy / "post_covid" / "waves.csv", "wave,date,label,source", "wave,date,source")
     messages = "\n".join(_messages(data_copy))
     assert "cells.csv: file not found (expected a CSV file with header wave,region,status,cells)" in messages
-    assert "waves.csv:1: field 'label': missing column (expected header wave,date,label,source,cells_illustrative)" in messages
+    assert "waves.csv:1: field 'label': missing column (expected header wave,date,label,source)" in messages
 
 
 def test_malformed_date_unknown_status_and_yaml_error(data_copy):
