@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python bench/bench_regional.py
 	$(BIN)/python bench/bench_schema.py
 	$(BIN)/python bench/bench_odp.py
+	$(BIN)/python bench/bench_preview.py
 
 clean:
 	rm -rf outputs/*/ outputs/index.html test-artifacts

@@ -18,7 +18,7 @@ import pytest
 
 from esante_report.cli import main
 from esante_report.errors import ProblemList
-from esante_report.schema import validate_table
+from esante_report.contracts.schema import validate_table
 
 from .conftest import PARAMS, ROOT
 
@@ -196,7 +196,7 @@ def test_a_maximum_added_to_patients_schema_is_enforced_by_check(data_copy):
 
 
 def test_regions_without_a_schema_beside_them_are_checked_against_the_toolkits(data_copy, capsys):
-    from esante_report.schema import _REGIONS_SCHEMA
+    from esante_report.contracts.schema import _REGIONS_SCHEMA
 
     assert _REGIONS_SCHEMA.read_bytes() == (ROOT / "data" / "regions.schema.json").read_bytes()
     (data_copy / "regions.schema.json").unlink()

@@ -16,10 +16,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..._io import LocDict, LocList, check_keys, check_unique, choice, parse_date, read_yaml, shown, string_list, yaml_value
+from esante_report.contracts.readers import (
+    LocDict,
+    LocList,
+    check_keys,
+    check_unique,
+    choice,
+    parse_date,
+    read_yaml,
+    shown,
+    string_list,
+    yaml_value,
+)
 from ...errors import DataError, Problem, ProblemList
-from ...regions import read_regions
-from ...schema import Tables
+from esante_report.contracts.regions import read_regions
+from esante_report.contracts.schema import Tables
 from .files import SUBDIR, data_files
 from .files import files as _files
 

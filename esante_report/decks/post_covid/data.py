@@ -16,10 +16,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..._io import CsvColumns, LocDict, LocList, check_keys, kind, read_yaml, shown, string_list
+from esante_report.contracts.readers import (
+    CsvColumns,
+    LocDict,
+    LocList,
+    check_keys,
+    kind,
+    read_yaml,
+    shown,
+    string_list,
+)
 from ...errors import DataError, Problem, ProblemList
-from ...regions import read_regions
-from ...schema import Tables, schema_path
+from esante_report.contracts.regions import read_regions
+from esante_report.contracts.schema import Tables, schema_path
 from .files import SUBDIR, data_files
 from .files import files as _files
 
