@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from esante_report.cli import main
+from esante_report.cli.main import main
 from esante_report.errors import ProblemList
 from esante_report.contracts.schema import validate_table
 
