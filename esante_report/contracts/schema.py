@@ -632,7 +632,8 @@ class Tables:
         return self._ok[path]
 
     def rows(self, table: str | Path) -> list[Row]:
-        """The rows of ``table`` that hold to its schema, typed (a blank is None); [] when the file is unusable."""
+        """The rows of ``table`` whose cells hold to its schema, typed (a blank is None); [] when the file is
+        unusable. Key breaches (primary, foreign) are problems, and the rows stay: a caller raises on any problem."""
         rows: list[Row] = []
 
         def make_sink(columns: list[Column]):
@@ -666,15 +667,18 @@ class Tables:
 
     def _read(self, path: Path, make_sink) -> bool:
         """Stream ``path`` against its schema (rows to ``make_sink(columns)``); False when the file is unusable."""
-        self._ok[path] = False   # while being read: a reference back to it is not checked
-        counted = _Counted(self.problems)
+        again = path in self._ok   # read before (as a reference): its problems are already reported
+        if not again:
+            self._ok[path] = False   # while being read: a reference back to it is not checked
+        counted = _Counted([] if again else self.problems)
         schema_file = self._schema_file(path)
         schema = load_schema(schema_file, counted, None if schema_file == _REGIONS_SCHEMA else self.data_dir)
         if schema is None:
             return False
         columns = _columns(schema)
         ok = _validate(path, schema, columns, self, counted, make_sink(columns))
-        self._ok[path] = ok and counted.count == 0
+        if not again:
+            self._ok[path] = ok and counted.count == 0
         return ok
 
     def _schema_file(self, path: Path) -> Path:
