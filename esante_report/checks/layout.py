@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import contextlib
 import re
 import threading
 from collections import Counter
@@ -377,39 +378,38 @@ def _page_problems(n: int, page: _Page, expected: int) -> list[str]:
 
 def page_count(path: Path) -> int:
     """Pages of the PDF ``path``; :class:`ExportError` when it is not a readable PDF."""
+    with _opened(str(path), Path(path).name) as pdf:
+        return len(pdf)
+
+
+@contextlib.contextmanager
+def _opened(source: str | bytes, name: str):
+    """The PDF ``source`` (a path, or the file's bytes) open in PDFium (one document at a time in this process),
+    closed after; ``name`` names it in errors."""
     import pypdfium2 as pdfium
 
     with _PDFIUM_LOCK:
         try:
-            pdf = pdfium.PdfDocument(str(path))
+            pdf = pdfium.PdfDocument(source)
         except pdfium.PdfiumError as exc:
-            raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
+            raise ExportError(f"{name}: not a readable PDF ({exc})") from None
         try:
-            return len(pdf)
+            yield pdf
         finally:
             pdf.close()
 
 
 def read_pages(data: bytes, name: str) -> list[_Page]:
     """Every page of the PDF ``data`` as the checks see it (one PDFium parse); ``name`` names it in errors."""
-    import pypdfium2 as pdfium
-
-    with _PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            raise ExportError(f"{name}: not a readable PDF ({exc})") from None
-        try:
-            pages = []
-            for index in range(len(pdf)):
-                page = pdf[index]
-                try:
-                    pages.append(_read_page(page))
-                finally:
-                    page.close()
-            return pages
-        finally:
-            pdf.close()
+    with _opened(data, name) as pdf:
+        pages = []
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                pages.append(_read_page(page))
+            finally:
+                page.close()
+        return pages
 
 
 def check_pdf(path: Path | PdfReading, slides: int, expected_chars: tuple[int, ...] = (),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
+from esante_report.paths import is_report_date
 
 __all__ = ["add_parsers", "run", "COMMANDS"]
 
@@ -59,7 +59,7 @@ def _check_dates(dates: list[str] | None) -> None:
     from esante_report.errors import EsanteReportError
 
     for value in dates or []:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        if not is_report_date(value):
             raise EsanteReportError(f"expected a date YYYY-MM-DD, got {value!r}")
 
 

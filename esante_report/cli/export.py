@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, Callable
 from esante_report.outdir import fs as outfs
 from esante_report.outdir import versions
 from esante_report.errors import EsanteReportError, ExportError
+from esante_report.paths import is_report_date
 
 __all__ = ["ExportedDeck", "export_notebook", "notebook_parameters_of", "add_parser", "run"]
 
@@ -111,7 +111,7 @@ def _report_date(path: Path, date: str | None, params: dict[str, Any]) -> dt.dat
         raise ExportError(f"{path}: no reporting date in the notebook's parameters: give --date YYYY-MM-DD")
     text = str(given)
     try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        if not is_report_date(text):
             raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -157,12 +157,13 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
     ``formats`` defaults to the project's (:func:`esante_report.formats.registry.project_formats`).
 
     Raises :class:`ExportError` (one line) for an unknown deck, an unreadable or
-    unexecuted notebook, a bad date, or a file that fails its checks.
+    unexecuted notebook (or one whose papermill run failed), a bad date, or a file that fails its checks.
     """
     from esante_report.decks.registry import DeckSpec, deck_names, find_deck, spec_from_notebook
     from esante_report.formats import registry
     from esante_report.paths import default_data_dir
     from esante_report.pipeline import stages
+    from esante_report.slides.notebook import refuse_unexecuted
 
     notebook = Path(notebook)
     chosen = tuple(formats) if formats is not None else tuple(registry.project_formats())
@@ -173,10 +174,7 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
     nb = _read_notebook(notebook)
     if spec is None:
         spec = spec_from_notebook(notebook.stem, notebook, nb) or DeckSpec(notebook.stem, notebook, notebook.stem, None)
-    code = [c for c in nb.cells if c.get("cell_type") == "code"]
-    if not any(c.get("outputs") for c in code):
-        raise ExportError(f"{notebook}: not executed (no cell has an output): run it first (papermill, or "
-                          "JupyterLab's Run All then save), or use `esante-report render`")
+    refuse_unexecuted(nb, str(notebook))
     params = notebook_parameters_of(nb)
     day = _report_date(notebook, date, params)
     out_dir = outfs.prepare_out(Path(out_dir) if out_dir is not None else notebook.resolve().parent)

@@ -8,7 +8,6 @@ deck of a batch that failed (the others are still rendered, then a summary is pr
 from __future__ import annotations
 
 import argparse
-import re
 import contextlib
 import signal
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from esante_report.distribute.config import redact
 from esante_report.errors import EsanteReportError
+from esante_report.paths import is_report_date
 
 __all__ = ["main"]
 
@@ -131,7 +131,6 @@ def _size(path: Path) -> str:
 
 def _dates(args: argparse.Namespace, params_dir: Path, parser: argparse.ArgumentParser) -> tuple[list[str], bool]:
     """The dates to render, and whether decks missing from a params file are skipped (a range of dates)."""
-    import re
 
     from esante_report.contracts.params import list_dates
 
@@ -139,7 +138,7 @@ def _dates(args: argparse.Namespace, params_dir: Path, parser: argparse.Argument
     if sum((bool(args.date), args.all, ranged)) != 1:
         parser.error("render: give exactly one of --date (repeatable), --all, or --from/--to")
     for value in (*(args.date or []), args.date_from, args.date_to):
-        if value is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        if value is not None and not is_report_date(value):
             parser.error(f"render: expected a date YYYY-MM-DD, got {value!r}")
     if args.date:
         return list(dict.fromkeys(args.date)), False
@@ -199,7 +198,9 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for line in the_plan.late_warnings:
         print(f"warning: {line}", file=sys.stderr)
     if the_plan.index is not None:
-        print(f"wrote {the_plan.index}")
+        from esante_report.outdir.feed import FEED_NAME
+
+        print(f"wrote {the_plan.index}\nwrote {the_plan.index.parent / FEED_NAME}")
     return 1 if failed else 0
 
 
@@ -218,7 +219,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
         from esante_report.outdir import index as index_mod
 
         path = index_mod.write_index(args.out or default_out_dir(), force=True)
-        print(f"wrote {path}")
+        print(f"wrote {path}\nwrote {path.parent / index_mod.FEED_NAME}")
         return 0
     if args.command == "render":
         return _render(args, parser)
@@ -226,7 +227,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
         from esante_report.paths import notebooks_dir
         from esante_report.preview.run import preview
 
-        if args.date is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.date):
+        if args.date is not None and not is_report_date(args.date):
             parser.error(f"preview: expected a date YYYY-MM-DD, got {args.date!r}")
         return preview(args.deck, date=args.date, region=args.region, port=args.port, browser=not args.no_browser,
                        data_dir=args.data or default_data_dir(), params_dir=args.params or default_params_dir(),

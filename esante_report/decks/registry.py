@@ -11,7 +11,7 @@ notebook's metadata, under ``esante_report``::
 - ``title`` (default: the notebook's first ``#`` heading, else its name) is the footer's title;
 - ``issuer`` (default: the ``issuer`` default of the parameters cell) is the header's issuing body;
 - ``tables`` are CSV files of ``--data``, each declared by a Table Schema beside it
-  (``<table>.schema.json``), validated before the notebook runs;
+  (``<table>.schema.json``), validated (the schema's own shape first) before the notebook runs;
 - ``regional``: ``render --region`` renders one deck per region;
 - ``code``: a module of the deck's own checks and commands (its *deck code*, see below).
 
@@ -36,22 +36,44 @@ import datetime as dt
 import functools
 import importlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from esante_report.contracts.readers import LocDict, kind
-from esante_report.errors import Problem
+from esante_report.errors import Problem, quote
+from esante_report.slides.sanitize import text_problem
 
 __all__ = ["DeckSpec", "Parameter", "CheckContext", "find_deck", "deck_names", "deck_code", "check_deck_params",
-           "parameters_cell", "deck_commands", "spec_from_notebook", "ENTRY_POINT_GROUP", "RESERVED", "MAX_ISSUER"]
+           "parameters_cell", "deck_commands", "spec_from_notebook", "ENTRY_POINT_GROUP", "RESERVED", "MAX_ISSUER",
+           "MAX_TITLE", "title_problem"]
 
 ENTRY_POINT_GROUP = "esante_report.decks"
 #: parameters that render injects into every deck, never given by a params file
 RESERVED = frozenset({"report_date", "data_dir", "params_dir"})
 #: longest issuer accepted: it is printed in the header of every slide
 MAX_ISSUER = 200
+#: longest deck title accepted: the footer of every slide holds it on one line with the date, and the PDF check
+#: refuses a footer that overflows (93 characters fit when every letter is as wide as W; 160 of usual French)
+MAX_TITLE = 90
+#: longest word of a deck title: the cover sets it in 50 px type, and about 23 capitals W fill the slide's width
+MAX_TITLE_WORD = 22
+#: where a title may wrap: blanks, hyphens and dashes
+_TITLE_BREAKS = re.compile(r"[\s\-\u2010\u2013\u2014]+")
+
+
+def title_problem(title: Any) -> str | None:
+    """Why ``title`` cannot be a deck's title (its cover and the footer of every slide); None when it can."""
+    problem = text_problem(title, MAX_TITLE)
+    if problem is not None:
+        return problem
+    word = max(_TITLE_BREAKS.split(title), key=len)
+    if len(word) > MAX_TITLE_WORD:
+        return (f"expected words of at most {MAX_TITLE_WORD} characters (the cover shows the title in large type), "
+                f"got {quote(word, 40)}")
+    return None
 
 
 @dataclass(frozen=True)
@@ -88,7 +110,7 @@ class DeckSpec:
         files: list[Path] = []
         for table in self.tables:
             files += [data_dir / table, _schema_of(data_dir / table)]
-            files += [data_dir / ref for ref in _references(_schema_of(data_dir / table))]
+            files += [data_dir / ref for ref in _references(_schema_of(data_dir / table), data_dir)]
         own = data_dir / self.name  # the deck's own data folder: what a notebook may read besides its tables
         if own.is_dir() and not own.is_symlink():
             files += sorted(p for p in own.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -116,14 +138,13 @@ def _schema_of(table: Path) -> Path:
     return table.with_name(table.name.removesuffix(".csv") + ".schema.json")
 
 
-def _references(schema: Path) -> list[str]:
-    """CSV files a Table Schema's foreign keys refer to (relative to the data folder)."""
-    try:
-        raw = json.loads(schema.read_text(encoding="utf-8"))
-        return [fk["reference"]["resource"] for fk in raw.get("foreignKeys", [])
-                if isinstance(fk.get("reference", {}).get("resource"), str)]
-    except (OSError, ValueError, AttributeError, TypeError, KeyError):
-        return []
+def _references(schema: Path, data_dir: Path) -> list[str]:
+    """CSV files a Table Schema's foreign keys refer to (relative to the data folder); none when the schema is
+    not a valid one (its check says why), so nothing outside the data folder is ever listed."""
+    from esante_report.contracts.schema import load_schema
+
+    loaded = load_schema(schema, [], data_dir)
+    return [resource for _, resource, _ in loaded.foreign_keys] if loaded is not None else []
 
 
 @dataclass
@@ -338,6 +359,11 @@ def _issuer(params: LocDict, spec: DeckSpec, path: Path, problems: list[Problem]
                                 "expected the issuing body, e.g. 'issuer: ARS Occitanie' (the deck's notebook "
                                 "gives no default)"))
         return spec.default_issuer
+    problem = text_problem(issuer, MAX_ISSUER)  # a control character: the header would not show it
+    if problem is not None:
+        problems.append(Problem(path, params.line_of("issuer") if "issuer" in params else params.line, "issuer",
+                                problem))
+        return spec.default_issuer
     return issuer.strip()
 
 
@@ -377,6 +403,11 @@ def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: P
         elif not _same_type(declared.default, value):
             problems.append(Problem(path, params.line_of(key), str(key), f"expected {_type_name(declared.default)} "
                                     f"like the default {declared.default!r} of {spec.notebook.name}, got {kind(value)}"))
+    # control characters only: a long title may still fit the footer (new-deck keeps to MAX_TITLE, which always does)
+    title = text_problem(spec.title)
+    if title is not None:
+        problems.append(Problem(spec.notebook, None, "title", f"{title}: the deck's title (metadata "
+                                "esante_report.title, else the first # heading) is on its cover and every footer"))
     checked: dict[str, Any] = {k: v for k, v in params.items() if k in spec.parameters and k not in reserved}
     if "issuer" in spec.parameters or spec.default_issuer is not None:
         checked["issuer"] = _issuer(params, spec, path, problems)
@@ -385,7 +416,11 @@ def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: P
         validate_tables(Path(data_dir), spec.tables, problems)
     module = spec.module()
     if module is not None and hasattr(module, "check"):
-        own = module.check(params, CheckContext(spec, path, Path(data_dir), problems, report_date))
+        # the deck's loaders read its tables through the same schemas: a breach found twice is reported once
+        own_problems: list[Problem] = []
+        own = module.check(params, CheckContext(spec, path, Path(data_dir), own_problems, report_date))
+        seen = set(problems)
+        problems.extend(p for p in own_problems if p not in seen)
         if own is not None:
             checked.update(own)
     if len(problems) > before:

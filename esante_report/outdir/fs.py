@@ -16,7 +16,6 @@ import datetime as dt
 import errno
 import os
 import posixpath
-import re
 import shutil
 import stat
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from esante_report.errors import OutputError, ScopeError, quote
+from esante_report.paths import is_report_date
 
 __all__ = ["OutputError", "ScopeError", "os_error", "prepare_out", "safe_dir", "write_bytes", "stage_bytes", "write_text",
            "copy_file", "read_bytes", "scoped_path", "within", "is_date_folder", "locked", "build_folder",
@@ -38,8 +38,6 @@ STALE_SECONDS = 24 * 3600
 OWNER_NAME = ".owner"
 
 
-#: a date folder: ``YYYY-MM-DD`` in ASCII digits (``[0-9]``, not ``\d``, which takes any script's digits)
-_DATE_FOLDER = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def os_error(exc: OSError, path: Path | str | None = None) -> OutputError:
@@ -94,7 +92,7 @@ def safe_dir(path: Path, *, create: bool = True) -> Path:
 
 def is_date_folder(name: object) -> bool:
     """True for the name of a date folder: ``YYYY-MM-DD`` of a real date, in ASCII digits."""
-    if not isinstance(name, str) or not _DATE_FOLDER.fullmatch(name):
+    if not isinstance(name, str) or not is_report_date(name):
         return False
     try:
         dt.date.fromisoformat(name)

@@ -37,6 +37,9 @@ from esante_report.pipeline.fork_server import child_alive
 __all__ = ["enable", "take", "release", "kill_now", "cached_parse", "import_kernel_modules", "WARM_UP_CODE",
            "CACHE_ENV"]
 
+#: the kernel papermill starts: the Python of the environment esante-report runs in
+KERNEL_NAME = "python3"
+
 #: the notebooks' set-up imports, which every deck kernel makes before its first cell
 SETUP_MODULES = ("pandas", "matplotlib.pyplot", "IPython.display", "esante_report.authoring",
                  "esante_report.contracts.params", "esante_report.authoring.plots")
@@ -150,8 +153,6 @@ class _Warm:
 
     def _start(self) -> None:
         try:
-            from esante_report.pipeline.render import KERNEL_NAME
-
             # a synchronous manager (started here, in this thread) whose client is asynchronous, as nbclient wants
             km = _manager_class()(kernel_name=KERNEL_NAME,
                                   client_class="jupyter_client.asynchronous.AsyncKernelClient")

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 
 from esante_report.pipeline import cache
 from esante_report.pipeline import kernels
+from esante_report.pipeline.kernels import KERNEL_NAME
 from esante_report.outdir import fs as outfs
 from esante_report.outdir import versions
 from esante_report.decks.registry import DeckSpec, find_deck
@@ -38,8 +39,6 @@ from esante_report.pipeline.progress import StderrProgress
 __all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "render_job", "job_for",
            "deck_title", "params_entries", "StderrProgress", "KERNEL_NAME"]
 
-#: the kernel papermill starts: the Python of the environment esante-report runs in
-KERNEL_NAME = "python3"
 #: stages of a render, in order (progress display and per-stage timings)
 STAGES = ("execute", "html", "pptx", "pdf", "check", "odp", "publish")
 
