@@ -216,7 +216,10 @@ def _run_here(jobs: list[Job], progress: StderrProgress, on_result: Callable[[Jo
         try:
             results[i] = render_job(job, board.update if board and not progress.quiet else progress)
         except Exception as exc:  # as a pool worker would report it: that deck failed, the others go on
-            results[i] = JobResult(job.date, job.name, "failed", error=f"{type(exc).__name__}: {exc}")
+            import traceback
+
+            results[i] = JobResult(job.date, job.name, "failed", error=f"{type(exc).__name__}: {exc}",
+                                   traceback=traceback.format_exc())
         on_result(results[i])
         if fail_fast and results[i].status == "failed":
             break
@@ -282,7 +285,10 @@ def _result_of(future, job: Job) -> JobResult:
     try:
         return future.result()
     except Exception as exc:  # a worker died (killed, out of memory): that deck failed, the others go on
-        return JobResult(job.date, job.name, "failed", error=f"worker failed: {type(exc).__name__}: {exc}")
+        import traceback
+
+        return JobResult(job.date, job.name, "failed", error=f"worker failed: {type(exc).__name__}: {exc}",
+                         traceback=traceback.format_exc())
 
 
 def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: bool, progress: StderrProgress,

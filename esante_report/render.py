@@ -224,12 +224,15 @@ def render_job(job: Job, progress: Progress | None = None) -> JobResult:
     start = time.monotonic()
     try:
         deck = _render(job, progress)
-    except EsanteReportError as exc:
+    except Exception as exc:  # noqa: BLE001 - a toolkit bug fails this deck only, its traceback kept for --debug
         with contextlib.suppress(OSError):
             cache.forget(Path(job.out_dir), job.date, job.name)
         import traceback
 
-        return JobResult(job.date, job.name, "failed", time.monotonic() - start, error=_one_line(str(exc)),
+        error = _one_line(str(exc)) if isinstance(exc, EsanteReportError) else (
+            f"{type(exc).__name__}: {_one_line(str(exc))} (an error of esante-report itself; "
+            "--debug shows its traceback)")
+        return JobResult(job.date, job.name, "failed", time.monotonic() - start, error=error,
                          traceback=traceback.format_exc())
     return JobResult(job.date, job.name, "rendered", time.monotonic() - start, deck.slides, deck=deck)
 
@@ -586,7 +589,7 @@ def _meta(job: Job):
     date = fmt_date(dt.date.fromisoformat(job.date))
     commit = git_commit()
     return export.DeckMeta(
-        title=title, issuer=job.parameters["issuer"], date=date,
+        title=title, issuer=job.parameters.get("issuer") or "", date=date,
         subject=f"{title} — date de référence {date}",
         keywords=prov.text(), created=versions.created(),
         generator=f"esante-report {package_version()}" + (f" ({commit})" if commit else ""),

@@ -66,7 +66,7 @@ def test_bad_data_exits_1_with_one_line_per_problem(tmp_path, data_copy, params_
     ("post_covid:\n  wave: 3\n  months: [\"2021-8\"]\n",
      "2021-11-15.yaml:3: field 'months': expected a month YYYY-MM, got '2021-8'"),
     ("post_covid:\n  wave: 3\n  months: [\"2021-08\"\n",
-     "2021-11-15.yaml:4: invalid YAML"),
+     "2021-11-15.yaml:3: invalid YAML: while parsing a flow sequence"),
     ("post_covid:\n  wave: 3\n  mois: [\"2021-08\"]\n",
      "2021-11-15.yaml:3: field 'mois': unknown parameter of deck post_covid (expected one of issuer, months, wave: "
      "the parameters cell of post_covid.ipynb)"),
