@@ -68,6 +68,13 @@ def _rows(regions: list[str], months: list[str]) -> list[str]:
     return lines
 
 
+def _language_info() -> dict:
+    """What the project's kernel (ipykernel in this environment) reports: JupyterLab then leaves the file as written."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    return json.loads(json.dumps(IPythonKernel.language_info))
+
+
 def _notebook(name: str, title: str, date: str, issuer: str):
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -128,8 +135,9 @@ def _notebook(name: str, title: str, date: str, issuer: str):
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (esante-report)", "language": "python",
                                  "name": "esante-report"}
+    nb.metadata["language_info"] = _language_info()
     nb.metadata["esante_report"] = {"title": title, "tables": [f"{name}/{TABLE}.csv"]}
-    return nbformat.writes(nb)
+    return nbformat.writes(nb) + "\n"  # as nbformat.write ends the file: canonical, so opening it changes nothing
 
 
 def new_deck(name: str, *, title: str, date: str, data_dir: Path, params_dir: Path,

@@ -134,3 +134,29 @@ def test_debug_shows_the_traceback_of_a_failed_deck_in_a_batch(tmp_path, monkeyp
     assert main(["--debug", *argv]) == 1
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "in broken" in err
+
+
+# --------------------------------------------------------------------------- the tests follow the decks
+
+@pytest.mark.e2e
+def test_the_notebook_tests_pass_with_a_third_deck(tmp_path):
+    """The repository's notebooks, a deck added with new-deck, and tests/test_notebooks.py run as `make test` would."""
+    root = _new_project(tmp_path / "depot")
+    for path in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "notebooks").glob("*.py")]:
+        shutil.copy(path, root / "notebooks" / path.name)
+    for name in ("jupytext.toml", "Makefile"):
+        shutil.copy(ROOT / name, root / name)
+    (root / "tests").mkdir()
+    for name in ("__init__.py", "conftest.py", "test_notebooks.py"):
+        shutil.copy(ROOT / "tests" / name, root / "tests" / name)
+    scaffold = _cli(root, "new-deck", "teleconsultations", "--title", "Téléconsultations", "--date", DATE)
+    assert scaffold.returncode == 0, scaffold.stderr
+    shipped = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert sorted(p.stem for p in (root / "notebooks").glob("*.ipynb")) == sorted([*shipped, "teleconsultations"])
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_notebooks.py"],
+                          cwd=root, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "teleconsultations" in subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "tests/test_notebooks.py"],
+        cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
