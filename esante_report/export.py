@@ -133,7 +133,8 @@ def _template() -> jinja2.Template:
 
 
 def _context(deck: SlideList, meta: DeckMeta) -> dict:
-    slides = [{"number": s.number, "layout": s.layout, "title": Markup(s.title) if s.title else None,
+    slides = [{"number": s.number, "layout": s.layout, "key_figures": s.key_figures,
+               "title": Markup(s.title) if s.title else None,
                "items": [{"kind": i.kind, "html": Markup(i.html)} for i in s.items],
                "notes": [Markup(n) for n in s.notes]} for s in deck.slides]
     return {"slides": slides, "total": len(slides), "meta": meta}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ExportError
+from .records import INJECTED_TAG
 
 __all__ = ["cell_label", "validate"]
 
@@ -22,13 +23,13 @@ _TEXT_FIELDS = {"source", "text"}
 def _is_injected(cell: Any) -> bool:
     meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
     tags = meta.get("tags", []) if isinstance(meta, dict) else []
-    return isinstance(tags, list) and "injected-parameters" in tags
+    return isinstance(tags, list) and bool({"injected-parameters", INJECTED_TAG} & {t for t in tags if isinstance(t, str)})
 
 
 def cell_label(cells: list, index: int) -> str:
     """``cell N`` for the cell at ``index`` of ``cells`` (injected parameters left out of the count)."""
     if 0 <= index < len(cells) and _is_injected(cells[index]):
-        return "papermill's injected-parameters cell"
+        return "a cell injected by papermill or render"
     return f"cell {sum(1 for c in cells[:index + 1] if not _is_injected(c))}"
 
 

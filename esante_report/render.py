@@ -377,10 +377,11 @@ def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log
 
     # papermill records both paths in the notebook's JSON, which cannot hold a non-UTF-8 byte of a file name:
     # such paths go through an in-memory I/O handler instead (the notebook then records fixed names)
-    if _utf8(source) and _utf8(executed):
+    prepared = with_record_cells(source)
+    if _utf8(source) and _utf8(executed) and prepared is None:
         notebook, target = str(source), str(executed)
     else:
-        notebook, target = _BuildIO.source(source), _BuildIO.target(job.name)
+        notebook, target = _BuildIO.source(source, prepared), _BuildIO.target(job.name)
     state: dict[str, Any] = {}
 
     def notebook_started(notebook=None, **_) -> None:  # nbclient hooks (nbclient >= 0.6)
@@ -413,6 +414,45 @@ def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log
                 saved = nbformat.writes(state["nb"])
         if saved is not None:
             outfs.write_text(executed, saved)
+
+
+def with_record_cells(source: Path) -> str | None:
+    """The notebook to run for ``source`` when it needs cells of render's (else None: the file as it is).
+
+    After each Markdown cell with ``{{ name }}`` placeholders, a hidden cell records their values at that
+    point of the run; at the end, one reports the building blocks built but never displayed. Both are
+    tagged :data:`~esante_report.records.INJECTED_TAG`: left out of the cell count, shown on no slide.
+    """
+    import nbformat
+
+    from . import records
+
+    text = source.read_text(encoding="utf-8")
+    if "esante_report" not in text and "{{" not in text:
+        return None  # a notebook that uses no building block and quotes no value
+    nb = nbformat.reads(text, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.get("cell_type") == "markdown":
+            expressions = records.placeholders(cell.get("source", ""))
+            if expressions:
+                cells.append(_record_cell(records.values_cell_source(expressions), f"values-{len(cells)}"))
+    cells.append(_record_cell(records.finish_cell_source(), "finish"))
+    nb.cells = cells
+    return nbformat.writes(nb)
+
+
+def _record_cell(source: str, key: str):
+    from nbformat.v4 import new_code_cell
+
+    from .records import INJECTED_TAG
+
+    cell = new_code_cell(source)
+    cell.id = f"esante-report-{key}"
+    cell.metadata["tags"] = [INJECTED_TAG]
+    cell.metadata["slideshow"] = {"slide_type": "skip"}
+    return cell
 
 
 def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
@@ -472,7 +512,7 @@ class _BuildIO:
     whatever bytes it holds). The executed notebook records these fixed names."""
 
     SCHEME = "esante-report:"
-    _sources: dict[str, Path] = {}
+    _sources: dict[str, Path | str] = {}
     _saved: dict[str, str] = {}
 
     @classmethod
@@ -483,10 +523,11 @@ class _BuildIO:
             papermill_io.register(cls.SCHEME, cls)
 
     @classmethod
-    def source(cls, path: Path) -> str:
+    def source(cls, path: Path, text: str | None = None) -> str:
+        """The name papermill reads ``path`` by (or ``text``, the notebook to run instead of the file's)."""
         cls.register()
         name = f"{cls.SCHEME}notebooks/{Path(path).name.encode('ascii', 'replace').decode()}"
-        cls._sources[name] = Path(path)
+        cls._sources[name] = Path(path) if text is None else text
         return name
 
     @classmethod
@@ -501,7 +542,8 @@ class _BuildIO:
 
     @classmethod
     def read(cls, path: str) -> str:
-        return cls._sources[path].read_text(encoding="utf-8")
+        source = cls._sources[path]
+        return source if isinstance(source, str) else source.read_text(encoding="utf-8")
 
     @classmethod
     def write(cls, buf: str, path: str) -> None:
@@ -534,7 +576,9 @@ def _tags(cell) -> list:
 def lab_cell_number(executed: Path, cell_index: int) -> int:
     """The number JupyterLab shows for cell ``cell_index`` of the executed notebook (1-based, the cells
     papermill injected left out), as warnings and the PDF check count."""
-    injected = sum("injected-parameters" in _tags(c) for c in _cells(executed)[:cell_index])
+    from .slides import INJECTED_TAGS
+
+    injected = sum(bool(INJECTED_TAGS & set(_tags(c))) for c in _cells(executed)[:cell_index])
     return cell_index + 1 - injected
 
 
