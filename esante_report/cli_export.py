@@ -206,7 +206,8 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
         progress(f"{notebook.name}: writing PDF ({rendered.slides} slides)")
         export.write_pdf(rendered.print_html, pdf)
         try:
-            pdfcheck.check_pdf(pdf, rendered.slides, rendered.expected_chars, rendered.slide_cells)
+            pdfcheck.check_pdf(pdf, rendered.slides, rendered.expected_chars, rendered.slide_cells,
+                                rendered.charts)
         except ExportError as exc:
             _, note = versions.try_keep_failed(pdf, out_dir, stem, suffix=".pdf")
             raise ExportError(f"{exc} ({note})") from exc

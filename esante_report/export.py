@@ -31,6 +31,7 @@ from markupsafe import Markup
 from . import fonts
 from .errors import ExportError
 from .paths import node_modules_dir, templates_dir
+from .pdfcheck import charts_of
 from .slides import HIDDEN_TAGS, SlideList, build_deck
 
 __all__ = ["DeckMeta", "Rendered", "build", "count_slides", "export_html", "export_print_html", "write_pdf",
@@ -65,6 +66,8 @@ class Rendered:
     expected_chars: tuple[int, ...] = ()
     #: per slide: the notebook cells it comes from (to name them in warnings)
     slide_cells: tuple[tuple[int, ...], ...] = ()
+    #: per slide: its charts as drawn (pdfcheck says how much a chart with small text was scaled down)
+    charts: tuple = ()
     #: the slide list both decks show (the editable decks are written from it too)
     deck: SlideList | None = field(default=None, compare=False, repr=False)
 
@@ -179,7 +182,8 @@ def build(nb: nbformat.NotebookNode, meta: DeckMeta) -> Rendered:
     print_html = _print_deck(deck, meta)
     return Rendered(_render(deck, meta, "reveal"), print_html, len(deck.slides), tuple(deck.warnings),
                     expected_chars=tuple(visible_chars(print_html)),
-                    slide_cells=tuple(tuple(s.cells) for s in deck.slides), deck=deck)
+                    slide_cells=tuple(tuple(s.cells) for s in deck.slides),
+                    charts=tuple(charts_of(s.items) for s in deck.slides), deck=deck)
 
 
 _INVISIBLE = re.compile(r'<(style|script|aside|title)\b.*?</\1>|<details class="esr-data">.*?</details>', re.S)

@@ -303,7 +303,7 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
             slides = decks.slides
             stage("check", f"checking PDF ({slides} slides)")
             try:
-                pdfcheck.check_pdf(pdf, slides, decks.expected_chars, decks.slide_cells)
+                pdfcheck.check_pdf(pdf, slides, decks.expected_chars, decks.slide_cells, decks.charts)
                 pdfua.check(pdf)
             except ExportError as exc:
                 kept, note = _try_keep_failed(executed, final_dir, job.name)

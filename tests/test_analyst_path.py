@@ -8,6 +8,7 @@ commands (``python -m esante_report`` in the project folder).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -160,3 +161,63 @@ def test_the_notebook_tests_pass_with_a_third_deck(tmp_path):
     assert "teleconsultations" in subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "tests/test_notebooks.py"],
         cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+
+
+# --------------------------------------------------------------------------- the toolkit's blocks pass its checks
+
+def _pdf_of(tmp_path: Path, *cells) -> tuple[Path, object]:
+    from esante_report import export
+
+    meta = export.DeckMeta(title="Deck de test", issuer="ARS Test", date="15/11/2021", subject="s", keywords="k",
+                           created="2021-11-15T00:00:00+00:00")
+    nb = new_notebook(cells=list(cells))
+    rendered = export.build(nb, meta)
+    path = tmp_path / "deck.pdf"
+    export.write_pdf(rendered.print_html, path)
+    return path, rendered
+
+
+def _output_cell(data: dict, source: str = "x") -> nbformat.NotebookNode:
+    cell = new_code_cell(source)
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data)]
+    return cell
+
+
+def test_a_key_figures_row_alone_on_a_slide_passes_the_pdf_check(tmp_path):
+    import esante_report.authoring as esr
+    from esante_report import pdfcheck
+
+    row = esr.kpis([(12345, "actes en septembre"), (esr.pct(14.4, 1), "des actes"), (42, "établissements")])
+    path, rendered = _pdf_of(tmp_path, new_markdown_cell("## Chiffres clés"), _output_cell({"text/html": row.html}))
+    pdfcheck.check_pdf(path, rendered.slides, rendered.expected_chars, rendered.slide_cells, rendered.charts)
+    text = pdf_pages_text(path)[0]
+    assert "12 345" in text and "14,4 %" in text and "établissements" in text
+
+
+def test_a_chart_scaled_down_says_by_how_much_and_which_figsize_fits(tmp_path):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from esante_report import pdfcheck
+    from esante_report.errors import ExportError
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.family": ["Inter", "DejaVu Sans"]}):
+        fig = Figure(figsize=(16, 3))   # wider than the slide: the layout scales it down
+        ax = fig.add_subplot()
+        ax.bar(["août", "sept.", "oct."], [250, 286, 301])
+        ax.tick_params(labelsize=13)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg")
+    chart = _output_cell({"image/svg+xml": buffer.getvalue(), "text/plain": "<Figure>"},
+                         "#| fig-alt: Patients par mois\nplt.show()")
+    path, rendered = _pdf_of(tmp_path, new_markdown_cell("## Patients"), chart)
+    with pytest.raises(ExportError) as failed:
+        pdfcheck.check_pdf(path, rendered.slides, rendered.expected_chars, rendered.slide_cells, rendered.charts)
+    message = str(failed.value)
+    assert "(chart text must be ≥ 12 pt)" in message
+    assert re.search(r": the chart of cell 2 is drawn 16\.0 × 3\.0 in and shown at 7\d% to fit its slot; "
+                     r"draw it with figsize=\(12\.\d, 2\.\d\)", message), message
