@@ -269,7 +269,10 @@ def _csv_notebook(name: str, title: str, date: str, issuer: str, tables: list[st
 
 def _table_name(path: Path) -> str:
     """The file name a CSV gets in data/NAME/: lower-case letters, digits and _."""
-    stem = re.sub(r"[^a-z0-9_]+", "_", Path(path).stem.lower().encode("ascii", "ignore").decode()).strip("_")
+    import unicodedata
+
+    ascii_stem = unicodedata.normalize("NFKD", Path(path).stem.lower()).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^a-z0-9_]+", "_", ascii_stem).strip("_")
     return (stem if stem and stem[0].isalpha() else f"table_{stem}".rstrip("_"))[:60]
 
 
