@@ -29,7 +29,8 @@ def _is_injected(cell: Any) -> bool:
 def cell_label(cells: list, index: int) -> str:
     """``cell N`` for the cell at ``index`` of ``cells`` (injected parameters left out of the count)."""
     if 0 <= index < len(cells) and _is_injected(cells[index]):
-        return "a cell injected by papermill or render"
+        tags = cells[index].get("metadata", {}).get("tags", [])
+        return "papermill's injected-parameters cell" if "injected-parameters" in tags else "a cell render added"
     return f"cell {sum(1 for c in cells[:index + 1] if not _is_injected(c))}"
 
 
