@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 _RUN = """
 import sys
 from pathlib import Path
-from esante_report import pptx_export, soffice
+from esante_report.formats import pptx as pptx_export
+from esante_report.formats import soffice
 pptx, out, n, how = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 for i in range(n):
     odp = out / f"{how}-{i}.odp"

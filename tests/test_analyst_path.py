@@ -187,8 +187,8 @@ def test_a_yaml_error_names_the_line_where_the_broken_construct_starts(tmp_path,
 
 
 def test_debug_shows_the_traceback_of_a_failed_deck_in_a_batch(tmp_path, monkeypatch, capsys):
-    from esante_report import render
-    from esante_report.cli import main
+    from esante_report.pipeline import render
+    from esante_report.cli.main import main
 
     root = _small_project(tmp_path, "temoin: {}\n")
 
@@ -234,7 +234,7 @@ def test_the_notebook_tests_pass_with_a_third_deck(tmp_path):
 # --------------------------------------------------------------------------- the toolkit's blocks pass its checks
 
 def _pdf_of(tmp_path: Path, *cells) -> tuple[Path, object]:
-    from esante_report import export
+    from esante_report.formats import web as export
 
     meta = export.DeckMeta(title="Deck de test", issuer="ARS Test", date="15/11/2021", subject="s", keywords="k",
                            created="2021-11-15T00:00:00+00:00")
@@ -253,7 +253,7 @@ def _output_cell(data: dict, source: str = "x") -> nbformat.NotebookNode:
 
 def test_a_key_figures_row_alone_on_a_slide_passes_the_pdf_check(tmp_path):
     import esante_report.authoring as esr
-    from esante_report import pdfcheck
+    from esante_report.checks import layout as pdfcheck
 
     row = esr.kpis([(12345, "actes en septembre"), (esr.pct(14.4, 1), "des actes"), (42, "établissements")])
     path, rendered = _pdf_of(tmp_path, new_markdown_cell("## Chiffres clés"), _output_cell({"text/html": row.html}))
@@ -270,7 +270,7 @@ def test_a_chart_scaled_down_says_by_how_much_and_which_figsize_fits(tmp_path):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from esante_report import pdfcheck
+    from esante_report.checks import layout as pdfcheck
     from esante_report.errors import ExportError
 
     with matplotlib.rc_context({"svg.fonttype": "none", "font.family": ["Inter", "DejaVu Sans"]}):

@@ -20,10 +20,11 @@ import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from esante_report import export, pdfcheck
-from esante_report.cli_export import add_parser, export_notebook, run
+from esante_report.formats import web as export
+from esante_report.checks import layout as pdfcheck
+from esante_report.cli.export import add_parser, export_notebook, run
 from esante_report.errors import ExportError
-from esante_report.slides import build_deck
+from esante_report.slides.model import build_deck
 
 from .conftest import ROOT, normalise
 
@@ -412,7 +413,7 @@ def test_export_into_out_prints_warnings_with_cell_numbers(executed, tmp_path, c
 
 
 def test_export_reads_the_parameters_the_notebook_ran_with():
-    from esante_report.cli_export import notebook_parameters_of
+    from esante_report.cli.export import notebook_parameters_of
 
     nb = nbformat.v4.new_notebook(cells=[
         new_code_cell('report_date = "2021-11-15"\nissuer = None\nwave = 3  # vague', metadata={"tags": ["parameters"]}),

@@ -137,7 +137,7 @@ def test_bad_date_arguments_are_usage_errors(tmp_path):
 
 def test_region_all_plans_one_deck_per_region_of_regions_csv(tmp_path, batch):
     """--region all: every region of regions.csv, in file order (planned only: nothing is rendered here)."""
-    from esante_report.batch import plan
+    from esante_report.pipeline.batch import plan
 
     the_plan = plan(["2021-11-15"], decks=None, data_dir=DATA, params_dir=PARAMS, out_dir=tmp_path,
                     notebooks=batch["root"] / "notebooks", regions=["all"])
@@ -166,7 +166,7 @@ def test_a_notebook_without_a_region_parameter_is_refused_for_regional_decks(tmp
 
 def test_bad_data_of_one_deck_does_not_refuse_another_deck_of_the_same_date(tmp_path):
     """Planned only: the catalogue's broken data refuses the catalogue, the post-COVID deck of that date still runs."""
-    from esante_report.batch import plan
+    from esante_report.pipeline.batch import plan
 
     data = tmp_path / "data"
     shutil.copytree(DATA, data)

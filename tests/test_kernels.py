@@ -5,7 +5,7 @@ The test writes its own notebook: the first deck (step 1) sets a global, a matpl
 attribute on an imported module; the second (step 2) writes on its slide whether it sees them, and whether
 its kernel was warmed (the deck modules already imported before its first cell imports anything) and
 whether it was forked by the worker's fork server (its parent process is
-``esante_report._kernel_fork_server``).
+``esante_report.pipeline.fork_server``).
 Both draw a chart without showing it: the inline backend must still put it in the notebook (it hooks
 itself into the shell, which only exists in the forked child).
 """
@@ -22,7 +22,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from esante_report import kernels
+from esante_report.pipeline import kernels
 
 from .conftest import DATA, PARAMS, ROOT, normalise, pdf_pages_text
 
@@ -33,7 +33,7 @@ CELLS = [
     new_code_cell("import sys\nwarm = 'esante_report.decks.post_covid.blocks' in sys.modules  # before any import here\n"
                   "import os\ntry:\n"
                   "    parent = open(f'/proc/{os.getppid()}/cmdline', 'rb').read()\n"
-                  "    forked = b'esante_report._kernel_fork_server' in parent\n"
+                  "    forked = b'esante_report.pipeline.fork_server' in parent\n"
                   "except OSError:\n    forked = False\n"
                   "import matplotlib.pyplot as plt\nimport esante_report.authoring as esr\nesr.setup()",
                   metadata={"slideshow": {"slide_type": "skip"}}),
@@ -63,7 +63,7 @@ def two_decks(request, tmp_path_factory):
     process, with the fork server or without it), the one worker of a local Dask cluster, or ``--jobs 2``
     with a deck of step 1 on each worker first (whichever worker runs the third deck ran a step 1 before).
     Returns (first deck, last deck, whether kernels were forked)."""
-    from esante_report.batch import run_jobs
+    from esante_report.pipeline.batch import run_jobs
 
     root = tmp_path_factory.mktemp("kernels")
     notebooks = root / "notebooks"
@@ -74,7 +74,7 @@ def two_decks(request, tmp_path_factory):
     nbformat.write(nb, notebooks / "post_covid.ipynb")
     out = root / "out"
     out.mkdir()
-    from esante_report.batch import plan
+    from esante_report.pipeline.batch import plan
 
     [job] = plan(["2021-11-15"], decks=["post_covid"], data_dir=DATA, params_dir=PARAMS, out_dir=out,
                  notebooks=ROOT / "notebooks", force=True).jobs
@@ -163,7 +163,7 @@ def test_a_stopped_batch_leaves_no_kernel_and_no_fork_server(tmp_path):
         for child in parent.children(recursive=True):
             try:
                 seen[child.pid] = child.create_time()
-                if "esante_report._kernel_fork_server" in " ".join(child.cmdline()) and child.children():
+                if "esante_report.pipeline.fork_server" in " ".join(child.cmdline()) and child.children():
                     forked = True
             except psutil.Error:
                 pass

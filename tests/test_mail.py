@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from esante_report.cli import main
+from esante_report.cli.main import main
 
 from . import _servers
 from .conftest import DATA, normalise
@@ -222,8 +222,8 @@ target = "intranet"
 
 @pytest.mark.e2e
 def test_attachment_limit_and_rate_limit(work, smtp, monkeypatch):
-    from esante_report import mail
-    from esante_report.distconfig import load_config
+    from esante_report.distribute import mail
+    from esante_report.distribute.config import load_config
 
     out, data = work
     boxes, config = smtp
@@ -278,7 +278,7 @@ def test_bad_smtp_config_is_one_line(work, tmp_path, capsys, config_text, expect
 
 
 def test_redact_hides_user_information_of_urls():
-    from esante_report.distconfig import redact
+    from esante_report.distribute.config import redact
 
     assert redact("failed: webdav+https://user:pa55@host.fr/dav and sftp://u@h/x") == \
         "failed: webdav+https://***@host.fr/dav and sftp://***@h/x"

@@ -1,4 +1,4 @@
-"""One LibreOffice per rendering process for the Impress copies (esante_report.soffice).
+"""One LibreOffice per rendering process for the Impress copies (esante_report.formats.soffice).
 
 What a user of a batch sees: every deck's ``.odp`` opens and shows its slides, one LibreOffice served
 all the decks of a process, a converter that dies or hangs costs one deck a one-shot conversion, and no
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from esante_report import pptx_export, soffice
+from esante_report.formats import pptx as pptx_export
+from esante_report.formats import soffice
 
 from .conftest import DATA, PARAMS, ROOT
 
@@ -150,7 +151,7 @@ def test_a_file_libreoffice_cannot_open_gets_one_line_and_the_converter_stays(tm
 
 _SCRIPT = """
 import sys, time
-from esante_report import soffice
+from esante_report.formats import soffice
 assert soffice.convert(sys.argv[1], sys.argv[2]) is None
 state = soffice.status()
 print(state["pipe"], soffice._state["converter"].folder, state["pids"][0], flush=True)

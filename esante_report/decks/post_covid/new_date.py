@@ -19,11 +19,11 @@ from typing import Any
 
 import yaml
 
-from ..._io import LocDict, _Loader, read_yaml
-from ..._rewrite import Pending, commit, csv_text, read_raw_csv
+from esante_report.contracts.readers import LocDict, _Loader, read_yaml
+from esante_report.contracts.rewrite import Pending, commit, csv_text, read_raw_csv
 from ...errors import DataError, ParamsError, Problem, _display_path
 from ...fmt import fmt_date
-from ...params import list_dates, params_path
+from esante_report.contracts.params import list_dates, params_path
 from .data import SUBDIR, load_post_covid, measures_for
 
 __all__ = ["Scaffold", "scaffold", "next_months"]
