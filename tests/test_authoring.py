@@ -401,7 +401,8 @@ def test_export_into_out_prints_warnings_with_cell_numbers(executed, tmp_path, c
     notebook = tmp_path / "essai.ipynb"
     nbformat.write(nb, notebook)
     out = tmp_path / "decks"
-    assert run(_args(str(notebook), "--deck", "post_covid", "--date", "2021-11-15", "--out", str(out))) == 0
+    assert run(_args(str(notebook), "--deck", "post_covid", "--date", "2021-11-15", "--out", str(out),
+                     "--formats", "html,pdf")) == 0
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["essai.html", "essai.pdf"]  # .versions: see versions.py
     err = capsys.readouterr().err
     assert f"warning: essai.ipynb: cell {REPR_CELL}: output shown only as text" in err

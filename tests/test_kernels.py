@@ -200,3 +200,62 @@ def test_the_kernels_cpu_time_is_accounted_for(two_decks):
     process, so that the rendering's own CPU (not a child's) cannot make up for a kernel left uncounted."""
     *_, decks, cpu = two_decks
     assert cpu >= decks * 1.0, (decks, cpu)
+
+
+def test_a_killed_render_leaves_no_process(tmp_path):
+    """SIGKILL of ``render`` in the middle of a 2-worker batch, once its kernels and LibreOffice run: 10 s later
+    no process it started is left (pool workers, the resource tracker, fork servers, kernels, UNO workers,
+    LibreOffice), and no deck is published after it died. Its processes are found by a marker in their
+    environment, which every process started from it inherits."""
+    import secrets
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from .test_soffice import processes_with_env
+
+    marker = f"esr-killed-render-{secrets.token_hex(8)}"
+    shutil.copytree(DATA, tmp_path / "data")
+    shutil.copytree(PARAMS, tmp_path / "params")
+    out = tmp_path / "out"
+    env = {**os.environ, "ESR_TEST_RUN": marker, "PYTHONWARNINGS": "ignore"}
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        render = subprocess.Popen([sys.executable, "-m", "esante_report", "render", "--date", "2021-11-15",
+                                   "--region", "all", "--jobs", "2", "--data", str(tmp_path / "data"),
+                                   "--params", str(tmp_path / "params"), "--out", str(out), "--quiet"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+
+    def running() -> tuple[bool, bool]:
+        """(a kernel forked by a fork server runs, a soffice.bin runs)"""
+        kernel = office = False
+        for line in processes_with_env(marker):
+            pid = int(line.split()[0])
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                office = office or process.name().startswith("soffice.bin")
+                kernel = kernel or ("esante_report.pipeline.fork_server" in " ".join(process.cmdline())
+                                    and "esante_report.pipeline.fork_server" in " ".join(process.parent().cmdline()))
+        return kernel, office
+
+    try:
+        deadline = time.monotonic() + 300
+        while running() != (True, True):
+            assert render.poll() is None and time.monotonic() < deadline, (tmp_path / "stderr.txt").read_text()
+            time.sleep(0.2)
+        assert len(processes_with_env(marker)) >= 8, processes_with_env(marker)
+        render.kill()
+        render.wait(10)
+        killed_at = time.time()
+        time.sleep(10)
+        left = processes_with_env(marker)
+    finally:
+        for line in processes_with_env(marker):  # so that a failure of this test leaves nothing behind
+            with contextlib.suppress(OSError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+    assert not left, "\n".join(left)
+    published = [p for p in (out / "2021-11-15").glob("*.pdf") if p.stat().st_mtime > killed_at + 1]
+    assert not published, published

@@ -178,11 +178,11 @@ def test_impress_copy_is_an_odf_presentation(rendered, deck) -> None:
 def test_missing_libreoffice_skips_the_odp_with_one_line(rendered, tmp_path, monkeypatch) -> None:
     import nbformat
 
-    from esante_report.formats import pptx as pptx_export
+    from esante_report.formats import soffice
     from esante_report.formats import web as export
     from esante_report.pipeline import stages
 
-    monkeypatch.setattr(pptx_export, "soffice", lambda: None)
+    monkeypatch.setattr(soffice, "command", lambda: None)
     lines: list[str] = []
     nb = nbformat.read(rendered["post_covid"].ipynb, as_version=4)
     written = stages.write_formats(nb, export.DeckMeta(title="t", issuer="ARS", date="15/11/2021"), tmp_path,

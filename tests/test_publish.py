@@ -451,6 +451,79 @@ def test_wrong_password_unknown_target_and_missing_backend_are_one_line(fake_out
     assert code == 1 and "password_env = 'TEST_SHARE_PASSWORD': that environment variable is not set" in err
 
 
+#: a password holding '@', ':', '/' and '%', made of pieces none of which may ever be printed or stored
+SECRET = "Zq7@Kx9:Vb3/Wm5%Rt2"
+SECRET_PIECES = ("Zq7", "Kx9", "Vb3", "Wm5", "Rt2")
+
+
+def test_a_password_holding_at_colon_slash_percent_is_never_printed_or_stored(fake_out, tmp_path, capsys):
+    root = tmp_path / "dav"
+    root.mkdir()
+    server = _servers.WebDav(root, password=SECRET)
+    encoded = "Zq7@Kx9:Vb3%2FWm5%25Rt2"  # '@' and ':' may stay as they are in a password; '/' and '%' may not
+    config = tmp_path / "esante-report.toml"
+    config.write_text(f'[targets.share]\nurl = "webdav+http://{_servers.USER}:{encoded}@127.0.0.1:{server.port}/"\n'
+                      'public_url = "https://intranet.example.fr/decks/"\n'
+                      f'[targets.dead]\nurl = "webdav+http://{_servers.USER}:{encoded}@127.0.0.1:{_servers.free_port()}/"\n'
+                      f'[targets.raw]\nurl = "webdav+http://{_servers.USER}:{SECRET}@127.0.0.1:{server.port}/"\n',
+                      encoding="utf-8")
+    os.chmod(config, 0o600)
+    seen = []
+    try:
+        code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+        seen.append(out + err)
+        assert code == 0, err
+        assert _files(root) == EXPECTED  # the server took the password, percent-decoded
+        for target in ("dead", "raw"):
+            code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", target, "--config", str(config))
+            seen.append(out + err)
+            assert code == 1 and "Traceback" not in err
+            code = main(["--debug", "publish", "--all", "--out", str(fake_out), "--to", target, "--config", str(config)])
+            captured = capsys.readouterr()
+            seen.append(captured.out + captured.err)
+            assert code == 1 and "Traceback" in captured.err
+        for url in (f"webdav+http://{_servers.USER}:{SECRET}@127.0.0.1:{server.port}/",
+                    f"webdav+http://{_servers.USER}:{encoded}@127.0.0.1:{server.port}/"):
+            code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", url)
+            seen.append(out + err)
+            assert code == 1 and "a password in a URL given on the command line is refused" in err, err
+    finally:
+        server.stop()
+    stored = list((fake_out / cache.CACHE_DIR / "published").glob("*.json"))
+    assert [p for p in stored if "127.0.0.1" in p.read_text(encoding="utf-8")]  # what publish keeps of the share
+    for piece in SECRET_PIECES:
+        assert not [text for text in seen if piece in text], piece
+        assert not [p for p in fake_out.rglob("*") if p.is_file() and piece.encode() in p.read_bytes()], piece
+
+
+@pytest.mark.parametrize("entry", [
+    'passphrase = "Zq7-Kx9-Vb3"',
+    'passwd = "Zq7-Kx9-Vb3"',
+    'options = { credentials = "Zq7-Kx9-Vb3" }',
+    'public_url = "https://lecteur:Zq7-Kx9-Vb3@intranet.example.fr/decks/"',
+])
+def test_any_secret_in_a_config_readable_by_others_is_refused(fake_out, tmp_path, capsys, entry):
+    config = tmp_path / "esante-report.toml"
+    config.write_text(f'[targets.share]\nurl = "{tmp_path / "share"}"\n{entry}\n', encoding="utf-8")
+    os.chmod(config, 0o644)
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "holds a credential but can be read by others (mode 644)" in err and "chmod 600" in err
+    assert "Zq7" not in out + err and not (tmp_path / "share").exists()
+
+
+def test_a_public_url_carrying_credentials_never_reaches_readers(fake_out, tmp_path, capsys):
+    config = tmp_path / "esante-report.toml"
+    config.write_text(f'[targets.share]\nurl = "{tmp_path / "share"}"\n'
+                      'public_url = "https://lecteur:Zq7-Kx9-Vb3@intranet.example.fr/decks/"\n'
+                      '[mail]\ntarget = "share"\n', encoding="utf-8")
+    os.chmod(config, 0o600)
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert re.match(r"error: .*: \[targets\.share\] public_url: .* carries a user name or password", err), err
+    assert "Zq7" not in out + err and not (tmp_path / "share").exists()
+
+
 def _has(module: str) -> bool:
     import importlib.util
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import contextlib
 import re
 import threading
 from collections import Counter
@@ -41,13 +42,12 @@ from html import unescape as html_unescape
 from pathlib import Path
 
 from esante_report.errors import ExportError
+from esante_report.slides.geometry import FOOTER_PX, HEADER_PX, PT_PER_PX, SLIDE_HEIGHT_PX, SLIDE_WIDTH_PX
 
 __all__ = ["check_pdf", "findings", "SLIDE_WIDTH_PX", "SLIDE_HEIGHT_PX", "MIN_BODY_PT", "MIN_CHART_PT", "MIN_SMALL_PT",
            "ROOMY_BODY_PT", "SMALL_PRINT_COLOUR"]
 
-SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX = 1280, 720
-HEADER_PX, FOOTER_PX = 44, 34
-_PT_PER_PX = 0.75
+_PT_PER_PX = PT_PER_PX
 _TOLERANCE_PT = 1.0
 _WORD = re.compile(r"\w")
 #: letters and digits of a slide that may be missing from its page: PDFium gives back every letter
@@ -369,6 +369,13 @@ def _page_problems(n: int, page: _Page, expected: int, charts: tuple[Chart, ...]
 
 def page_count(path: Path) -> int:
     """Pages of the PDF ``path``; :class:`ExportError` when it is not a readable PDF."""
+    with _opened(Path(path)) as pdf:
+        return len(pdf)
+
+
+@contextlib.contextmanager
+def _opened(path: Path):
+    """The PDF ``path`` open in PDFium (one document at a time in this process), closed after."""
     import pypdfium2 as pdfium
 
     with _PDFIUM_LOCK:
@@ -377,30 +384,21 @@ def page_count(path: Path) -> int:
         except pdfium.PdfiumError as exc:
             raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
         try:
-            return len(pdf)
+            yield pdf
         finally:
             pdf.close()
 
 
 def _read_pdf(path: Path) -> list[_Page]:
-    import pypdfium2 as pdfium
-
-    with _PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as exc:
-            raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
-        try:
-            pages = []
-            for index in range(len(pdf)):
-                page = pdf[index]
-                try:
-                    pages.append(_read_page(page))
-                finally:
-                    page.close()
-            return pages
-        finally:
-            pdf.close()
+    with _opened(Path(path)) as pdf:
+        pages = []
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                pages.append(_read_page(page))
+            finally:
+                page.close()
+        return pages
 
 
 @dataclass(frozen=True)

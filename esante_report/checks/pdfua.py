@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from esante_report.errors import ExportError
+from esante_report.slides.geometry import FOOTER_PX, HEADER_PX, PT_PER_PX
 
 __all__ = ["finish", "figure_alts", "problems", "check", "LANG"]
 
 #: the decks' document language
 LANG = "fr-FR"
-#: header and footer bands of the 960×540 pt page (pdfcheck's 44 px and 34 px of 720 px)
-_HEADER_PT, _FOOTER_PT = 33.0, 25.5
+#: header and footer bands of the 960×540 pt page
+_HEADER_PT, _FOOTER_PT = HEADER_PX * PT_PER_PX, FOOTER_PX * PT_PER_PX
 #: operators that paint: outside marked content, they are content that is neither tagged nor an artifact
 _PAINT = {"Tj", "TJ", "'", '"', "f", "F", "f*", "B", "B*", "b", "b*", "S", "s", "sh", "Do", "EI", "BI"}
 _HEADING = re.compile(r"^/H([1-6])$")

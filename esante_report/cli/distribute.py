@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
+from esante_report.paths import is_report_date
 
 __all__ = ["add_parsers", "run", "COMMANDS"]
 
@@ -31,6 +31,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     mail.add_argument("--region", action="append", metavar="ABBR",
                       help="'all' (default: every row of recipients.csv), 'national', or a region (repeatable)")
     mail.add_argument("--send", action="store_true", help="send through the SMTP relay of the config file")
+    mail.add_argument("--resend", action="append", default=[], metavar="MESSAGE-ID",
+                      help="with --send: send again a message that may have been delivered, named by a previous "
+                           "run, once the relay says it was not (repeatable)")
     mail.add_argument("--data", type=Path, help="data folder (default: data/)")
     _common(mail)
 
@@ -43,7 +46,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _progress(quiet: bool):
-    from esante_report.pipeline.render import StderrProgress
+    from esante_report.pipeline.progress import StderrProgress
 
     return StderrProgress(quiet=quiet)
 
@@ -56,7 +59,7 @@ def _check_dates(dates: list[str] | None) -> None:
     from esante_report.errors import EsanteReportError
 
     for value in dates or []:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        if not is_report_date(value):
             raise EsanteReportError(f"expected a date YYYY-MM-DD, got {value!r}")
 
 
@@ -81,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
     _check_dates([args.date])
     result = mail.mail(out_dir, Path(args.data or default_data_dir()), config, date=args.date, decks=args.deck,
-                       regions=args.region or ["all"], send=args.send, progress=_progress(args.quiet))
+                       regions=args.region or ["all"], send=args.send, resend=args.resend,
+                       progress=_progress(args.quiet))
     print(mail.summary_table(result))
     for line in result.problems:
         print(f"error: {line}", file=sys.stderr)

@@ -20,9 +20,7 @@ otherwise untouched. ``SOURCE_DATE_EPOCH`` makes two exports byte-identical.
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime as dt
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ from typing import Any, Callable
 from esante_report.outdir import fs as outfs
 from esante_report.outdir import versions
 from esante_report.errors import EsanteReportError, ExportError
+from esante_report.paths import is_report_date
 
 __all__ = ["ExportedDeck", "export_notebook", "notebook_parameters_of", "add_parser", "run"]
 
@@ -52,24 +51,11 @@ def _quiet(_: str) -> None:
     return None
 
 
-def _literal_assignments(source: str) -> dict[str, Any]:
-    """``name = <literal>`` lines of a parameters cell (anything else is ignored)."""
-    if isinstance(source, list) and all(isinstance(s, str) for s in source):
-        source = "".join(source)
-    if not isinstance(source, str):
-        return {}
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return {}
-    values = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            try:
-                values[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-    return values
+def _literal_assignments(source) -> dict[str, Any]:
+    """The literal ``name = value`` lines of a parameters cell (anything else is left out)."""
+    from esante_report.decks.registry import parameters_in
+
+    return {name: p.default for name, p in parameters_in(source).items() if p.literal}
 
 
 def notebook_parameters_of(nb) -> dict[str, Any]:
@@ -125,7 +111,7 @@ def _report_date(path: Path, date: str | None, params: dict[str, Any]) -> dt.dat
         raise ExportError(f"{path}: no reporting date in the notebook's parameters: give --date YYYY-MM-DD")
     text = str(given)
     try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        if not is_report_date(text):
             raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -171,12 +157,13 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
     ``formats`` defaults to the project's (:func:`esante_report.formats.registry.project_formats`).
 
     Raises :class:`ExportError` (one line) for an unknown deck, an unreadable or
-    unexecuted notebook, a bad date, or a file that fails its checks.
+    unexecuted notebook (or one whose papermill run failed), a bad date, or a file that fails its checks.
     """
     from esante_report.decks.registry import DeckSpec, deck_names, find_deck, spec_from_notebook
     from esante_report.formats import registry
     from esante_report.paths import default_data_dir
     from esante_report.pipeline import stages
+    from esante_report.slides.notebook import refuse_unexecuted
 
     notebook = Path(notebook)
     chosen = tuple(formats) if formats is not None else tuple(registry.project_formats())
@@ -187,10 +174,7 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
     nb = _read_notebook(notebook)
     if spec is None:
         spec = spec_from_notebook(notebook.stem, notebook, nb) or DeckSpec(notebook.stem, notebook, notebook.stem, None)
-    code = [c for c in nb.cells if c.get("cell_type") == "code"]
-    if not any(c.get("outputs") for c in code):
-        raise ExportError(f"{notebook}: not executed (no cell has an output): run it first (papermill, or "
-                          "JupyterLab's Run All then save), or use `esante-report render`")
+    refuse_unexecuted(nb, str(notebook))
     params = notebook_parameters_of(nb)
     day = _report_date(notebook, date, params)
     out_dir = outfs.prepare_out(Path(out_dir) if out_dir is not None else notebook.resolve().parent)

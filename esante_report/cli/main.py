@@ -8,14 +8,15 @@ deck of a batch that failed (the others are still rendered, then a summary is pr
 from __future__ import annotations
 
 import argparse
-import re
 import contextlib
 import signal
 import sys
 import threading
 from pathlib import Path
 
+from esante_report.distribute.config import redact
 from esante_report.errors import EsanteReportError
+from esante_report.paths import is_report_date
 
 __all__ = ["main"]
 
@@ -134,7 +135,6 @@ def _size(path: Path) -> str:
 
 def _dates(args: argparse.Namespace, params_dir: Path, parser: argparse.ArgumentParser) -> tuple[list[str], bool]:
     """The dates to render, and whether decks missing from a params file are skipped (a range of dates)."""
-    import re
 
     from esante_report.contracts.params import list_dates
 
@@ -142,7 +142,7 @@ def _dates(args: argparse.Namespace, params_dir: Path, parser: argparse.Argument
     if sum((bool(args.date), args.all, ranged)) != 1:
         parser.error("render: give exactly one of --date (repeatable), --all, or --from/--to")
     for value in (*(args.date or []), args.date_from, args.date_to):
-        if value is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        if value is not None and not is_report_date(value):
             parser.error(f"render: expected a date YYYY-MM-DD, got {value!r}")
     if args.date:
         return list(dict.fromkeys(args.date)), False
@@ -170,7 +170,7 @@ def _formats(args: argparse.Namespace) -> tuple[str, ...]:
 def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from esante_report.pipeline.batch import default_jobs, render_batch, summary_table
     from esante_report.paths import default_data_dir, default_out_dir, default_params_dir, notebooks_dir
-    from esante_report.pipeline.render import StderrProgress
+    from esante_report.pipeline.progress import StderrProgress
 
     out_dir = Path(args.out or default_out_dir())
     data_dir = Path(args.data or default_data_dir())
@@ -229,7 +229,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
         from esante_report.paths import notebooks_dir
         from esante_report.preview.run import preview
 
-        if args.date is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.date):
+        if args.date is not None and not is_report_date(args.date):
             parser.error(f"preview: expected a date YYYY-MM-DD, got {args.date!r}")
         return preview(args.deck, date=args.date, region=args.region, port=args.port, browser=not args.no_browser,
                        data_dir=args.data or default_data_dir(), params_dir=args.params or default_params_dir(),
@@ -295,6 +295,14 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+def _traceback(exc: BaseException) -> int:
+    """``--debug``: the traceback on stderr, with every credential hidden as in all other output."""
+    import traceback
+
+    print(redact("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a path with a non-UTF-8 byte is printed as the bytes it has
         with contextlib.suppress(AttributeError, ValueError):
@@ -309,17 +317,21 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, parser, commands)
     except EsanteReportError as exc:
         if args.debug:
-            raise
+            return _traceback(exc)
         for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {redact(line)}", file=sys.stderr)
         return 1
     except OSError as exc:  # permissions, disk full, read-only file system: one line naming the path
         if args.debug:
-            raise
+            return _traceback(exc)
         from esante_report.outdir.fs import os_error
 
-        print(f"error: {os_error(exc)}", file=sys.stderr)
+        print(f"error: {redact(os_error(exc))}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if args.debug:
+            return _traceback(exc)
+        raise
     except KeyboardInterrupt as exc:
         if isinstance(exc, Terminated):
             print("error: terminated (SIGTERM); outputs already published are untouched", file=sys.stderr)

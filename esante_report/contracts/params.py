@@ -14,11 +14,11 @@ from typing import Any
 from esante_report.contracts.readers import LocDict, kind, read_yaml
 from esante_report.decks.registry import RESERVED, check_deck_params, deck_names, find_deck
 from esante_report.errors import ParamsError, Problem, ProblemList
-from esante_report.paths import default_data_dir, default_params_dir
+from esante_report.paths import DATE_PATTERN, default_data_dir, default_params_dir, is_report_date
 
 __all__ = ["DeckRun", "params_path", "list_dates", "check_params_dir", "load_params", "notebook_parameters"]
 
-_DATE_FILE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.ya?ml$")
+_DATE_FILE = re.compile(rf"^({DATE_PATTERN})\.ya?ml$")
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def list_dates(params_dir: Path) -> list[str]:
 
 def _parse_date(date: str, path: Path) -> dt.date:
     try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
+        if not is_report_date(date):
             raise ValueError
         return dt.date.fromisoformat(date)
     except ValueError:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from esante_report.outdir.fs import stage_bytes
 from esante_report.errors import DataError, Problem
 
 __all__ = ["RawCsv", "read_raw_csv", "csv_text", "Pending", "commit"]
@@ -88,15 +88,9 @@ def commit(files: list[Pending]) -> None:
     temps: list[tuple[str, Path]] = []
     try:
         for pending in files:
-            fd, tmp = tempfile.mkstemp(dir=pending.path.parent, prefix=f".{pending.path.name}.", suffix=".tmp")
-            temps.append((tmp, pending.path))
             data = pending.content.encode("utf-8") if isinstance(pending.content, str) else pending.content
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             mode = pending.path.stat().st_mode & 0o777 if pending.path.exists() else 0o644
-            os.chmod(tmp, mode)
+            temps.append((str(stage_bytes(pending.path, data, mode)), pending.path))
         for tmp, target in temps:
             if target.is_symlink():  # appeared since the check: still never followed nor replaced
                 raise DataError([Problem(target, None, None, "is a symbolic link; refusing to replace it")])

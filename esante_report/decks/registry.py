@@ -36,22 +36,44 @@ import datetime as dt
 import functools
 import importlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from esante_report.contracts.readers import LocDict, kind
-from esante_report.errors import Problem
+from esante_report.errors import Problem, quote
+from esante_report.slides.sanitize import text_problem
 
 __all__ = ["DeckSpec", "Parameter", "CheckContext", "find_deck", "deck_names", "deck_code", "check_deck_params",
-           "parameters_cell", "deck_commands", "spec_from_notebook", "ENTRY_POINT_GROUP", "RESERVED", "MAX_ISSUER"]
+           "parameters_cell", "deck_commands", "spec_from_notebook", "ENTRY_POINT_GROUP", "RESERVED", "MAX_ISSUER",
+           "MAX_TITLE", "title_problem"]
 
 ENTRY_POINT_GROUP = "esante_report.decks"
 #: parameters that render injects into every deck, never given by a params file
 RESERVED = frozenset({"report_date", "data_dir", "params_dir"})
 #: longest issuer accepted: it is printed in the header of every slide
 MAX_ISSUER = 200
+#: longest deck title accepted: the footer of every slide holds it on one line with the date, and the PDF check
+#: refuses a footer that overflows (93 characters fit when every letter is as wide as W; 160 of usual French)
+MAX_TITLE = 90
+#: longest word of a deck title: the cover sets it in 50 px type, and about 23 capitals W fill the slide's width
+MAX_TITLE_WORD = 22
+#: where a title may wrap: blanks, hyphens and dashes
+_TITLE_BREAKS = re.compile(r"[\s\-\u2010\u2013\u2014]+")
+
+
+def title_problem(title: Any) -> str | None:
+    """Why ``title`` cannot be a deck's title (its cover and the footer of every slide); None when it can."""
+    problem = text_problem(title, MAX_TITLE)
+    if problem is not None:
+        return problem
+    word = max(_TITLE_BREAKS.split(title), key=len)
+    if len(word) > MAX_TITLE_WORD:
+        return (f"expected words of at most {MAX_TITLE_WORD} characters (the cover shows the title in large type), "
+                f"got {quote(word, 40)}")
+    return None
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,8 @@ class Parameter:
     name: str
     default: Any
     line: int           # line in the cell (1-based)
+    #: False when the default is not a literal (an expression papermill would still run): ``default`` is None
+    literal: bool = True
 
 
 @dataclass(frozen=True)
@@ -146,8 +170,13 @@ def parameters_cell(nb: dict) -> tuple[str, int] | None:
     return None
 
 
-def _parameters(source: str) -> dict[str, Parameter]:
-    """``name = <literal>`` (or ``name: type = <literal>``) lines, read with ast: nothing is executed."""
+def parameters_in(source) -> dict[str, Parameter]:
+    """``name = <literal>`` (or ``name: type = <literal>``) lines of a parameters cell (its source as text or as a
+    notebook's list of lines), read with ast: nothing is executed. The one reader of parameters cells."""
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        return {}
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -161,10 +190,9 @@ def _parameters(source: str) -> dict[str, Parameter]:
         else:
             continue
         try:
-            default = ast.literal_eval(value)
-        except ValueError:
-            default = None
-        out[name] = Parameter(name, default, node.lineno)
+            out[name] = Parameter(name, ast.literal_eval(value), node.lineno)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            out[name] = Parameter(name, None, node.lineno, literal=False)
     return out
 
 
@@ -193,7 +221,7 @@ def spec_from_notebook(name: str, path: Path, nb: dict | None = None) -> DeckSpe
         return None
     meta = nb.get("metadata", {}).get("esante_report", {})
     meta = meta if isinstance(meta, dict) else {}
-    parameters = _parameters(cell[0])
+    parameters = parameters_in(cell[0])
     issuer = meta.get("issuer")
     if not isinstance(issuer, str):
         default = parameters.get("issuer")
@@ -332,6 +360,11 @@ def _issuer(params: LocDict, spec: DeckSpec, path: Path, problems: list[Problem]
                                 "expected the issuing body, e.g. 'issuer: ARS Occitanie' (the deck's notebook "
                                 "gives no default)"))
         return spec.default_issuer
+    problem = text_problem(issuer, MAX_ISSUER)  # a control character: the header would not show it
+    if problem is not None:
+        problems.append(Problem(path, params.line_of("issuer") if "issuer" in params else params.line, "issuer",
+                                problem))
+        return spec.default_issuer
     return issuer.strip()
 
 
@@ -384,6 +417,11 @@ def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: P
         elif not _same_type(declared.default, value):
             problems.append(Problem(path, params.line_of(key), str(key), f"expected {_type_name(declared.default)} "
                                     f"like the default {declared.default!r} of {spec.notebook.name}, got {kind(value)}"))
+    # control characters only: a long title may still fit the footer (new-deck keeps to MAX_TITLE, which always does)
+    title = text_problem(spec.title)
+    if title is not None:
+        problems.append(Problem(spec.notebook, None, "title", f"{title}: the deck's title (metadata "
+                                "esante_report.title, else the first # heading) is on its cover and every footer"))
     checked: dict[str, Any] = {k: v for k, v in params.items() if k in spec.parameters and k not in reserved}
     if "issuer" in spec.parameters or spec.default_issuer is not None:
         checked["issuer"] = _issuer(params, spec, path, problems)

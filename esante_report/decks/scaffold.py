@@ -11,9 +11,13 @@ file already there stops the scaffold before it writes.
   and the deck has a cover, a chart of ``valeur`` by region for the latest month, a table and
   a commentary quoting the total.
 - With ``--from-csv``: the analyst's files are copied into ``data/NAME/`` and each one's
-  schema is inferred (:mod:`esante_report.infer`); the slides follow the first file's
+  schema is inferred (:mod:`esante_report.contracts.infer`); the slides follow the first file's
   columns: key figures, a chart of its main measure by its main category (for the latest
   period when it has one), a table and a commentary quoting the total in French format.
+
+A name that is already a Python module's (``pandas``, ``json``…) is refused: ``notebooks/NAME.py`` would be imported in
+its place by every notebook run in ``notebooks/``. The title and issuer are checked as ``check`` and the
+PDF check would: plain text, short enough for the footer and the cover.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ import json
 import re
 from pathlib import Path
 
-from esante_report.errors import DataError, ParamsError, Problem
+from esante_report.decks.registry import MAX_ISSUER, title_problem
 from esante_report.distribute.mailtext import starting_template, template_path
+from esante_report.errors import DataError, ParamsError, Problem, quote
+from esante_report.slides.sanitize import text_problem
 
-__all__ = ["new_deck", "NAME_RE"]
+__all__ = ["new_deck", "shadowed_module", "NAME_RE"]
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 TABLE = "indicateurs"
@@ -73,6 +79,31 @@ def _rows(regions: list[str], months: list[str]) -> list[str]:
             value = "" if (i, j) == (1, 0) else str(40 + (i * 37 + j * 11) % 160)
             lines.append(f"{abbr},{month},{value}")
     return lines
+
+
+def shadowed_module(name: str) -> str | None:
+    """What ``notebooks/<name>.py`` would hide from a kernel started in ``notebooks/`` (its folder comes first on
+    ``sys.path``): a module of the standard library or of an installed distribution; None when nothing."""
+    import importlib.machinery
+    import os
+    import sys
+    from importlib.metadata import packages_distributions
+
+    if name in sys.stdlib_module_names or name in sys.builtin_module_names:
+        return "a module of Python's standard library"
+    if name in packages_distributions():
+        return "a module installed in this environment"
+    here = os.path.realpath(os.getcwd())
+    path = [p for p in sys.path if p and os.path.realpath(p) != here]  # the working folder is no installation
+    spec = importlib.machinery.PathFinder.find_spec(name, path)
+    if spec is not None and spec.origin not in (None, "namespace"):  # a plain folder of that name hides nothing
+        return "a module installed in this environment"
+    return None
+
+
+def _notebook(name: str, title: str, date: str, issuer: str):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 
 def _language_info() -> dict:
@@ -323,9 +354,19 @@ def new_deck(name: str, *, title: str, date: str, data_dir: Path, params_dir: Pa
     problems: list[Problem] = []
     if not NAME_RE.fullmatch(name):
         problems.append(Problem("new-deck", None, "name", f"expected lower-case letters, digits and _ starting with "
-                                f"a letter (at most 40), e.g. teleconsultations; got {name!r}"))
-    if not title.strip() or len(title) > 200:
-        problems.append(Problem("new-deck", None, "title", "expected the deck's title, at most 200 characters"))
+                                f"a letter (at most 40), e.g. teleconsultations; got {quote(name, 40)}"))
+    elif (module := shadowed_module(name)) is not None:
+        problems.append(Problem("new-deck", None, "name", f"{name!r} is the name of {module}: notebooks/{name}.py "
+                                f"would be imported in its place by every notebook; choose another name, e.g. "
+                                f"bilan_{name}"))
+    problem = title_problem(title)
+    if problem is not None:
+        problems.append(Problem("new-deck", None, "title", f"{problem} (the deck's title is on its cover and in "
+                                "the footer of every slide)"))
+    problem = text_problem(issuer, MAX_ISSUER)
+    if problem is not None:
+        problems.append(Problem("new-deck", None, "issuer", f"{problem} (the issuing body, in the header of every "
+                                "slide)"))
     try:
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
             raise ValueError

@@ -1,10 +1,16 @@
 """``mail``: one e-mail per region (and one for the national list) carrying that region's PDF deck.
 
 By default nothing is sent: each message is written to ``<out>/<date>/mail/<deck>.eml`` for review.
-With ``send``, messages go through the SMTP relay of the config file; every recipient that the relay
-accepted is appended to ``<out>/<date>/mail/sent.jsonl`` at once, so a rerun sends only what is
-left and nobody receives a deck twice. Temporary refusals (4xx) are retried with back-off; a
-permanent one (5xx) names the recipient and the others are still sent.
+With ``send``, messages go through the SMTP relay of the config file, once ``recipients.csv`` holds
+no illustrative row and no address of an example domain. Each transaction is recorded in the send
+log (:mod:`esante_report.distribute.sendlog`) before the message is handed over and once the relay answered,
+so a rerun sends only what is left and nobody receives a deck twice: a message that may have been
+delivered (the run stopped, or the connection dropped, after the relay had it) is named and sent
+again only with ``resend``, under the same Message-ID. Temporary refusals (4xx) are retried with
+back-off; a permanent one (5xx) names the recipient and the others are still sent.
+
+Every header value goes through :func:`esante_report.distribute.mailheader.header_value`, and every message is
+read back before it is written or sent (:func:`esante_report.distribute.mailheader.message_bytes`).
 
 Subject and body come from the deck's template ``notebooks/<deck>.mail.txt`` (first line: the
 subject; see :mod:`esante_report.mailtext`) filled with the values its notebook kept with
@@ -14,9 +20,9 @@ the attached PDF by construction, and no code computes them a second time.
 
 from __future__ import annotations
 
-import email.policy
+import contextlib
 import json
-import os
+import re
 import smtplib
 import ssl
 import time
@@ -27,13 +33,15 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
-from esante_report.pipeline import cache
+from esante_report.distribute import sendlog
+from esante_report.distribute.config import Config, ConfigError, Smtp, redact
+from esante_report.distribute.mailheader import header_value, message_bytes, set_header
+from esante_report.distribute.recipients import NATIONAL, Recipients, load_recipients, not_mailboxes
+from esante_report.errors import DataError, EsanteReportError
 from esante_report.outdir import fs as outfs
 from esante_report.outdir import versions
-from esante_report.distribute.config import Config, ConfigError, Smtp, redact
-from esante_report.errors import EsanteReportError
 from esante_report.outdir.index import size_fr
-from esante_report.distribute.recipients import NATIONAL, Recipients, load_recipients
+from esante_report.pipeline import cache
 
 __all__ = ["MailResult", "MailRow", "mail", "summary_table", "MAIL_DIR", "SEND_LOG"]
 
@@ -69,7 +77,14 @@ class MailRow:
     status: str = ""
     detail: str = ""
     eml: Path | None = None
+    message_id: str | None = None
     message: EmailMessage | None = field(default=None, repr=False)
+    #: the bytes handed to the relay: those of the .eml file
+    data: bytes | None = field(default=None, repr=False)
+    #: recipients to send to in this run
+    pending: list[str] = field(default_factory=list)
+    #: recipients that may have been delivered (not sent again without ``resend``)
+    maybe: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -81,6 +96,11 @@ class MailResult:
     def left(self) -> int:
         """Messages that some recipient has not received (not sent, partly sent, not mailed)."""
         return sum(1 for r in self.rows if r.status not in ("sent", "already sent", "written"))
+
+    @property
+    def maybe(self) -> list[MailRow]:
+        """Messages that may have been delivered to some recipient: the operator decides."""
+        return [r for r in self.rows if r.maybe]
 
 
 # --------------------------------------------------------------------------- building
@@ -141,48 +161,17 @@ def _build(config: Config, sender: str, row: MailRow, who: Recipients, deck: str
     subject, body = fill(_template(deck), {**figures, "link": link, "attachment": pdf.name,
                                            "attachment_size": size_fr(pdf.stat().st_size)})
     msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = sender
-    msg["To"] = ", ".join(who.to)
-    if who.cc:
-        msg["Cc"] = ", ".join(who.cc)
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = message_id or make_msgid(idstring=f"{date}.{row.name}", domain=sender.rpartition("@")[2])
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = "fr"
-    msg.set_content(body, charset="utf-8")
-    msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf", filename=pdf.name)
+    for name, value in (("Subject", subject), ("From", sender), ("To", ", ".join(who.to)),
+                        ("Cc", ", ".join(who.cc)), ("Date", formatdate(localtime=True)),
+                        ("Message-ID", message_id or make_msgid(idstring=f"{date}.{row.name}",
+                                                                domain=sender.rpartition("@")[2])),
+                        ("Auto-Submitted", "auto-generated"), ("Content-Language", "fr")):
+        if value:
+            set_header(msg, name, value)
+    msg.set_content(body.lstrip("\n"), charset="utf-8")
+    msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf",
+                       filename=header_value("filename", pdf.name))
     return msg
-
-
-# --------------------------------------------------------------------------- send log
-def _read_log(path: Path) -> dict[str, dict]:
-    """Message name → {"message_id": …, "sent": set of recipients the relay accepted}."""
-    out: dict[str, dict] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return out
-    except OSError as exc:
-        raise outfs.os_error(exc, path) from None
-    for line in lines:
-        try:
-            entry = json.loads(line)
-            item = out.setdefault(str(entry["name"]), {"message_id": entry.get("message_id"), "sent": set()})
-            if entry.get("status") == "sent":
-                item["sent"].add(str(entry["recipient"]).lower())
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue  # a line cut by a crash: what it recorded is sent again at worst once
-    return out
-
-
-def _log(path: Path, **entry: object) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, (json.dumps({"time": formatdate(localtime=True), **entry}, ensure_ascii=False) + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------- sending
@@ -230,24 +219,70 @@ def _code_text(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(text.split())[:160]}"
 
 
-def _send_one(relay: _Relay, smtp: Smtp, msg: EmailMessage, recipients: list[str], log: Path, name: str,
-              sleep: Callable[[float], None]) -> tuple[list[str], dict[str, str]]:
-    """Send ``msg`` to ``recipients``; (accepted, refused → reason). 4xx retried, 5xx final."""
-    accepted: list[str] = []
+class _MaybeDelivered(Exception):
+    """The connection failed after the relay had the whole message: it may have stored it."""
+
+
+def _transaction(conn: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> dict[str, tuple[int, bytes]]:
+    """MAIL, RCPT and DATA on an open connection; returns the refused recipients → (code, reply).
+
+    Raises the ``smtplib`` errors of a refusal or a lost connection before the message was complete,
+    and :class:`_MaybeDelivered` when the connection failed after the relay had all of it.
+    """
+    conn.ehlo_or_helo_if_needed()
+    options = [f"size={len(data)}"] if conn.does_esmtp and conn.has_extn("size") else []
+    code, reply = conn.mail(sender, options)
+    if code != 250:
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused = {}
+    for rcpt in recipients:
+        code, reply = conn.rcpt(rcpt)
+        if code not in (250, 251):
+            refused[rcpt] = (code, reply)
+    if len(refused) == len(recipients):
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            conn.rset()
+        return refused
+    conn.putcmd("data")
+    code, reply = conn.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    conn.send(re.sub(rb"(?m)^\.", b"..", data) + (b"" if data.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+    try:  # from here on the relay has the whole message
+        code, reply = conn.getreply()
+    except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        raise _MaybeDelivered(f"connection lost after the relay had the whole message ({type(exc).__name__})") \
+            from None
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
+    return refused
+
+
+def _send_one(relay: _Relay, smtp: Smtp, row: MailRow, log: Path, sleep: Callable[[float], None]) -> dict[str, str]:
+    """Send ``row`` to its pending recipients; returns refused → reason. 4xx retried, 5xx final.
+
+    Recipients the relay accepted go to ``row.recipients`` of the log as sent; those that may have
+    been delivered are added to ``row.maybe`` and never retried in this run.
+    """
     refused: dict[str, str] = {}
-    pending = list(recipients)
-    data = msg.as_bytes(policy=email.policy.SMTP)
+    pending = list(row.pending)
+    message_id = row.message_id
     for attempt in range(smtp.retries + 1):
         temporary: dict[str, str] = {}
+        conn = relay.open()
+        sendlog.record(log, name=row.name, message_id=message_id, status="sending", recipients=pending)
         try:
-            conn = relay.open()
-            bad = conn.sendmail(smtp.sender, pending, data)
-        except smtplib.SMTPRecipientsRefused as exc:
-            bad = exc.recipients
+            bad = _transaction(conn, smtp.sender, pending, row.data)
+        except _MaybeDelivered as exc:
+            relay.drop()
+            sendlog.record(log, name=row.name, message_id=message_id, status="maybe sent", recipients=pending,
+                           reason=str(exc))
+            row.maybe += pending
+            return refused
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError) as exc:
             relay.drop()
             temporary = {r: f"connection lost ({type(exc).__name__})" for r in pending}
-            bad = None
+            bad = {}
         except smtplib.SMTPResponseException as exc:  # sender refused, data refused
             relay.drop()
             reason = _code_text(exc.smtp_code, exc.smtp_error)
@@ -255,29 +290,30 @@ def _send_one(relay: _Relay, smtp: Smtp, msg: EmailMessage, recipients: list[str
                 temporary = {r: reason for r in pending}
             else:
                 refused.update({r: reason for r in pending})
-                for r in pending:
-                    _log(log, name=name, message_id=msg["Message-ID"], recipient=r, status="refused", reason=reason)
-                return accepted, refused
-            bad = None
-        if bad is not None:
-            for r in pending:
-                if r not in bad:
-                    accepted.append(r)
-                    _log(log, name=name, message_id=msg["Message-ID"], recipient=r, status="sent")
+                sendlog.record(log, name=row.name, message_id=message_id, status="refused", recipients=pending,
+                               reason=reason)
+                return refused
+            bad = {}
+        if not temporary:
+            if accepted := [r for r in pending if r not in bad]:
+                sendlog.record(log, name=row.name, message_id=message_id, status="sent", recipients=accepted)
             for r, (code, text) in bad.items():
                 reason = _code_text(code, text)
                 if 400 <= code < 500:
                     temporary[r] = reason
                 else:
                     refused[r] = reason
-                    _log(log, name=name, message_id=msg["Message-ID"], recipient=r, status="refused", reason=reason)
+                    sendlog.record(log, name=row.name, message_id=message_id, status="refused", recipients=[r],
+                                   reason=reason)
+        if temporary:
+            sendlog.record(log, name=row.name, message_id=message_id, status="not sent", recipients=list(temporary))
         pending = list(temporary)
         if not pending:
-            return accepted, refused
+            return refused
         if attempt < smtp.retries:
             sleep(smtp.backoff * 2 ** attempt)
     refused.update({r: f"{reason} (temporary; gave up after {smtp.retries + 1} tries)" for r, reason in temporary.items()})
-    return accepted, refused
+    return refused
 
 
 # --------------------------------------------------------------------------- the command
@@ -297,17 +333,25 @@ def _selected(recipients: dict[str, Recipients], regions: list[str], known: set[
 
 
 def mail(out_dir: Path, data_dir: Path, config: Config, *, date: str, decks: list[str] | None = None,
-         regions: list[str] = ("all",), send: bool = False, progress: Progress = lambda _: None,
-         sleep: Callable[[float], None] = time.sleep) -> MailResult:
-    """Write (and with ``send``, send) the e-mails of ``date``; see the module docstring."""
+         regions: list[str] = ("all",), send: bool = False, resend: list[str] = (),
+         progress: Progress = lambda _: None, sleep: Callable[[float], None] = time.sleep) -> MailResult:
+    """Write (and with ``send``, send) the e-mails of ``date``; see the module docstring.
+
+    ``resend`` lists the Message-IDs of messages that may have been delivered (a previous run named
+    them) to send again to the recipients it is unsure of.
+    """
     from esante_report.contracts.regions import load_regions
     from esante_report.decks.registry import deck_names, find_deck
 
     out_dir = Path(out_dir)
+    if resend and not send:
+        raise ConfigError("--resend: expected with --send (it sends a message again)")
+    recipients = load_recipients(data_dir)
+    if send and (problems := not_mailboxes(data_dir, recipients)):
+        raise DataError(problems)
     if send and config.smtp is None:
         where = config.path or "esante-report.toml (none found)"
         raise ConfigError(f"{where}: no [smtp] section (expected host, port, security and from to --send)")
-    recipients = load_recipients(data_dir)
     known = set(load_regions(data_dir)["abbr"]) | {NATIONAL}
     chosen = _selected(recipients, list(regions), known)
     every = _mailable(deck_names())
@@ -332,24 +376,35 @@ def mail(out_dir: Path, data_dir: Path, config: Config, *, date: str, decks: lis
     log_path = folder / SEND_LOG
     result = MailResult()
     with outfs.locked(folder):
-        log = _read_log(log_path)
+        log = sendlog.read_log(log_path)
+        if unknown := [i for i in resend if not any(sendlog.same_id(i, e.message_id) and e.maybe
+                                                     for e in log.values())]:
+            raise ConfigError(f"--resend {unknown[0]!r}: no message of {date} with that Message-ID may have been "
+                              "delivered (expected one that a previous run named)")
         for deck in mailable:
             for who in chosen:
                 if who.region != NATIONAL and not find_deck(deck).regional:
                     continue
                 name = deck if who.region == NATIONAL else f"{deck}-{who.region}"
-                result.rows.append(_prepare(config, sender, out_dir, data_dir, date, deck, name, who, log, folder))
+                result.rows.append(_prepare(config, sender, out_dir, data_dir, date, deck, name, who,
+                                            log.get(name) or sendlog.Entry(), folder, resend))
         for row in result.rows:
             if row.eml is not None:
                 progress(f"mail: wrote {row.eml}")
         if send:
-            _send_all(config.smtp, result, log, log_path, progress, sleep)
-    result.problems = [f"{date}/{r.name}: {r.detail}" for r in result.rows if r.status in ("not sent", "partly sent")]
+            _send_all(config.smtp, result, log_path, progress, sleep)
+    for row in result.maybe:
+        ask = f"esante-report mail --date {date} --send --resend '{row.message_id}'"
+        row.detail = "; ".join(filter(None, [row.detail if row.status != "maybe sent" else "", (
+            f"may have been delivered to {', '.join(row.maybe)} (the relay was handed the whole message and no "
+            f"answer was recorded): check with the relay, then `{ask}` if it was not")]))
+    result.problems = [f"{date}/{r.name}: {r.detail}" for r in result.rows
+                       if r.status in ("not sent", "partly sent", "maybe sent")]
     return result
 
 
 def _prepare(config: Config, sender: str, out_dir: Path, data_dir: Path, date: str, deck: str, name: str,
-             who: Recipients, log: dict, folder: Path) -> MailRow:
+             who: Recipients, previous: sendlog.Entry, folder: Path, resend: list[str]) -> MailRow:
     row = MailRow(name=name, region=who.region, recipients=who.everyone)
     if not who.to:
         row.status, row.detail = "not mailed", "no recipients in recipients.csv"
@@ -364,24 +419,31 @@ def _prepare(config: Config, sender: str, out_dir: Path, data_dir: Path, date: s
         row.detail = (f"{pdf.name} is {size_fr(pdf.stat().st_size)}, over the attachment limit of "
                       f"{size_fr(int(limit))} ([smtp] max_attachment_mb)")
         return row
-    previous = log.get(name, {})
-    left = [r for r in who.everyone if r.lower() not in previous.get("sent", set())]
+    left = [r for r in who.everyone if r.lower() not in previous.sent]
     if not left:  # the .eml already there is the message that was sent: left as it is
         row.status, row.detail = "already sent", f"sent earlier to {len(who.everyone)} recipient(s)"
         return row
+    if not any(sendlog.same_id(i, previous.message_id) for i in resend):
+        row.maybe = [r for r in left if r.lower() in previous.maybe]
+    row.pending = [r for r in left if r not in row.maybe]
+    if not row.pending:  # the .eml already there is the message the relay may have: left as it is
+        row.status, row.message_id = "maybe sent", previous.message_id
+        return row
     try:
         figures = _figures(out_dir, date, name, deck, data_dir)
-        row.message = _build(config, sender, row, who, deck, date, pdf, figures, _link(config, out_dir, date, name),
-                             previous.get("message_id"))
+        row.message = _build(config, sender, row, who, deck, date, pdf, figures,
+                             _link(config, out_dir, date, name), previous.message_id)
+        row.data = message_bytes(row.message)
+        row.message_id = str(row.message["Message-ID"])
     except EsanteReportError as exc:
         row.status, row.detail = "not mailed", str(exc)
         return row
-    row.eml = outfs.write_bytes(folder / f"{name}.eml", row.message.as_bytes(policy=email.policy.SMTP))
+    row.eml = outfs.write_bytes(folder / f"{name}.eml", row.data)
     row.status = "written"
     return row
 
 
-def _send_all(smtp: Smtp, result: MailResult, log: dict, log_path: Path, progress: Progress,
+def _send_all(smtp: Smtp, result: MailResult, log_path: Path, progress: Progress,
               sleep: Callable[[float], None]) -> None:
     relay = _Relay(smtp)
     interval = 60.0 / smtp.per_minute
@@ -389,18 +451,19 @@ def _send_all(smtp: Smtp, result: MailResult, log: dict, log_path: Path, progres
     todo = [r for r in result.rows if r.status == "written"]
     try:
         for count, row in enumerate(todo, 1):
-            sent = log.get(row.name, {}).get("sent", set())
-            pending = [r for r in row.recipients if r.lower() not in sent]
             if last is not None and (wait := interval - (time.monotonic() - last)) > 0:
                 sleep(wait)  # the relay's rate limit
             last = time.monotonic()
-            progress(f"mail: sending {row.name} to {len(pending)} recipient(s) ({count}/{len(todo)})")
-            accepted, refused = _send_one(relay, smtp, row.message, pending, log_path, row.name, sleep)
-            if not refused:
-                row.status, row.detail = "sent", f"to {', '.join(accepted)}"
-            else:
-                row.status = "partly sent" if accepted or len(pending) < len(row.recipients) else "not sent"
+            progress(f"mail: sending {row.name} to {len(row.pending)} recipient(s) ({count}/{len(todo)})")
+            refused = _send_one(relay, smtp, row, log_path, sleep)
+            accepted = [r for r in row.pending if r not in refused and r not in row.maybe]
+            if refused:
+                row.status = "partly sent" if len(refused) < len(row.recipients) else "not sent"
                 row.detail = "refused: " + "; ".join(f"{r} ({why})" for r, why in refused.items())
+            elif row.maybe:
+                row.status = "maybe sent"
+            else:
+                row.status, row.detail = "sent", f"to {', '.join(accepted)}"
     finally:
         relay.drop()
 
@@ -409,10 +472,12 @@ def summary_table(result: MailResult) -> str:
     """One line per message: deck file, region, recipients, status and detail."""
     rows = [("message", "region", "to+cc", "status", "detail")]
     rows += [(r.name, r.region, str(len(r.recipients)), r.status, r.detail) for r in result.rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4] for row in rows]
+    from esante_report.fmt import text_table
+
+    lines = text_table(rows)
     done = sum(1 for r in result.rows if r.status in ("sent", "already sent"))
+    maybe = f", {len(result.maybe)} maybe delivered (check with the relay)" if result.maybe else ""
     written = sum(1 for r in result.rows if r.status == "written")
     lines.append(f"{len(result.rows)} messages: {written} written for review and not sent, {done} sent, "
-                 f"{result.left} not sent or not mailed")
+                 f"{result.left} not sent or not mailed{maybe}")
     return "\n".join(line.rstrip() for line in lines)

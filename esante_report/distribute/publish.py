@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit
 
-from esante_report.pipeline import cache
-from esante_report.distribute.config import ConfigError, Target, redact
+from esante_report.distribute.config import ConfigError, Target, redact, url_password
 from esante_report.errors import EsanteReportError, PublishError, quote
 from esante_report.outdir import fs as outfs
 from esante_report.outdir.index import collect, deck_file, local_listing, render_page
+from esante_report.pipeline import cache
 
 __all__ = ["PublishError", "PublishPlan", "open_target", "plan_publish", "publish", "MANIFEST_NAME",
            "summary_table", "published_manifest"]
@@ -81,11 +81,16 @@ def open_target(target: Target) -> tuple[Any, str]:
     url = target.url
     parts = urlsplit(url) if "://" in url else None
     scheme = parts.scheme.lower() if parts else "file"
-    if parts and parts.password and target.name == redact(url):
+    if url_password(url) and target.name == redact(url):
         raise ConfigError(f"{target.shown}: a password in a URL given on the command line is refused "
                           "(expected it in ESANTE_PUBLISH_PASSWORD, or in a target of the config file)")
-    username = target.username or (parts.username if parts else None)
-    password = target.password or (parts.password if parts else None)
+    try:
+        port = parts.port if parts else None
+    except ValueError:  # the error's text may hold part of a password: not shown
+        raise ConfigError(f"target {target.shown}: its URL does not read as scheme://host:port/path (a '/', '?' "
+                          "or '#' in a password must be percent-encoded: %2F, %3F, %23)") from None
+    username = target.username or (unquote(parts.username) if parts and parts.username else None)
+    password = target.password or url_password(url)
     try:
         if scheme == "file":
             from fsspec.implementations.local import LocalFileSystem
@@ -97,7 +102,7 @@ def open_target(target: Target) -> tuple[Any, str]:
             from webdav4.fsspec import WebdavFileSystem
 
             http = "http" if scheme == "webdav+http" else "https"
-            netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+            netloc = parts.hostname + (f":{port}" if port else "")
             auth = (username, password or "") if username else None
             # rooted at the server, not at the target's folder: a folder that does not exist yet is
             # created with its parents (MKCOL of each missing one)
@@ -423,8 +428,8 @@ def _write_manifest(fs: Any, root: str, files: dict, index: str, target: Target,
         _put(fs, root, MANIFEST_NAME, body, target)
     folder = outfs.safe_dir(outfs.safe_dir(Path(out_dir) / cache.CACHE_DIR) / _PUBLISHED_DIR)
     outfs.write_bytes(folder / f"{_slug(target.name)}.json",
-                      json.dumps({"target": redact(target.url), "public_url": target.public_url, "files": files},
-                                 indent=1, sort_keys=True).encode())
+                      json.dumps({"target": redact(target.url), "public_url": redact(target.public_url),
+                                  "files": files}, indent=1, sort_keys=True).encode())
 
 
 def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: list[str] | None = None,
@@ -524,8 +529,9 @@ def summary_table(plan: PublishPlan, dry_run: bool) -> str:
         rows.append((verb[plan.index], INDEX_NAME))
     rows += [(verb["remove"], rel) for rel in plan.remove]
     rows += [("skipped", f"{rel}: {why}") for rel, why in plan.skipped]
-    width = max([len(a) for a, _ in rows] + [6])
-    lines = [f"{'action':<{width}}  file"] + [f"{a:<{width}}  {f}" for a, f in rows]
+    from esante_report.fmt import text_table
+
+    lines = text_table([("action", "file"), *rows])
     lines.append(f"{len(plan.add)} added, {len(plan.replace)} replaced, {len(plan.remove)} removed, "
                  f"{len(plan.unchanged)} unchanged" + (" (dry run: nothing sent)" if dry_run else ""))
     return "\n".join(lines)

@@ -2,7 +2,12 @@
 
 One row per region: ``region`` (an abbreviation of ``regions.csv``, or ``national`` for the
 national list), ``to`` and ``cc`` (functional mailboxes, several separated by ``;``, ``cc``
-may be blank). Every problem is one line naming file, line and field.
+may be blank), and ``illustrative`` (optional: ``true`` on a row whose addresses are examples,
+not mailboxes). Every problem is one line naming file, line and field.
+
+An address is compared without regard to case (as relays deliver it): the same mailbox in ``to``
+and ``cc`` receives one copy. :func:`not_mailboxes` lists what ``mail --send`` refuses to send to:
+rows marked illustrative and addresses of the reserved example domains (RFC 2606, RFC 6761).
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
-from esante_report.contracts.readers import Column, check_unique, read_csv, shown
+from esante_report.contracts.readers import Column, check_unique, parse_bool, read_csv, shown
 from esante_report.errors import DataError, Problem, ProblemList
 
-__all__ = ["RECIPIENTS_FILE", "NATIONAL", "Recipients", "load_recipients", "valid_address"]
+__all__ = ["RECIPIENTS_FILE", "NATIONAL", "Recipients", "load_recipients", "valid_address", "reserved_domain",
+           "not_mailboxes"]
 
 RECIPIENTS_FILE = "recipients.csv"
 #: the ``region`` value of the national list (recipients of the national deck)
@@ -25,6 +31,16 @@ NATIONAL = "national"
 # a plain address: ASCII local part of letters, digits and . _ % + -, a domain of labels and a TLD
 _ADDRESS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9])?@"
                       r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}", re.ASCII)
+
+
+#: domains reserved for examples and tests (RFC 2606, RFC 6761): no mailbox can exist there
+_RESERVED = ("example", "example.com", "example.net", "example.org", "test", "invalid", "localhost")
+
+
+def reserved_domain(address: str) -> str | None:
+    """The reserved example domain (``example.org``, ``test`` …) ``address`` belongs to, or None."""
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    return next((r for r in _RESERVED if domain == r or domain.endswith("." + r)), None)
 
 
 def valid_address(text: str) -> bool:
@@ -46,10 +62,13 @@ class Recipients:
     to: tuple[str, ...]
     cc: tuple[str, ...]
     line: int
+    illustrative: bool = False
 
     @property
     def everyone(self) -> tuple[str, ...]:
-        return self.to + tuple(a for a in self.cc if a not in self.to)
+        """Every mailbox once: ``to``, then the ``cc`` not already there (whatever the case)."""
+        seen: set[str] = set()
+        return tuple(a for a in self.to + self.cc if not (a.lower() in seen or seen.add(a.lower())))
 
 
 def _addresses():
@@ -67,8 +86,9 @@ def _addresses():
     return parse
 
 
-_COLUMNS = [Column("region"), Column("to", _addresses()), Column("cc", _addresses(), blank_ok=True,
-                                                                         required=False)]
+_COLUMNS = [Column("region"), Column("to", _addresses()),
+            Column("cc", _addresses(), blank_ok=True, required=False),
+            Column("illustrative", parse_bool, blank_ok=True, required=False)]
 
 
 def load_recipients(data_dir: Path) -> dict[str, Recipients]:
@@ -88,7 +108,28 @@ def load_recipients(data_dir: Path) -> dict[str, Recipients]:
             problems.append(Problem(path, row.line, "region", f"unknown region {shown(row['region'])} (expected "
                                     f"{NATIONAL!r} or an abbreviation of regions.csv: {', '.join(regions['abbr'])})"))
             continue
-        out[row["region"]] = Recipients(row["region"], row["to"], row.get("cc") or (), row.line)
+        to = row["to"]
+        cc = tuple(a for a in row.get("cc") or () if a.lower() not in {t.lower() for t in to})
+        out[row["region"]] = Recipients(row["region"], to, cc, row.line, bool(row.get("illustrative")))
     if problems:
         raise DataError(problems)
     return out
+
+
+def not_mailboxes(data_dir: Path, recipients: dict[str, Recipients]) -> list[Problem]:
+    """One problem per row marked illustrative and per address of a reserved example domain."""
+    path = Path(data_dir) / RECIPIENTS_FILE
+    problems: list[Problem] = ProblemList()
+    for who in recipients.values():
+        if who.illustrative:
+            problems.append(Problem(path, who.line, "illustrative", f"the row of {who.region!r} is marked "
+                                    "illustrative: its addresses are examples (replace them with the real "
+                                    "mailboxes and clear the column before mail --send)"))
+            continue
+        for column, addresses in (("to", who.to), ("cc", who.cc)):
+            for address in addresses:
+                if domain := reserved_domain(address):
+                    problems.append(Problem(path, who.line, column, f"{shown(address)} is an address of the "
+                                            f"reserved example domain {domain!r}, not a mailbox (replace it "
+                                            "before mail --send)"))
+    return problems

@@ -13,8 +13,10 @@ What a communication officer who copies slides into a presentation of their own 
   serif where Inter is not installed), the palette (Bleu France #000091, Rouge Marianne #E1000F),
   the header band (issuer, tricolour mark), the footer band (deck, date) and the slide number.
 
-Every text is set as text through python-pptx (XML-escaped); the only hyperlinks are
-http(s)/mailto/tel, the only pictures are embedded, nothing is fetched.
+Every text is set as text through python-pptx (XML-escaped), after :func:`esante_report.sanitize.xml_text`
+(no control character, no lone surrogate; the document properties cut at PowerPoint's 255 characters);
+the only hyperlinks are http(s)/mailto/tel, the only pictures are embedded, nothing is fetched. When
+writing fails all the same, :class:`ExportError` names the slide and the field it was writing.
 :func:`write_odp` converts the PPTX into an Impress file with LibreOffice, when it is installed, starting
 LibreOffice for that one file: renders go through :mod:`esante_report.formats.soffice` (one LibreOffice per
 process), which falls back to it.
@@ -24,16 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from esante_report.errors import ExportError
 from esante_report.formats.pptx_blocks import (
-    SAFE_LINK,
     Cols,
     Figure,
     Para,
@@ -43,17 +40,22 @@ from esante_report.formats.pptx_blocks import (
     notes_text,
     slide_blocks,
 )
+from esante_report.slides.geometry import FOOTER_PX, HEADER_PX, MARGIN_PX, SLIDE_HEIGHT_PX, SLIDE_WIDTH_PX
 from esante_report.slides.model import Slide, SlideList
+from esante_report.slides.sanitize import safe_href, xml_text
 
 if TYPE_CHECKING:
     from esante_report.formats.web import DeckMeta
 
-__all__ = ["write_pptx", "write_odp", "soffice", "SLIDE_WIDTH_EMU", "SLIDE_HEIGHT_EMU"]
+__all__ = ["write_pptx", "SLIDE_WIDTH_EMU", "SLIDE_HEIGHT_EMU"]
 
+#: characters a PowerPoint document property (title, author, subject, keywords…) holds
+MAX_PROPERTY = 255
 #: 1280×720 px slides, as the HTML and PDF decks: 1 px = 9525 EMU = 0.75 pt
 _PX = 9525
-SLIDE_WIDTH_EMU, SLIDE_HEIGHT_EMU = 1280 * _PX, 720 * _PX
-_HEADER, _FOOTER, _MARGIN = 44, 34, 48
+_W, _H = SLIDE_WIDTH_PX, SLIDE_HEIGHT_PX
+SLIDE_WIDTH_EMU, SLIDE_HEIGHT_EMU = _W * _PX, _H * _PX
+_HEADER, _FOOTER, _MARGIN = HEADER_PX, FOOTER_PX, MARGIN_PX
 _BLEU, _ROUGE, _TEXT, _BODY, _MUTED, _LINE, _PALE = "000091", "E1000F", "161616", "3A3A3A", "595959", "DDDDDD", "E3E3FD"
 _FONT = "Inter"
 _SVG_EXT_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
@@ -146,6 +148,12 @@ def _fit(blocks: list, width_px: float, height_px: float) -> tuple[float, float]
 class _Writer:
     def __init__(self, prs, meta, total: int) -> None:
         self.prs, self.meta, self.total = prs, meta, total
+        #: what is being written (``slide 3: title``), named when writing fails
+        self.where = "the slide master"
+        self.slide_no: int | None = None
+
+    def at(self, field: str) -> None:
+        self.where = f"slide {self.slide_no}: {field}" if self.slide_no is not None else field
 
     def emu(self, px: float) -> int:
         return int(round(px * _PX))
@@ -185,15 +193,15 @@ class _Writer:
         from pptx.util import Pt
 
         r = p.add_run()
-        r.text = text
+        r.text = xml_text(text)
         r.font.size = Pt(size)
         r.font.bold = run.bold or para.style in ("h", "kpi")
         r.font.italic = run.italic
         r.font.color.rgb = RGBColor.from_string(
             colour or (_BLEU if para.style in ("h", "kpi") else _ROUGE if para.style == "kicker" else
                        _MUTED if para.style == "small" else _BODY))
-        if run.href and SAFE_LINK.match(run.href):
-            r.hyperlink.address = run.href
+        if run.href and safe_href(run.href):
+            r.hyperlink.address = xml_text(run.href)
 
     def table(self, slide, x, y, w, h, block: Table, scale: float) -> float:
         from pptx.dml.color import RGBColor
@@ -201,6 +209,7 @@ class _Writer:
 
         ncols = max((sum(c[1] for c in row) for row in block.rows), default=1)
         nrows = len(block.rows)
+        self.at("table")
         if block.caption:
             self.textbox(slide, x, y, w, 15 * scale * 1.4, [Para([Run(block.caption)], 0, "small")], scale)
             y += 15 * scale * 1.4
@@ -235,7 +244,7 @@ class _Writer:
                     if k:
                         p.add_line_break()
                     run = p.add_run()
-                    run.text = piece
+                    run.text = xml_text(piece)
                     run.font.size = Pt(15 * scale * 0.75)
                     run.font.bold = header
                     run.font.color.rgb = RGBColor.from_string("FFFFFF" if in_head else _TEXT if header else _BODY)
@@ -247,6 +256,7 @@ class _Writer:
     def figure(self, slide, x, y, w, h, block: Figure) -> float:
         from pptx.util import Emu
 
+        self.at(f"picture (alt text {_prefix(block.alt)})")
         png, size = _png(block)
         if png is None:
             self.textbox(slide, x, y, w, 40, [Para([Run(block.alt)], 0, "small")], 1.0)
@@ -258,7 +268,7 @@ class _Writer:
         left = x + (w - pic_w) / 2
         picture = slide.shapes.add_picture(io.BytesIO(png), Emu(self.emu(left)), Emu(self.emu(y)),
                                            Emu(self.emu(pic_w)), Emu(self.emu(pic_h)))
-        picture._element.nvPicPr.cNvPr.set("descr", block.alt)
+        picture._element.nvPicPr.cNvPr.set("descr", xml_text(block.alt))
         picture.name = f"Graphique {picture.shape_id}"
         if block.svg:
             _add_svg(slide, picture, block.svg)
@@ -273,6 +283,7 @@ class _Writer:
             if room <= 10:
                 break
             if isinstance(block, Text):
+                self.at("text")
                 need = min(_text_height(block, w, scale), room)
                 self.textbox(slide, x, y, w, need, block.paras, scale)
                 y += need + 8
@@ -293,11 +304,15 @@ class _Writer:
         from pptx.dml.color import RGBColor
         from pptx.util import Pt
 
+        self.slide_no = s.number
+        self.at("content")
         title, blocks = slide_blocks(s)
+        title = xml_text(title)
+        self.at(f"title {_prefix(title)}")
         layout = self.prs.slide_layouts[0 if s.layout == "cover" else 2 if s.layout == "divider" else 5]
         slide = self.prs.slides.add_slide(layout)
         top = _HEADER + 14
-        body_x, body_w = _MARGIN, 1280 - 2 * _MARGIN
+        body_x, body_w = _MARGIN, _W - 2 * _MARGIN
         title_shape = slide.shapes.title
         if s.layout in ("cover", "divider"):
             title_y, title_h = (200, 130) if s.layout == "cover" else (230, 110)
@@ -321,9 +336,9 @@ class _Writer:
             if shape.placeholder_format.idx != 0:  # subtitle / body placeholders of the layout: not used
                 shape._element.getparent().remove(shape._element)
         if s.layout == "divider":
-            _band(slide, 0, _HEADER, 1280, 720 - _HEADER - _FOOTER, _BLEU, self, back=True)
+            _band(slide, 0, _HEADER, _W, _H - _HEADER - _FOOTER, _BLEU, self, back=True)
         y = title_y + title_h + 10
-        bottom = 720 - _FOOTER - 10
+        bottom = _H - _FOOTER - 10
         if s.number == 1 and self.meta.alternative:
             bottom -= 24
             self.textbox(slide, body_x, bottom + 2, body_w, 22,
@@ -336,9 +351,17 @@ class _Writer:
                 self.textbox(slide, body_x, y, body_w, bottom - y, paras, 1.0, colour=colour)
             else:
                 self.blocks(slide, blocks, body_x, y, body_w, bottom - y, scale, figure_px)
+        self.at("speaker notes")
         notes = [notes_text(n) for n in s.notes]
         if any(notes):
-            slide.notes_slide.notes_text_frame.text = "\n".join(n for n in notes if n)
+            slide.notes_slide.notes_text_frame.text = xml_text("\n".join(n for n in notes if n))
+
+
+def _prefix(text: str) -> str:
+    """A text named in a message: the start of it, quoted."""
+    from esante_report.errors import quote
+
+    return quote(text, 40)
 
 
 def _bullet(paragraph, level: int, size) -> None:
@@ -463,18 +486,20 @@ def _house_master(prs, meta, writer: _Writer) -> None:
     # shapes drawn on a scratch slide, moved onto the master (python-pptx draws on slides only)
     scratch = prs.slides.add_slide(prs.slide_layouts[6])
     shapes = []
-    shapes.append(_band(scratch, 0, _HEADER - 1, 1280, 1, _LINE, writer))
-    shapes.append(_band(scratch, 0, 720 - _FOOTER, 1280, 1, _LINE, writer))
+    shapes.append(_band(scratch, 0, _HEADER - 1, _W, 1, _LINE, writer))
+    shapes.append(_band(scratch, 0, _H - _FOOTER, _W, 1, _LINE, writer))
     for k, colour in enumerate((_BLEU, "FFFFFF", _ROUGE)):
-        mark = _band(scratch, 1280 - _MARGIN - 48 + 16 * k, 19, 16, 6, colour, writer)
+        mark = _band(scratch, _W - _MARGIN - 48 + 16 * k, 19, 16, 6, colour, writer)
         mark.line.color.rgb = RGBColor.from_string(_LINE)
         mark.line.width = Pt(0.5)
         shapes.append(mark)
+    writer.where = f"the master's header: issuer {_prefix(meta.issuer)}"
     issuer = writer.textbox(scratch, _MARGIN - 4, 8, 900, 30,
                             [Para([Run(meta.issuer.upper(), bold=True)])], 1.0, colour=_TEXT)
-    footer = writer.textbox(scratch, _MARGIN - 4, 720 - _FOOTER + 4, 1000, 26,
+    writer.where = f"the master's footer: deck title {_prefix(meta.title)}"
+    footer = writer.textbox(scratch, _MARGIN - 4, _H - _FOOTER + 4, 1000, 26,
                             [Para([Run(f"{meta.title} · {meta.date}")])], 1.0, colour=_MUTED)
-    number = writer.textbox(scratch, 1280 - _MARGIN - 120, 720 - _FOOTER + 4, 124, 26,
+    number = writer.textbox(scratch, _W - _MARGIN - 120, _H - _FOOTER + 4, 124, 26,
                             [Para([Run("‹n°›")])], 1.0, colour=_MUTED)
     for box, size in ((issuer, 10.5), (footer, 9.75), (number, 9.75)):
         box.text_frame.auto_size = None
@@ -482,6 +507,7 @@ def _house_master(prs, meta, writer: _Writer) -> None:
         for p in box.text_frame.paragraphs:
             for r in p.runs:
                 r.font.size = Pt(size)
+    writer.where = "the slide master"
     number.text_frame.paragraphs[0].alignment = 3  # right
     # the slide number: a field PowerPoint and Impress fill in on every slide
     p = number.text_frame.paragraphs[0]._p
@@ -527,19 +553,21 @@ def write_pptx(deck: SlideList, meta: DeckMeta, path: Path) -> None:
     """Write ``deck`` (the slide list the HTML and PDF decks show) as the PowerPoint file ``path``."""
     from pptx import Presentation
 
+    writer = None
     try:
         prs = Presentation()
         prs.slide_width, prs.slide_height = SLIDE_WIDTH_EMU, SLIDE_HEIGHT_EMU
         writer = _Writer(prs, meta, len(deck.slides))
         _house_master(prs, meta, writer)
+        writer.where = "the document properties"
         props = prs.core_properties
-        props.title = f"{meta.title} — {meta.date}"
-        props.author = meta.issuer
-        props.subject = meta.subject
-        props.keywords = meta.keywords[:255]
+        props.title = xml_text(f"{meta.title} — {meta.date}", MAX_PROPERTY)
+        props.author = xml_text(meta.issuer, MAX_PROPERTY)
+        props.subject = xml_text(meta.subject, MAX_PROPERTY)
+        props.keywords = xml_text(meta.keywords, MAX_PROPERTY)
         props.language = "fr-FR"
-        props.last_modified_by = meta.issuer
-        props.comments = meta.generator
+        props.last_modified_by = xml_text(meta.issuer, MAX_PROPERTY)
+        props.comments = xml_text(meta.generator, MAX_PROPERTY)
         if meta.created:
             import datetime as dt
 
@@ -556,7 +584,11 @@ def write_pptx(deck: SlideList, meta: DeckMeta, path: Path) -> None:
     except ExportError:
         raise
     except Exception as exc:  # python-pptx, lxml, cairosvg raise many types; surface one error
-        raise ExportError(f"PowerPoint export failed for {Path(path).name}: {type(exc).__name__}: {exc}") from exc
+        detail = " ".join(str(exc).split())
+        detail = detail if len(detail) <= 100 else detail[:99] + "…"  # a message may quote a whole value
+        where = writer.where if writer is not None else "the template"
+        raise ExportError(f"PowerPoint export failed for {Path(path).name}: {where}: {type(exc).__name__}"
+                          f"{': ' + detail if detail else ''}") from exc
     Path(path).write_bytes(data)
 
 
@@ -590,40 +622,3 @@ def _stable_zip(data: bytes, created: str) -> bytes:
             entry.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(entry, src.read(info.filename))
     return out.getvalue()
-
-
-def soffice() -> str | None:
-    """The LibreOffice command, or None when LibreOffice is not installed."""
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def write_odp(pptx: Path, odp: Path, *, timeout: float = 180) -> str | None:
-    """Convert ``pptx`` into the Impress file ``odp`` with LibreOffice in headless mode.
-
-    Returns None when written, else one line saying why not (LibreOffice missing, conversion
-    failed): the Impress copy is a convenience, never a reason for a render to fail. Each
-    conversion uses a profile of its own, so parallel renders do not collide.
-    """
-    command = soffice()
-    if command is None:
-        return "LibreOffice (soffice) not found: the Impress copy (.odp) was skipped"
-    pptx, odp = Path(pptx), Path(odp)
-    with tempfile.TemporaryDirectory(prefix="esr-soffice-") as tmp:
-        profile = Path(tmp) / "profile"
-        outdir = Path(tmp) / "out"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SAL_", "OOO_"))}
-        env["HOME"] = tmp
-        try:
-            done = subprocess.run(
-                [command, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                 "--nolockcheck", "--convert-to", "odp", "--outdir", str(outdir), str(pptx)],
-                stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, env=env, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"LibreOffice could not convert {pptx.name} ({type(exc).__name__}): the .odp was skipped"
-        made = outdir / f"{pptx.stem}.odp"
-        if done.returncode != 0 or not made.is_file():
-            detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()[-1:]
-            return (f"LibreOffice could not convert {pptx.name}"
-                    f"{': ' + detail[0][:120] if detail else ''}: the .odp was skipped")
-        shutil.move(str(made), str(odp))
-    return None

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 
 from esante_report.slides.model import Slide
+from esante_report.slides.sanitize import safe_href
 
-__all__ = ["Run", "Para", "Text", "Table", "Figure", "Cols", "slide_blocks", "notes_text", "SAFE_LINK"]
+__all__ = ["Run", "Para", "Text", "Table", "Figure", "Cols", "slide_blocks", "notes_text"]
 
-SAFE_LINK = re.compile(r"^(https?://|mailto:|tel:)", re.I)
 #: what a block tells the editable deck about itself, in ``data-esr-role`` (set by the house components and by
 #: the decks' templates): the core reads this vocabulary, never a deck's CSS classes
 ROLES = frozenset({"decorative", "columns", "narrow", "wide", "half", "kpi", "kicker", "small", "badge",
@@ -89,7 +89,7 @@ def _runs(el, bold=False, italic=False, href=None) -> list[Run]:
             link = href
             if tag == "a":
                 target = (child.get("href") or "").strip()
-                link = target if SAFE_LINK.match(target) else None
+                link = safe_href(target)
             out += _runs(child, bold or tag in ("strong", "b"), italic or tag in ("em", "i"), link)
         if child.tail:
             out.append(Run(_clean(child.tail), bold, italic, href))
@@ -153,7 +153,7 @@ def _svg_markup(el) -> str:
 
 def _figure(el) -> Figure:
     chart = el if "esr-chart" in _classes(el) else next(iter(el.iterfind(".//div[@class='esr-chart']")), el)
-    alt = _clean(chart.get("aria-label") or "").strip()
+    alt = _clean(chart.get("aria-label") or (chart.get("alt") if chart.tag == "img" else "") or "").strip()
     svg = next(iter(chart.iter("svg")), None)
     png = None
     if svg is None:
@@ -283,6 +283,10 @@ def _blocks(el, out: list, level: int = 0, skip_title: list | None = None) -> No
             para = _para(child, 0, style)
             if para:
                 pending.paras.append(para)
+            pictures = list(child.iter("img"))  # a picture of a Markdown paragraph (pasted into the cell)
+            if pictures:
+                flush()
+                out.extend(_figure(img) for img in pictures)
         elif tag in _BLOCK_TAGS or any(getattr(k, "tag", "") in _BLOCK_TAGS for k in child.iter()):
             flush()
             _blocks(child, out, level, skip_title)

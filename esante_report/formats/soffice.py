@@ -11,7 +11,7 @@ named by ``ESANTE_REPORT_UNO_PYTHON``, else Debian's ``/usr/bin/python3`` (packa
 LibreOffice's own ``program/python``. It speaks JSON lines on its stdin/stdout, one request and one
 reply per deck.
 
-:func:`convert` has the contract of :func:`esante_report.formats.pptx.write_odp` (None when written, else
+:func:`convert` has the contract of :func:`convert_once` (None when written, else
 one line saying why not) and falls back to it when the converter is unavailable, dies, hangs past its
 timeout or fails on a file; a converter that died is started again for a later deck at most
 ``_MAX_STARTS - 1`` times per process. :func:`warm` starts it early (while a kernel runs the notebook),
@@ -34,9 +34,9 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from esante_report.formats import pptx as pptx_export
 
-__all__ = ["Converter", "ConverterError", "convert", "warm", "shutdown", "status", "UNO_PYTHON_ENV"]
+__all__ = ["Converter", "ConverterError", "convert", "convert_once", "command", "kill_conversions", "warm", "shutdown",
+           "kill_now", "status", "UNO_PYTHON_ENV"]
 
 #: environment variable naming the Python that runs the UNO side (one that can ``import uno``)
 UNO_PYTHON_ENV = "ESANTE_REPORT_UNO_PYTHON"
@@ -69,15 +69,15 @@ def _child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
 
 
-def uno_python(command: str | None = None) -> str | None:
+def uno_python(soffice: str | None = None) -> str | None:
     """A Python that can ``import uno``, or None (see the module docstring for the order tried)."""
     named = os.environ.get(UNO_PYTHON_ENV)
     if named is not None:
         return named if named and _can_import_uno(named) else None
     candidates = ["/usr/bin/python3"]
-    command = command or pptx_export.soffice()
-    if command:
-        candidates.append(str(Path(os.path.realpath(command)).parent / "python"))
+    soffice = soffice or command()
+    if soffice:
+        candidates.append(str(Path(os.path.realpath(soffice)).parent / "python"))
     return next((c for c in candidates if os.access(c, os.X_OK) and _can_import_uno(c)), None)
 
 
@@ -240,15 +240,15 @@ def _converter() -> Converter | None:
         state["converter"] = None
     if state["starts"] >= _MAX_STARTS:
         return None
-    command = pptx_export.soffice()
-    python = uno_python(command) if command else None
-    if command is None or python is None:
-        state["error"] = "no LibreOffice" if command is None else "no Python with uno"
+    soffice = command()
+    python = uno_python(soffice) if soffice else None
+    if soffice is None or python is None:
+        state["error"] = "no LibreOffice" if soffice is None else "no Python with uno"
         state["starts"] = _MAX_STARTS  # nothing will change within this process
         return None
     state["starts"] += 1
     try:
-        state["converter"] = Converter(command, python)
+        state["converter"] = Converter(soffice, python)
     except OSError as exc:
         state["error"] = f"{type(exc).__name__}: {exc}"
         return None
@@ -265,10 +265,10 @@ def convert(pptx: Path, odp: Path, *, timeout: float = _CONVERT_TIMEOUT) -> str 
     """Convert ``pptx`` into the Impress file ``odp``: None when written, else one line saying why not.
 
     Through this process's LibreOffice when it can, else (or when that fails) with a one-shot
-    :func:`~esante_report.formats.pptx.write_odp`; never raises for a conversion that fails.
+    :func:`convert_once`; never raises for a conversion that fails.
     """
-    if pptx_export.soffice() is None:
-        return pptx_export.write_odp(pptx, odp)
+    if command() is None:
+        return convert_once(pptx, odp)
     with _lock:
         converter = _converter()
         if converter is not None:
@@ -280,7 +280,7 @@ def convert(pptx: Path, odp: Path, *, timeout: float = _CONVERT_TIMEOUT) -> str 
                 if not converter.alive:  # dead or hung: the next deck gets a new one, if starts are left
                     converter.kill()
                     _state["converter"] = None
-    return pptx_export.write_odp(pptx, odp)
+    return convert_once(pptx, odp)
 
 
 def status() -> dict:
@@ -299,3 +299,87 @@ def shutdown() -> None:
     converter, _state["converter"] = _state["converter"], None
     if converter is not None:
         converter.close()
+
+
+def kill_now() -> None:
+    """The process is going away without unwinding (its parent is gone): end its LibreOffice and its one-shot
+    conversions at once, from any thread, without waiting for a conversion in progress."""
+    kill_conversions()
+    if _state["pid"] != os.getpid():
+        return
+    converter = _state["converter"]
+    if converter is not None:
+        with contextlib.suppress(Exception):
+            converter.kill()
+
+
+# --------------------------------------------------------------------------- the one-shot conversion
+
+def command() -> str | None:
+    """The LibreOffice command, or None when LibreOffice is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def convert_once(pptx: Path, odp: Path, *, timeout: float = 180) -> str | None:
+    """Convert ``pptx`` into the Impress file ``odp`` with LibreOffice in headless mode.
+
+    Returns None when written, else one line saying why not (LibreOffice missing, conversion
+    failed): the Impress copy is a convenience, never a reason for a render to fail. Each
+    conversion uses a profile of its own, so parallel renders do not collide.
+    """
+    soffice = command()
+    if soffice is None:
+        return "LibreOffice (soffice) not found: the Impress copy (.odp) was skipped"
+    pptx, odp = Path(pptx), Path(odp)
+    with tempfile.TemporaryDirectory(prefix="esr-soffice-") as tmp:
+        profile = Path(tmp) / "profile"
+        outdir = Path(tmp) / "out"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SAL_", "OOO_"))}
+        env["HOME"] = tmp
+        try:
+            done = _run_group([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                               "--nolockcheck", "--convert-to", "odp", "--outdir", str(outdir), str(pptx)],
+                              timeout=timeout, env=env)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"LibreOffice could not convert {pptx.name} ({type(exc).__name__}): the .odp was skipped"
+        made = outdir / f"{pptx.stem}.odp"
+        if done.returncode != 0 or not made.is_file():
+            detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip().splitlines()[-1:]
+            return (f"LibreOffice could not convert {pptx.name}"
+                    f"{': ' + detail[0][:120] if detail else ''}: the .odp was skipped")
+        shutil.move(str(made), str(odp))
+    return None
+
+
+#: process groups of the one-shot conversions running in this process (see kill_conversions)
+_groups: set[int] = set()
+
+
+def _run_group(cmd: list[str], *, timeout: float, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in a process group of its own; past ``timeout``, or if this process is interrupted, the whole
+    group is killed (LibreOffice's launcher and the soffice.bin it forks), so nothing is left running."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    _groups.add(proc.pid)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except BaseException:
+        _kill_group(proc.pid)  # before the launcher is waited for: its pid still names the group
+        proc.communicate()
+        raise
+    finally:
+        _groups.discard(proc.pid)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)  # a stopped process ends too
+    except OSError:
+        pass
+
+
+def kill_conversions() -> None:
+    """End every one-shot conversion of this process now (it is going away without unwinding)."""
+    for pgid in list(_groups):
+        _kill_group(pgid)

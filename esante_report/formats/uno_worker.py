@@ -15,7 +15,10 @@ Then, one JSON object per line:
   ``{"ok": false, "error": "…"}``.
 
 At the end of its input, on SIGTERM/SIGINT, or when the process that started it is gone, it stops
-LibreOffice (its whole process group) and removes ``PROFILE_DIR``.
+LibreOffice (its whole process group) and removes ``PROFILE_DIR``. The parent is watched with
+``os.getppid()`` rather than a parent-death signal: the toolkit starts this process from a helper thread,
+which ends long before the process (and the signal follows the thread); and a parent-death signal given to
+LibreOffice would not help either, as soffice.bin outlives its launcher (oosplash).
 """
 
 import os
@@ -91,7 +94,7 @@ def _stop(code: int = 0) -> None:
 def _watch_parent(parent: int) -> None:
     """The toolkit's process may be killed without a word: then stop LibreOffice too."""
     while True:
-        time.sleep(0.5)
+        time.sleep(0.25)
         if os.getppid() != parent:
             _stop(1)
 

@@ -33,6 +33,7 @@ from esante_report.checks.layout import charts_of
 from esante_report.errors import ExportError
 from esante_report.paths import node_modules_dir, templates_dir
 from esante_report.slides.model import HIDDEN_TAGS, SlideList, build_deck
+from esante_report.slides.sanitize import xml_text
 
 __all__ = ["DeckMeta", "Rendered", "build", "count_slides", "export_html", "export_print_html", "write_pdf",
            "HIDDEN_TAGS", "url_fetcher"]
@@ -54,6 +55,11 @@ class DeckMeta:
     alternative: str = ""
     #: the deck's own CSS (trusted: from its deck code), after the house CSS
     css: str = ""
+
+    def __post_init__(self) -> None:
+        # one filter for every format the deck is written in (HTML, PDF metadata, PowerPoint, Impress)
+        for name in ("title", "issuer", "date", "subject", "keywords", "created", "generator", "alternative"):
+            object.__setattr__(self, name, xml_text(getattr(self, name)))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import datetime as dt
 import errno
 import os
 import posixpath
-import re
 import shutil
 import stat
 import tempfile
@@ -25,8 +24,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from esante_report.errors import OutputError, ScopeError, quote
+from esante_report.paths import is_report_date
 
-__all__ = ["OutputError", "ScopeError", "os_error", "prepare_out", "safe_dir", "write_bytes", "write_text",
+__all__ = ["OutputError", "ScopeError", "os_error", "prepare_out", "safe_dir", "write_bytes", "stage_bytes", "write_text",
            "copy_file", "read_bytes", "scoped_path", "within", "is_date_folder", "locked", "build_folder",
            "remove_stale_temp", "LOCK_NAME", "TEMP_PREFIX", "STALE_SECONDS"]
 
@@ -38,8 +38,6 @@ STALE_SECONDS = 24 * 3600
 OWNER_NAME = ".owner"
 
 
-#: a date folder: ``YYYY-MM-DD`` in ASCII digits (``[0-9]``, not ``\d``, which takes any script's digits)
-_DATE_FOLDER = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def os_error(exc: OSError, path: Path | str | None = None) -> OutputError:
@@ -94,7 +92,7 @@ def safe_dir(path: Path, *, create: bool = True) -> Path:
 
 def is_date_folder(name: object) -> bool:
     """True for the name of a date folder: ``YYYY-MM-DD`` of a real date, in ASCII digits."""
-    if not isinstance(name, str) or not _DATE_FOLDER.fullmatch(name):
+    if not isinstance(name, str) or not is_report_date(name):
         return False
     try:
         dt.date.fromisoformat(name)
@@ -170,14 +168,9 @@ def read_bytes(path: Path, limit: int) -> bytes | None:
 def write_bytes(target: Path, data: bytes) -> Path:
     """Write ``data`` to ``target`` atomically, never following a link; nothing partial is left behind."""
     target = Path(target)
-    folder = target.parent
     tmp = None
     try:
-        # mkstemp opens with O_EXCL|O_NOFOLLOW under a random name: a planted link is never followed
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        tmp = Path(name)
-        os.fchmod(fd, 0o644)
-        _write_fd(fd, data)
+        tmp = stage_bytes(target, data)
         os.replace(tmp, target)
         tmp = None
     except OSError as exc:
@@ -189,10 +182,30 @@ def write_bytes(target: Path, data: bytes) -> Path:
     return target
 
 
+def stage_bytes(target: Path, data: bytes, mode: int = 0o644) -> Path:
+    """``data`` written and flushed to disk in a new temporary file beside ``target``, for an ``os.replace`` that
+    puts it in place at once (the one way the toolkit writes a file atomically). Raises OSError; nothing is
+    left behind then."""
+    target = Path(target)
+    # mkstemp opens with O_EXCL|O_NOFOLLOW under a random name: a planted link is never followed
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)
+        _write_fd(fd, data)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return Path(name)
+
+
 def _write_fd(fd: int, data: bytes) -> None:
-    """Write ``data`` to ``fd`` and close it (the one place bytes reach the disk; tests simulate ENOSPC here)."""
+    """Write ``data`` to ``fd``, flush it to disk and close it (the one place bytes reach the disk; tests
+    simulate ENOSPC here)."""
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def write_text(target: Path, text: str) -> Path:

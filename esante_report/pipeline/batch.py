@@ -12,22 +12,25 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NoReturn
 
 from esante_report.pipeline import cache
 from esante_report.pipeline import kernels
+from esante_report.pipeline import lifeline
 from esante_report.outdir import fs as outfs
 from esante_report.outdir import versions
 from esante_report.decks.registry import find_deck
 from esante_report.errors import EsanteReportError, ParamsError, Problem, RenderError
 from esante_report.pipeline.progress import Board
 from esante_report.formats.registry import DEFAULT_FORMATS
-from esante_report.pipeline.render import Job, JobResult, StderrProgress, job_for, params_entries, render_job
+from esante_report.pipeline.progress import StderrProgress
+from esante_report.pipeline.render import Job, JobResult, job_for, params_entries, render_job
 
 __all__ = ["Plan", "plan", "run_jobs", "render_batch", "summary_table", "default_jobs"]
 
@@ -91,14 +94,15 @@ def _check_regional_notebook(notebook: Path) -> None:
     """A regional deck needs a notebook that reads ``region``: else it would show national figures under a
     regional title. Its parameters cell must declare it (``region = None``)."""
     import json
-    import re
+
+    from esante_report.decks.registry import parameters_in
 
     try:
         cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError, AttributeError):
         return  # the render reports an unreadable notebook
-    source = "".join("".join(c.get("source", "")) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
-    if not re.search(r"^\s*region\s*(:[^=]*)?=", source, re.M):
+    source = "\n".join("".join(c.get("source", "")) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    if "region" not in parameters_in(source):
         raise RenderError(f"{notebook}: the parameters cell has no 'region' parameter, so a regional deck would show "
                           "national figures (expected a line `region = None` read by the notebook)")
 
@@ -240,32 +244,89 @@ def _run_here(jobs: list[Job], progress: StderrProgress, on_result: Callable[[Jo
     return results
 
 
+#: times a deck is run again after the worker running it died (killed, out of memory) before it is reported
+_RETRIES = 1
+#: seconds a pool worker whose ``render`` is gone gets to unwind its deck before it kills what it started
+_ORPHAN_GRACE = 2.0
+
+
 def _run_pool(jobs: list[Job], workers: int, fail_fast: bool, progress: StderrProgress,
               on_result: Callable[[JobResult], None], board: Board | None) -> dict[int, JobResult]:
+    """Run ``jobs`` on a pool of ``workers`` processes. A worker that dies (SIGKILL, out of memory) breaks the
+    pool: a new pool runs the decks that were not finished, the dead worker's deck included, which is run again
+    :data:`_RETRIES` time(s) before it is reported failed; the other decks do not count it against themselves."""
+    results: dict[int, JobResult] = {}
+    deaths: dict[int, int] = {}
+    unexplained = 0
+    warn = board.print if board is not None else (lambda line: print(line, file=sys.stderr, flush=True))
+    todo = list(range(len(jobs)))
+    while todo:
+        died = _pool_round(jobs, todo, workers, fail_fast, progress, on_result, board, results)
+        todo = [i for i in todo if i not in results]
+        if died is None or not todo or (fail_fast and any(r.status == "failed" for r in results.values())):
+            break
+        unexplained = unexplained + 1 if not died else 0
+        for i, how in died.items():
+            deaths[i] = deaths.get(i, 0) + 1
+            job = jobs[i]
+            if deaths[i] > _RETRIES:
+                results[i] = JobResult(job.date, job.name, "failed",
+                                       error=f"the worker running it died again ({how}): not run again")
+                on_result(results[i])
+            else:
+                warn(f"warning: {job.date}/{job.name}: the worker running it died ({how}): running it again")
+        if unexplained >= 2:  # workers die before any deck starts: no new pool would do better
+            for i in todo:
+                if i not in results:
+                    results[i] = JobResult(jobs[i].date, jobs[i].name, "failed",
+                                           error="worker failed: the batch's worker processes keep dying")
+                    on_result(results[i])
+        if fail_fast and any(r.status == "failed" for r in results.values()):
+            break
+        todo = [i for i in todo if i not in results]
+    return results
+
+
+def _pool_round(jobs: list[Job], todo: list[int], workers: int, fail_fast: bool, progress: StderrProgress,
+                on_result: Callable[[JobResult], None], board: Board | None,
+                results: dict[int, JobResult]) -> dict[int, str] | None:
+    """Run the decks ``todo`` on a new pool, adding to ``results`` those that end. None when the pool ran to
+    the end; else (a worker died) ``{deck index: how its worker died}`` of the decks whose own worker died."""
     import multiprocessing
     import queue as queue_mod
+    from concurrent.futures.process import BrokenProcessPool
 
-    results: dict[int, JobResult] = {}
-    # spawn: workers start clean (no inherited threads or locks); each job starts its own kernel anyway
+    # spawn: workers start clean (no inherited threads or locks); each job starts its own kernel anyway.
+    # Everything shared is new for each pool: a worker killed while holding a lock of it would block the next.
     context = multiprocessing.get_context("spawn")
     messages = context.Queue() if board is not None and not progress.quiet else None
     # more decks than workers: each worker warms its next deck's kernel while one runs (kernels.py)
-    remaining = context.Value("i", len(jobs)) if len(jobs) > workers else None
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                               initializer=_worker_init, initargs=(messages, remaining))
+    remaining = context.Value("i", len(todo)) if len(todo) > workers else None
+    started = context.Array("i", len(jobs), lock=False)  # the pid of the worker that started each deck
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context, initializer=_worker_init,
+                               initargs=(messages, remaining, started, os.getpid()))
+    broken = False
+    processes: dict = {}
     try:
-        futures = {pool.submit(render_job, job, progress): i for i, job in enumerate(jobs)}
+        futures = {pool.submit(_pool_job, i, jobs[i], progress): i for i in todo}
+        processes = dict(getattr(pool, "_processes", None) or {})  # all started by the submissions
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.25 if messages is not None else None,
                                  return_when=FIRST_COMPLETED)
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in done if not f.cancelled()):
+                broken = True
+                done |= wait(pending)[0]  # the pool fails every deck it still had at once
+                pending = set()
             while messages is not None:
                 try:
-                    board.update(messages.get_nowait())
+                    board.update(messages.get_nowait().getMessage())
                 except queue_mod.Empty:
                     break
             for future in done:
                 i = futures[future]
+                if future.cancelled() or isinstance(future.exception(), BrokenProcessPool):
+                    continue
                 results[i] = _result_of(future, jobs[i])
                 on_result(results[i])
                 if fail_fast and results[i].status == "failed":
@@ -273,26 +334,106 @@ def _run_pool(jobs: list[Job], workers: int, fail_fast: bool, progress: StderrPr
                         other.cancel()
                     pending = {f for f in pending if not f.cancelled()}
     except BaseException:  # Ctrl-C, SIGTERM: the workers stop too, each removing its build folder
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
             with contextlib.suppress(Exception):
                 process.terminate()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return results
+    if not broken:
+        return None
+    died = {}
+    for pid, process in processes.items():
+        code = process.exitcode
+        if code in (0, 143, -signal.SIGTERM):  # ended by the pool itself, at its end or when it broke
+            continue
+        for i in todo:
+            if started[i] == pid and i not in results:
+                died[i] = _how_it_ended(code)
+    return died
 
 
-def _worker_init(messages, remaining) -> None:
+def _how_it_ended(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+#: a pool worker's state: the deck running (``busy``), the shared table of started decks, its ``render``
+_worker: dict = {"busy": False, "started": None, "terminated": False}
+
+
+def _worker_init(messages, remaining, started, parent: int) -> None:
     """Pool worker: progress to ``messages`` (when a board draws them), warm kernels while more decks are
-    queued (``remaining``, see :mod:`esante_report.pipeline.kernels`); SIGTERM unwinds like Ctrl-C."""
-    import signal
-
-    kernels.worker_init(messages, remaining)
+    queued (``remaining``, see :mod:`esante_report.pipeline.kernels`), the pid of this worker in ``started`` for each deck
+    it starts; SIGTERM unwinds like Ctrl-C, and then ends the worker. It ends with its ``render`` (``parent``),
+    however that ends: SIGTERM then (the parent-death signal), and whatever it started is killed if the deck
+    does not unwind within :data:`_ORPHAN_GRACE` seconds."""
+    _worker["started"] = started
 
     def terminate(signum, frame):
-        raise KeyboardInterrupt("terminated")
+        if _worker["terminated"]:
+            return  # unwinding already: a second interruption would cut the clean-up short
+        _worker["terminated"] = True
+        if _worker["busy"]:
+            raise KeyboardInterrupt("terminated")
+        raise SystemExit(143)  # waiting for a deck: the worker ends, its finalizers stop its kernels and LibreOffice
 
     signal.signal(signal.SIGTERM, terminate)
+    try:
+        # the pool starts its workers from the main thread of render, which lives as long as render
+        lifeline.set_death_signal(signal.SIGTERM)
+        if os.getppid() != parent:  # gone already: the signal will not come
+            _end_worker()
+        lifeline.watch_parent(parent, _orphaned)
+        kernels.worker_init(messages, remaining)
+    except SystemExit:  # terminated while starting
+        _end_worker()
+
+
+def _orphaned() -> None:
+    """In the parent watch thread of a pool worker whose ``render`` is gone: the deck unwinds (SIGTERM, unless
+    the parent-death signal came), else everything the worker started is killed and the worker ends."""
+    time.sleep(0.2)
+    if not _worker["terminated"]:
+        os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(_ORPHAN_GRACE)
+    from esante_report.formats import soffice
+
+    kernels.kill_now()
+    soffice.kill_now()
+    os._exit(143)
+
+
+def _pool_job(index: int, job: Job, progress: StderrProgress) -> JobResult:
+    """One deck in a pool worker. Interrupted (SIGTERM: the batch stops, its pool broke or its ``render`` is
+    gone; or Ctrl-C), the deck unwinds and the worker ends instead of taking another deck."""
+    try:
+        _worker["busy"] = True
+        if _worker["terminated"]:
+            raise KeyboardInterrupt("terminated")
+        if _worker["started"] is not None:
+            _worker["started"][index] = os.getpid()
+        return render_job(job, progress)
+    except (KeyboardInterrupt, SystemExit):
+        _end_worker()
+    finally:
+        _worker["busy"] = False
+
+
+def _end_worker() -> NoReturn:
+    """End this pool worker now, as a worker ends: its finalizers stop its kernels and its LibreOffice."""
+    from multiprocessing import util
+
+    with contextlib.suppress(BaseException):
+        util._exit_function()  # what multiprocessing runs when a process ends: the finalizers
+    with contextlib.suppress(BaseException):
+        sys.stderr.flush()
+    os._exit(143)
 
 
 def _result_of(future, job: Job) -> JobResult:
@@ -388,12 +529,9 @@ def summary_table(results: list[JobResult]) -> str:
         detail = r.error if r.status in ("failed", "skipped") else (str(r.slides) if r.slides is not None else "")
         seconds = f"{r.seconds:.1f}" if r.status in ("rendered", "failed") and r.seconds else "-"
         rows.append((r.date, r.name, r.status, seconds, detail))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = []
-    for row in rows:
-        lines.append("  ".join(cell.ljust(widths[i]) if i != 3 else cell.rjust(widths[i])
-                               for i, cell in enumerate(row[:4])) + "  " + row[4])
-    return "\n".join(line.rstrip() for line in lines)
+    from esante_report.fmt import text_table
+
+    return "\n".join(text_table(rows, right=(3,)))
 
 
 def render_batch(dates: list[str], *, decks: list[str] | None = None, data_dir: Path, params_dir: Path,

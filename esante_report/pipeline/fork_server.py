@@ -15,7 +15,9 @@ shell only exists in the child.
 The server ignores Ctrl-C (its worker decides), and ends on SIGTERM or when its standard input closes (its
 worker is gone), killing the kernels it forked that still run; it reaps each kernel as it ends
 (so no zombie is left, and the kernels' CPU time is counted in its own, as a waited child's is). Its
-kernels also watch it as their parent (``IPKernelApp.parent_handle``), and end if it is killed.
+worker, whose pid is its one argument, sends it SIGTERM by dying, even killed (the parent-death signal of
+:mod:`esante_report.pipeline.lifeline`), so the server ends with it also while it is still importing.
+Its kernels get SIGKILL when it dies, and also watch it as their parent (``IPKernelApp.parent_handle``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import json
 import os
 import signal
 import sys
+
+from esante_report.pipeline.lifeline import die_with_parent
 
 #: what a kernel imports before the notebook's set-up cell (ipykernel's own modules, numpy)
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy")
@@ -41,10 +45,11 @@ def _preload() -> None:
         raise RuntimeError("matplotlib_inline.backend_inline was imported before the shell existed")
 
 
-def _child(request: dict, replies) -> None:
-    """In the forked child: become the kernel ``request`` asks for; never returns."""
+def _child(request: dict, replies, server: int) -> None:
+    """In the forked child of ``server``: become the kernel ``request`` asks for; never returns."""
     code = 1
     try:
+        die_with_parent(server, signal.SIGKILL)  # the server is single-threaded: its death is its thread's
         for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # the kernel's interrupt
@@ -99,6 +104,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, end)
     signal.signal(signal.SIGCHLD, _reap)
+    if len(sys.argv) > 1 and sys.argv[1].isdigit():  # the worker, started from its main thread
+        die_with_parent(int(sys.argv[1]), signal.SIGTERM)
     try:
         _preload()
     except BaseException as exc:  # noqa: BLE001 - the worker then starts its kernels as usual
@@ -107,6 +114,7 @@ def main() -> None:
         return
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     replies.flush()
+    server = os.getpid()
     for line in sys.stdin:
         try:
             request = json.loads(line)
@@ -116,8 +124,8 @@ def main() -> None:
             replies.flush()
             continue
         if pid == 0:
-            _child(request, replies)
-        children[:] = [c for c in children if child_alive(c, os.getpid())] + [pid]
+            _child(request, replies, server)
+        children[:] = [c for c in children if child_alive(c, server)] + [pid]
         replies.write(json.dumps({"pid": pid}) + "\n")
         replies.flush()
     end()

@@ -34,7 +34,11 @@ from typing import Any, Callable, Iterable
 
 from esante_report.pipeline.fork_server import child_alive
 
-__all__ = ["enable", "take", "release", "cached_parse", "import_kernel_modules", "WARM_UP_CODE", "CACHE_ENV"]
+__all__ = ["enable", "take", "release", "kill_now", "cached_parse", "import_kernel_modules", "WARM_UP_CODE",
+           "CACHE_ENV"]
+
+#: the kernel papermill starts: the Python of the environment esante-report runs in
+KERNEL_NAME = "python3"
 
 #: the notebooks' set-up imports, which every deck kernel makes before its first cell
 SETUP_MODULES = ("pandas", "matplotlib.pyplot", "IPython.display", "esante_report.authoring",
@@ -71,11 +75,14 @@ FORK_ENV = "ESANTE_REPORT_FORK_KERNELS"
 _WARM_TIMEOUT = 60
 
 _state: dict[str, Any] = {"remaining": None, "next": None, "fork_server": None}
+#: the kernels of this process not yet released (pid: the process that started it), for :func:`kill_now`
+_kernels: dict[int, int] = {}
 
 
 def enable(remaining) -> None:
-    """Called once per worker process of a batch. ``remaining``: a counter shared by the workers
-    (``multiprocessing.Value``) of the decks not yet started."""
+    """Called once per worker process of a batch, from its main thread (the fork server it starts dies with
+    that thread). ``remaining``: a counter shared by the workers (``multiprocessing.Value``) of the decks not
+    yet started."""
     import atexit
     from multiprocessing import util
 
@@ -96,9 +103,9 @@ def enable(remaining) -> None:
 def worker_init(messages, remaining) -> None:
     """Pool worker initialiser: progress messages to ``messages`` (when not None), warm kernels."""
     if messages is not None:
-        from esante_report.pipeline.render import set_progress_queue
+        from esante_report.pipeline.progress import to_queue
 
-        set_progress_queue(messages)
+        to_queue(messages)
     if remaining is not None:
         enable(remaining)
 
@@ -146,8 +153,6 @@ class _Warm:
 
     def _start(self) -> None:
         try:
-            from esante_report.pipeline.render import KERNEL_NAME
-
             # a synchronous manager (started here, in this thread) whose client is asynchronous, as nbclient wants
             km = _manager_class()(kernel_name=KERNEL_NAME,
                                   client_class="jupyter_client.asynchronous.AsyncKernelClient")
@@ -184,7 +189,11 @@ def _manager_class():
             fork_server = _state["fork_server"]
             process = fork_server.fork(kernel_cmd, kw) if fork_server is not None else None
             if process is None:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
+                info = await super()._async_launch_kernel(kernel_cmd, **kw)
+                if self.provisioner is not None and self.provisioner.pid:
+                    _kernels[self.provisioner.pid] = os.getpid()
+                return info
+            _kernels[process.pid] = process.parent
             provisioner = self.provisioner
             provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, process.pid
             provisioner.cwd = kw.get("cwd") or os.getcwd()
@@ -211,7 +220,9 @@ class _ForkServer:
         log = folder / f"fork-server-{os.getpid()}.log"
         try:
             with open(log, "ab") as stderr:
-                process = subprocess.Popen([sys.executable, "-m", "esante_report.pipeline.fork_server"],
+                # its one argument: the pid it must die with (see lifeline: started from the main thread)
+                process = subprocess.Popen([sys.executable, "-m", "esante_report.pipeline.fork_server",
+                                            str(os.getpid())],
                                            cwd=str(folder), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                            stderr=stderr)
         except OSError:
@@ -399,6 +410,8 @@ def release(km) -> None:
     """Shut down the kernel of ``km`` (one deck per kernel); None is fine."""
     if km is None:
         return None
+    with contextlib.suppress(Exception):
+        _kernels.pop(km.provisioner.pid, None)
     for kc in km.__dict__.pop("_esr_clients", []):
         with contextlib.suppress(Exception):
             kc.stop_channels()
@@ -419,6 +432,21 @@ def shutdown() -> None:
     fork_server, _state["fork_server"] = _state["fork_server"], None
     if fork_server is not None:
         fork_server.close()
+
+
+def kill_now() -> None:
+    """The process is going away without unwinding (its parent is gone): kill its kernels and its fork
+    server at once, from any thread, waiting for nothing."""
+    import signal
+
+    for pid, parent in list(_kernels.items()):
+        if child_alive(pid, parent):
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)  # a kernel is the leader of its own process group
+    fork_server = _state["fork_server"]
+    if fork_server is not None:
+        with contextlib.suppress(Exception):
+            fork_server.process.terminate()  # it kills the kernels it forked, then ends
 
 
 def cached_parse(paths: Iterable[Path], parse: Callable[[], Any], kind: str) -> Any:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 
 from esante_report.pipeline import cache
 from esante_report.pipeline import kernels
+from esante_report.pipeline.kernels import KERNEL_NAME
 from esante_report.outdir import fs as outfs
 from esante_report.outdir import versions
 from esante_report.decks.registry import DeckSpec, find_deck
@@ -33,12 +34,11 @@ from esante_report.errors import EsanteReportError, ExportError, RenderError
 from esante_report.contracts.params import DeckRun, list_dates, load_params
 from esante_report.formats.registry import DEFAULT_FORMATS
 from esante_report.pipeline import stages
+from esante_report.pipeline.progress import StderrProgress
 
 __all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "render_job", "job_for",
-           "deck_title", "params_entries", "StderrProgress", "set_progress_queue", "KERNEL_NAME"]
+           "deck_title", "params_entries", "StderrProgress", "KERNEL_NAME"]
 
-#: the kernel papermill starts: the Python of the environment esante-report runs in
-KERNEL_NAME = "python3"
 #: stages of a render, in order (progress display and per-stage timings)
 STAGES = ("execute", "html", "pptx", "pdf", "check", "odp", "publish")
 
@@ -107,32 +107,6 @@ class JobResult:
     deck: RenderedDeck | None = None
     #: the Python traceback of a failure (shown with ``--debug``)
     traceback: str = ""
-
-
-#: in a pool worker, where progress messages go when the parent draws a live board (see set_progress_queue)
-_PROGRESS_QUEUE = None
-
-
-def set_progress_queue(queue) -> None:
-    """Pool worker initialiser: send progress messages to ``queue`` instead of printing them."""
-    global _PROGRESS_QUEUE
-    _PROGRESS_QUEUE = queue
-
-
-class StderrProgress:
-    """Progress lines ``[  12.3s] date/deck: stage`` on stderr (picklable, so workers print their own)."""
-
-    def __init__(self, start: float | None = None, quiet: bool = False):
-        self.start = time.time() if start is None else start
-        self.quiet = quiet
-
-    def __call__(self, message: str) -> None:
-        if self.quiet:
-            return
-        if _PROGRESS_QUEUE is not None:
-            _PROGRESS_QUEUE.put(message)
-        else:
-            print(f"[{time.time() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def _quiet(_: str) -> None:

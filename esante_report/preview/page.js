@@ -5,7 +5,7 @@
   var status = document.getElementById("status");
   var failure = document.getElementById("failure");
   var panel = document.getElementById("problems");
-  var state = null, shownDeck = -1, hooked = null;
+  var state = null, shownDeck = -1, hooked = null, place = "";
 
   function reveal() {
     try { return frame.contentWindow && frame.contentWindow.Reveal; } catch (e) { return null; }
@@ -15,8 +15,13 @@
     if (r && r.isReady && r.isReady()) { return r.getIndices().h + 1; }
     return null;
   }
-  function currentHash() {
-    try { return frame.contentWindow.location.hash || ""; } catch (e) { return ""; }
+  function remember() {
+    // where the reader is (slide and fragment), kept from the deck's own events: a frame still loading has none
+    var r = reveal();
+    if (r && r.isReady && r.isReady()) {
+      var i = r.getIndices();
+      place = "#/" + i.h + (i.v ? "/" + i.v : "") + (typeof i.f === "number" && i.f >= 0 ? "/" + i.f : "");
+    }
   }
   function show() {
     if (!state) { return; }
@@ -40,15 +45,17 @@
     var r = reveal();
     if (r && r !== hooked && r.on) {
       hooked = r;
-      r.on("ready", show);
-      r.on("slidechanged", show);
+      ["ready", "slidechanged", "fragmentshown", "fragmenthidden"].forEach(function (name) {
+        r.on(name, function () { remember(); show(); });
+      });
+      if (r.isReady && r.isReady()) { remember(); }
     }
     show();
   }
   frame.addEventListener("load", hook);
   function load(deck) {
     shownDeck = deck;
-    frame.src = "/deck?token=" + encodeURIComponent(token) + "&v=" + deck + currentHash();
+    frame.src = "/deck?token=" + encodeURIComponent(token) + "&v=" + deck + place;
   }
   var events = new EventSource("/events?token=" + encodeURIComponent(token));
   events.onmessage = function (event) {

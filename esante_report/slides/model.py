@@ -18,19 +18,29 @@ The rules (documented for analysts in ``docs/authoring.md``):
 Whatever cannot be placed is reported as a warning naming the cell as the
 analyst counts it (its position in the notebook, injected cells left out),
 never silently dropped; a slide that would show only a Python repr is an error.
+
+A picture pasted into a Markdown cell (JupyterLab keeps it in the cell's
+``attachments`` and writes ``![image.png](attachment:image.png)``) is embedded
+once :func:`esante_report.images.data_uri` has checked it, as every raster
+output is; one that cannot be shown is left out with a warning naming the cell.
+Every text placed on a slide goes through :func:`esante_report.sanitize.xml_text`
+(no control character, no lone surrogate), so the HTML, PDF and PowerPoint decks
+can all hold it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import re
 from dataclasses import dataclass, field
-from html import escape
+from html import escape, unescape
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from esante_report.slides import images
 from esante_report.slides import records
 from esante_report.slides import sanitize
-from esante_report.errors import ExportError
+from esante_report.errors import ExportError, quote
 
 if TYPE_CHECKING:  # nbformat imports jsonschema, slow to import: the kernel never needs it
     import nbformat
@@ -120,15 +130,80 @@ class SlideList:
 
 
 _MD = None
+#: the pictures a Markdown text may show (its cell's attachments) and the list its warnings about them go to
+_PICTURE_CONTEXT: contextvars.ContextVar[tuple[dict, list[str]] | None] = contextvars.ContextVar(
+    "esante_report_markdown_pictures", default=None)
+#: a pasted picture keeps its proportions and leaves room on its slide for a title and a line of text
+_PICTURE_STYLE = "display: block; max-width: 100%; max-height: 420px; width: auto; height: auto"
+_DATA_URI = re.compile(r"data:(image/[a-z]+);base64,(.*)", re.S | re.I)
 
 
-def markdown_html(text: str) -> str:
-    """Markdown → sanitised HTML (raw HTML in the Markdown is shown as text, never interpreted)."""
+def _markdown():
     global _MD
     if _MD is None:
         import mistune
-        _MD = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
-    return sanitize.clean(_MD(text))
+
+        class Renderer(mistune.HTMLRenderer):
+            def image(self, text: str, url: str, title: str | None = None) -> str:
+                return _picture(text, url)
+
+        _MD = mistune.create_markdown(escape=True, renderer=Renderer(escape=True),
+                                      plugins=["table", "strikethrough"])
+    return _MD
+
+
+def _picture(alt_html: str, url: str) -> str:
+    """``<img>`` of a Markdown image: an attachment of the cell or a ``data:`` URI, checked; "" when refused."""
+    from mistune.util import striptags
+
+    attachments, warnings = _PICTURE_CONTEXT.get() or ({}, [])
+    alt = unescape(striptags(alt_html)).strip()
+    name = None
+    if url.lower().startswith("attachment:"):
+        name = url[len("attachment:"):]
+        bundle = attachments.get(name, attachments.get(unquote(name)))
+        label = f"pasted image {quote(unquote(name), 40)}"
+        if not isinstance(bundle, dict):
+            warnings.append(f"{label} not shown: the cell has no attachment of that name")
+            return ""
+        mime = next((m for m in images.RASTER_TYPES if m in bundle), None)
+        if mime is None:
+            warnings.append(f"{label} not shown: expected a PNG, JPEG or GIF picture, got "
+                           f"{', '.join(sorted(map(str, bundle))) or 'nothing'}")
+            return ""
+        payload = bundle[mime]
+    else:
+        match = _DATA_URI.fullmatch(url.strip())
+        mime = match.group(1).lower() if match else None
+        label = f"image {quote(url, 40)}"
+        if mime not in images.RASTER_TYPES:
+            warnings.append(f"{label} not shown: a deck embeds every picture it shows; paste the picture into "
+                           "the cell (JupyterLab keeps it as an attachment)")
+            return ""
+        payload = match.group(2)
+    try:
+        uri = images.data_uri(mime, payload)
+    except ValueError as exc:
+        warnings.append(f"{label} not shown ({mime}): {exc}")
+        return ""
+    if not alt or (name is not None and alt == unquote(name)):  # JupyterLab's default: the file name
+        warnings.append(f"{label} has no description: write one between the brackets, ![description]({url})")
+    return f'<img src="{uri}" alt="{escape(alt or "Image")}" style="{_PICTURE_STYLE}" />'
+
+
+def markdown_html(text: str, attachments: dict | None = None, warnings: list[str] | None = None) -> str:
+    """Markdown → sanitised HTML (raw HTML in the Markdown is shown as text, never interpreted).
+
+    Images are shown when they are ``attachments`` of the cell (``attachment:NAME``) or ``data:`` URIs, once
+    checked (:func:`esante_report.images.data_uri`); why any other is left out, and which picture has no
+    description, is added to ``warnings``.
+    """
+    token = _PICTURE_CONTEXT.set((attachments if isinstance(attachments, dict) else {},
+                                  warnings if warnings is not None else []))
+    try:
+        return sanitize.clean(_markdown()(text))
+    finally:
+        _PICTURE_CONTEXT.reset(token)
 
 
 def _inline(text: str) -> str:
@@ -137,10 +212,19 @@ def _inline(text: str) -> str:
     return match.group(1) if match else html
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a cell's source as Markdown and Python count them: a vertical tab or a form feed in a
+    line is text of that line (``str.splitlines`` would break there)."""
+    return _LINE_END.split(text)
+
+
 def cell_options(source: str) -> dict[str, str]:
     """Quarto-style ``#| fig-alt: ...`` options at the top of a code cell."""
     options = {}
-    for line in source.splitlines():
+    for line in _lines(source):
         match = _OPTION.fullmatch(line.rstrip())
         if not match:
             if line.strip():
@@ -203,7 +287,7 @@ def _kind(cell) -> str:
 
 
 def _describe(cell, n: int) -> str:
-    first = next((line.strip() for line in _source(cell, n).splitlines() if line.strip()), "")
+    first = next((line.strip() for line in _lines(_source(cell, n)) if line.strip()), "")
     return (first[:50] + "…") if len(first) > 50 else first
 
 
@@ -301,16 +385,25 @@ class _Builder:
         return slide
 
     def warn(self, cell: int, message: str) -> None:
-        self.warnings.append(f"cell {cell}: {message}")
+        # a warning quotes notebook text: printed on a terminal, it carries no escape sequence
+        self.warnings.append(sanitize.xml_text(f"cell {cell}: {message}"))
+
+    def markdown_html(self, text: str, n: int, cell=None) -> str:
+        """Markdown of cell ``n`` as HTML, the images it cannot show reported as warnings naming the cell."""
+        warnings: list[str] = []
+        html = markdown_html(text, cell.get("attachments") if cell is not None else None, warnings)
+        for message in warnings:
+            self.warn(n, message)
+        return html
 
     # -- cells
     def markdown(self, cell, n: int, kind: str, values: dict | None = None) -> None:
         text = _fill(_source(cell, n), n, values)
         if kind == "notes":
             if text.strip():
-                self.current.notes.append(markdown_html(text))
+                self.current.notes.append(self.markdown_html(text, n, cell))
             return
-        lines = text.splitlines()
+        lines = _lines(text)
         first = next((i for i, line in enumerate(lines) if line.strip()), None)
         if first is None:
             return
@@ -326,7 +419,9 @@ class _Builder:
             slide = self.current
         slide.cells.append(n)
         if text.strip():
-            slide.items.append(Item(markdown_html(text), "markdown", n))
+            html = self.markdown_html(text, n, cell)
+            if html.strip():
+                slide.items.append(Item(html, "markdown", n))
 
     def code(self, cell, n: int, kind: str) -> None:
         outputs = cell.get("outputs", [])
@@ -419,7 +514,7 @@ class _Builder:
         if "text/html" in data:
             return sanitize.clean(_text(data["text/html"], f"cell {n}: text/html output"))
         if "text/markdown" in data:
-            return markdown_html(_text(data["text/markdown"], f"cell {n}: text/markdown output"))
+            return self.markdown_html(_text(data["text/markdown"], f"cell {n}: text/markdown output"), n)
         mime = next((m for m in _PICTURES if m in data), None)
         if mime is not None:
             if mime != "image/svg+xml":
@@ -462,6 +557,14 @@ def _markdown_values(cells: list, index: int) -> dict | None:
     return found[0] if found else {"values": {}}
 
 
+def _xml_safe(slide: Slide) -> None:
+    """Every text of ``slide`` as text every deck format holds (no control character, no lone surrogate)."""
+    slide.title = sanitize.xml_text(slide.title) if slide.title is not None else None
+    for item in slide.items:
+        item.html = sanitize.xml_text(item.html)
+    slide.notes = [sanitize.xml_text(note) for note in slide.notes]
+
+
 def build_deck(nb: nbformat.NotebookNode) -> SlideList:
     """The slides of an executed notebook, and the warnings about what could not be placed."""
     builder = _Builder()
@@ -490,6 +593,7 @@ def build_deck(nb: nbformat.NotebookNode) -> SlideList:
     slides = [s for s in builder.slides if s.items or s.title or s.reprs]
     for i, slide in enumerate(slides, start=1):
         slide.number = i
+        _xml_safe(slide)
     if not slides:
         raise ExportError("the notebook has no visible cell: nothing to put on a slide")
     for slide in slides:

@@ -6,24 +6,33 @@ refuses it in one line that names the cell as the analyst counts it
 (JupyterLab's numbering: the cells of the notebook from 1, papermill's injected
 cell left out, as in every warning of :mod:`esante_report.slides`), the field
 and what was expected.
+
+:func:`refuse_unexecuted` refuses what cannot be a deck's source: a notebook whose papermill run failed
+(its red banner would be the cover) and one whose code cells never ran.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from esante_report.errors import ExportError
+from esante_report.errors import ExportError, quote
 from esante_report.slides.records import INJECTED_TAG
 
-__all__ = ["cell_label", "validate"]
+__all__ = ["cell_label", "validate", "refuse_unexecuted", "PAPERMILL_ERROR_TAG"]
 
 _TEXT_FIELDS = {"source", "text"}
+#: the tag of the two Markdown cells papermill adds to a notebook whose run failed (banner and anchor)
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+
+
+def _tags(cell: Any) -> list:
+    meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+    tags = meta.get("tags", []) if isinstance(meta, dict) else []
+    return tags if isinstance(tags, list) else []
 
 
 def _is_injected(cell: Any) -> bool:
-    meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
-    tags = meta.get("tags", []) if isinstance(meta, dict) else []
-    return isinstance(tags, list) and bool({"injected-parameters", INJECTED_TAG} & {t for t in tags if isinstance(t, str)})
+    return bool({"injected-parameters", INJECTED_TAG} & {t for t in _tags(cell) if isinstance(t, str)})
 
 
 def cell_label(cells: list, index: int) -> str:
@@ -77,3 +86,49 @@ def validate(nb: Any, name: str) -> None:
             got_text = got_text[:57] + "..."
         raise ExportError(f"{name}: {where}: {field} is {got_text}, expected {_expected(path, exc)} "
                           "(the notebook does not follow the Jupyter notebook format)") from None
+
+
+def _papermill(meta: Any) -> dict:
+    papermill = meta.get("papermill", {}) if isinstance(meta, dict) else {}
+    return papermill if isinstance(papermill, dict) else {}
+
+
+def refuse_unexecuted(nb: Any, name: str) -> None:
+    """Raise :class:`ExportError` (one line) when ``nb`` is no executed notebook a deck can be built from.
+
+    Refused: a notebook whose papermill run failed (``metadata.papermill.exception``, or papermill's cells
+    tagged ``papermill-error-cell-tag``), naming the cell that failed as the analyst counts it; and one with
+    code cells none of which ran. A notebook without code cells (Markdown only), or whose code ran without
+    displaying anything, is accepted.
+    """
+    cells = [c for c in nb.get("cells", []) if isinstance(c, dict)]
+    # the analyst's numbering: neither papermill's injected cell nor its error cells are theirs
+    own = [c for c in cells if not _is_injected(c) and PAPERMILL_ERROR_TAG not in _tags(c)]
+    if _papermill(nb.get("metadata")).get("exception") is True or any(PAPERMILL_ERROR_TAG in _tags(c) for c in cells):
+        ran = [c for c in cells if PAPERMILL_ERROR_TAG not in _tags(c)]
+        marked = [c for c in ran if _papermill(c.get("metadata")).get("exception") is True]
+        errors = [c for c in ran if any(_is_error(o) for o in _outputs(c))]
+        culprit = (marked or errors or [None])[0]
+        if culprit is None:
+            where = "(no cell is marked as the failing one)"
+        elif _is_injected(culprit):
+            where = "in papermill's injected-parameters cell"
+        else:
+            where = f"at cell {next(k for k, c in enumerate(own, start=1) if c is culprit)}"
+        error = next((o for o in _outputs(culprit) if _is_error(o)), None) if culprit is not None else None
+        detail = f" ({quote(str(error.get('ename')) + ': ' + str(error.get('evalue')), 60)})" if error else ""
+        raise ExportError(f"{name}: its papermill run failed {where}{detail}: fix the notebook and run it again "
+                          "before exporting it (`esante-report render` runs and exports it in one step)")
+    code = [c for c in own if c.get("cell_type") == "code"]
+    if code and not any(c.get("outputs") or c.get("execution_count") is not None for c in code):
+        raise ExportError(f"{name}: not executed (no cell has an output): run it first (papermill, or "
+                          "JupyterLab's Run All then save), or use `esante-report render`")
+
+
+def _outputs(cell: Any) -> list:
+    outputs = cell.get("outputs", []) if isinstance(cell, dict) else []
+    return outputs if isinstance(outputs, list) else []
+
+
+def _is_error(output: Any) -> bool:
+    return isinstance(output, dict) and output.get("output_type") == "error"

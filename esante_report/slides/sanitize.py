@@ -26,6 +26,10 @@ deck, every fragment goes through :func:`clean`, which rebuilds the markup and
 So a distributed deck never carries a script, a remote load or a local file,
 and no output restyles or covers another slide, whatever a data value or an
 output contains. The rewriter is linear in the size of its input.
+
+:func:`xml_text` is the one filter for text that reaches an XML format (the HTML and PDF decks, PowerPoint,
+Impress, PDF metadata): control characters and lone surrogates out, length bounded where a format caps it.
+:func:`text_problem` says why a value given for such a text (a title, an issuer) is refused.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ import re
 from html import escape
 from html.parser import HTMLParser
 
-__all__ = ["clean", "safe_href"]
+from esante_report.errors import quote
+
+__all__ = ["clean", "safe_href", "xml_text", "text_problem"]
 
 _DROP_WITH_CONTENT = frozenset({
     "script", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript", "template", "textarea",
@@ -98,6 +104,51 @@ _RESERVED_CLASSES = frozenset({
 _MPL_SVG_RULE = re.compile(r"\*\s*\{\s*stroke-linejoin:\s*round;\s*stroke-linecap:\s*butt;?\s*\}")
 
 
+#: what no XML document may hold (XML 1.0, section 2.2: C0 controls but tab, line feed and carriage return; lone
+#: surrogates; U+FFFE, U+FFFF) and the C1 controls, which are never text a reader should see
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+#: vertical tab and form feed separate words: they become a space; a lone surrogate becomes U+FFFD, the rest goes
+_NOT_TEXT_AS = {"\x0b": " ", "\x0c": " "}
+
+
+def _not_text_as(match: re.Match) -> str:
+    char = match.group(0)
+    return _NOT_TEXT_AS.get(char, "\ufffd" if "\ud800" <= char <= "\udfff" else "")
+
+
+def xml_text(value: object, limit: int | None = None) -> str:
+    """``value`` as text that every XML format holds (HTML, PowerPoint, Impress, PDF metadata).
+
+    Vertical tab and form feed become a space, a lone surrogate (from a notebook's JSON escapes) the
+    replacement character U+FFFD, and the other control characters are dropped. With ``limit``, a longer
+    text is cut to ``limit`` characters, the last one an ellipsis (PowerPoint's document properties hold
+    255 characters).
+    """
+    text = value if isinstance(value, str) else str(value)
+    text = _NOT_TEXT.sub(_not_text_as, text)
+    if limit is not None and len(text) > limit:
+        text = text[:max(0, limit - 1)].rstrip() + "…"
+    return text
+
+
+def text_problem(value: object, limit: int | None = None) -> str | None:
+    """Why ``value`` cannot be a one-line text (a title, an issuer) of at most ``limit`` characters; None if it can.
+
+    The message quotes at most a prefix of the value, never the whole of it.
+    """
+    if not isinstance(value, str) or not value.strip():
+        most = f" of at most {limit} characters" if limit is not None else ""
+        return f"expected text{most}, got {quote(value) if value else 'nothing'}"
+    bad = _NOT_TEXT.search(value) or re.search(r"[\n\r\t]", value)
+    if bad:
+        char = bad.group(0)
+        what = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "the control character"
+        return f"expected plain text on one line, got {what} {char!r} at position {bad.start() + 1} of {quote(value, 40)}"
+    if limit is not None and len(value.strip()) > limit:
+        return f"expected at most {limit} characters, got {quote(value.strip(), 40)}"
+    return None
+
+
 def safe_style(value: str) -> str:
     """The declarations of a ``style`` attribute that keep an element in the flow of its own slide."""
     kept = []
@@ -116,11 +167,13 @@ def safe_style(value: str) -> str:
 
 
 def safe_href(url: str | None) -> str | None:
-    """``url`` when it is an http(s), mailto or tel link or an in-page anchor; None otherwise."""
+    """``url`` when it is an http(s), mailto or tel link; None otherwise. The one link allow-list: slides, the
+    editable decks and the components use it. An in-page anchor is refused too: a slide has no target for it
+    (Markdown's ``#harmful-link`` included), and a link leading nowhere is no link in the PDF's structure."""
     if not isinstance(url, str):
         return None
     squeezed = _URL_NOISE.sub("", url).lower()
-    if squeezed.startswith(_LINK_SCHEMES) or (squeezed.startswith("#") and ":" not in squeezed):
+    if squeezed.startswith(_LINK_SCHEMES):
         return url.strip()
     return None
 
@@ -142,6 +195,7 @@ class _Cleaner(HTMLParser):
         self.skip_tag: str | None = None
         self.skipped: list[str] = []  # text of a dropped <style> (matplotlib's rule is kept as attributes)
         self.open: list[tuple[str, int]] = []  # elements open in the fragment: (tag, index of its start tag)
+        self.renamed: set[int] = set()  # start tags written as <span> (an <a> without a safe target)
 
     # -- tags
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]], closing: bool = False) -> None:
@@ -182,6 +236,15 @@ class _Cleaner(HTMLParser):
             kept.append(f' {name}="{escape(value, quote=True)}"')
         if tag == "img" and not any(k.startswith(" src=") for k in kept):
             return  # its source was refused: nothing to show
+        if tag == "a" and not any(k.startswith(" href=") for k in kept):
+            # a link whose target was refused (or that had none) is its text: an <a> leading nowhere is a
+            # link without an annotation in the PDF (PDF/UA), and a dead link on screen
+            kept = [k for k in kept if not k.startswith((" href=", " target="))]
+            if not closing:
+                self.open.append(("a", len(self.out)))
+                self.renamed.add(len(self.out))
+            self.out.append(f"<span{''.join(kept)}{' /' if closing else ''}>")
+            return
         if not closing and tag not in _VOID:
             self.open.append((tag, len(self.out)))
         self.out.append(f"<{tag}{''.join(kept)}{' /' if closing else ''}>")
@@ -203,8 +266,8 @@ class _Cleaner(HTMLParser):
         # close up to the matching open element; an end tag with none open in the fragment is dropped
         for depth in range(len(self.open) - 1, max(-1, len(self.open) - 1 - _MAX_SEARCH), -1):
             if self.open[depth][0] == tag:
-                for open_tag, _ in reversed(self.open[depth:]):
-                    self.out.append(f"</{open_tag}>")
+                for open_tag, index in reversed(self.open[depth:]):
+                    self.out.append("</span>" if index in self.renamed else f"</{open_tag}>")
                 del self.open[depth:]
                 return
 
@@ -217,8 +280,8 @@ class _Cleaner(HTMLParser):
 
     def close(self) -> None:
         super().close()
-        for tag, _ in reversed(self.open):
-            self.out.append(f"</{tag}>")
+        for tag, index in reversed(self.open):
+            self.out.append("</span>" if index in self.renamed else f"</{tag}>")
         self.open = []
 
     # -- text
