@@ -190,7 +190,10 @@ def test_debug_shows_the_traceback_of_a_failed_deck_in_a_batch(tmp_path, monkeyp
     from esante_report.pipeline import render
     from esante_report.cli.main import main
 
+    from esante_report.paths import ROOT_ENV
+
     root = _small_project(tmp_path, "temoin: {}\n")
+    monkeypatch.setenv(ROOT_ENV, str(root))   # as --project sets it; monkeypatch restores it after the test
 
     def broken(job, progress):
         return {}["issuer"]
