@@ -54,8 +54,8 @@ def test_bad_data_exits_1_with_one_line_per_problem(tmp_path, data_copy, params_
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 2, result.stderr
     assert all("patients.csv:" in line for line in errors)
-    assert any("field 'patients': expected an integer ≥ 0, got '-54'" in line for line in errors)
-    assert any("field 'patients': expected an integer ≥ 0, got 'trente'" in line for line in errors)
+    assert any("field 'patients': expected an integer ≥ 0 of at most 9 digits, got '-54'" in line for line in errors)
+    assert any("field 'patients': expected an integer ≥ 0 of at most 9 digits, got 'trente'" in line for line in errors)
     assert "Traceback" not in result.stderr
     _assert_untouched(out, "2021-11-15", before)
 
@@ -132,5 +132,5 @@ def test_render_all_restricted_to_one_deck(tmp_path, params_copy):
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
                      if not any(part.startswith(".") for part in p.relative_to(tmp_path / "out").parts))
     assert written == ["2021-11-15/post_covid.html", "2021-11-15/post_covid.ipynb", "2021-11-15/post_covid.odp",
-                       "2021-11-15/post_covid.pdf", "2021-11-15/post_covid.pptx", "index.html"]
+                       "2021-11-15/post_covid.pdf", "2021-11-15/post_covid.pptx", "feed.xml", "index.html"]
     assert "wrote " in result.stdout and "post_covid.pdf" in result.stdout

@@ -202,7 +202,9 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for line in the_plan.late_warnings:
         print(f"warning: {line}", file=sys.stderr)
     if the_plan.index is not None:
-        print(f"wrote {the_plan.index}")
+        from esante_report.outdir.feed import FEED_NAME
+
+        print(f"wrote {the_plan.index}\nwrote {the_plan.index.parent / FEED_NAME}")
     return 1 if failed else 0
 
 
@@ -221,7 +223,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
         from esante_report.outdir import index as index_mod
 
         path = index_mod.write_index(args.out or default_out_dir(), force=True)
-        print(f"wrote {path}")
+        print(f"wrote {path}\nwrote {path.parent / index_mod.FEED_NAME}")
         return 0
     if args.command == "render":
         return _render(args, parser)

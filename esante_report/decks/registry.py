@@ -11,7 +11,7 @@ notebook's metadata, under ``esante_report``::
 - ``title`` (default: the notebook's first ``#`` heading, else its name) is the footer's title;
 - ``issuer`` (default: the ``issuer`` default of the parameters cell) is the header's issuing body;
 - ``tables`` are CSV files of ``--data``, each declared by a Table Schema beside it
-  (``<table>.schema.json``), validated before the notebook runs;
+  (``<table>.schema.json``), validated (the schema's own shape first) before the notebook runs;
 - ``regional``: ``render --region`` renders one deck per region;
 - ``code``: a module of the deck's own checks and commands (its *deck code*, see below).
 
@@ -110,7 +110,7 @@ class DeckSpec:
         files: list[Path] = []
         for table in self.tables:
             files += [data_dir / table, _schema_of(data_dir / table)]
-            files += [data_dir / ref for ref in _references(_schema_of(data_dir / table))]
+            files += [data_dir / ref for ref in _references(_schema_of(data_dir / table), data_dir)]
         own = data_dir / self.name  # the deck's own data folder: what a notebook may read besides its tables
         if own.is_dir() and not own.is_symlink():
             files += sorted(p for p in own.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -138,14 +138,13 @@ def _schema_of(table: Path) -> Path:
     return table.with_name(table.name.removesuffix(".csv") + ".schema.json")
 
 
-def _references(schema: Path) -> list[str]:
-    """CSV files a Table Schema's foreign keys refer to (relative to the data folder)."""
-    try:
-        raw = json.loads(schema.read_text(encoding="utf-8"))
-        return [fk["reference"]["resource"] for fk in raw.get("foreignKeys", [])
-                if isinstance(fk.get("reference", {}).get("resource"), str)]
-    except (OSError, ValueError, AttributeError, TypeError, KeyError):
-        return []
+def _references(schema: Path, data_dir: Path) -> list[str]:
+    """CSV files a Table Schema's foreign keys refer to (relative to the data folder); none when the schema is
+    not a valid one (its check says why), so nothing outside the data folder is ever listed."""
+    from esante_report.contracts.schema import load_schema
+
+    loaded = load_schema(schema, [], data_dir)
+    return [resource for _, resource, _ in loaded.foreign_keys] if loaded is not None else []
 
 
 @dataclass
@@ -430,7 +429,11 @@ def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: P
         validate_tables(Path(data_dir), spec.tables, problems)
     module = spec.module()
     if module is not None and hasattr(module, "check"):
-        own = module.check(params, CheckContext(spec, path, Path(data_dir), problems, report_date))
+        # the deck's loaders read its tables through the same schemas: a breach found twice is reported once
+        own_problems: list[Problem] = []
+        own = module.check(params, CheckContext(spec, path, Path(data_dir), own_problems, report_date))
+        seen = set(problems)
+        problems.extend(p for p in own_problems if p not in seen)
         if own is not None:
             checked.update(own)
     if len(problems) > before:

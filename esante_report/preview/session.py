@@ -111,6 +111,7 @@ class Session:
         self._seen: dict[Path, str | None] = {}
         self._lock = threading.Lock()
         self._builds = 0
+        self.closed = False
 
     # ------------------------------------------------------------------ what is watched
 
@@ -284,14 +285,16 @@ class Session:
             found += [(_slide_number(p), p) for p in pdfua.problems(pdf)]
         except Exception as exc:  # noqa: BLE001 - shown, never fatal to the preview
             found.append((None, f"the PDF could not be laid out: {' '.join(str(exc).split())[:300]}"))
-        if self.state.version != version:
-            return  # a newer deck is already shown: its own check will report
+        if self.state.version != version or self.closed:
+            return  # a newer deck is already shown (its own check will report), or the preview stopped
         self.state = State(version=self.state.version + 1, html=self.state.html, deck=self.state.deck,
                            status=self.state.status, error=self.state.error, problems=self.state.problems + found,
                            checking=False)
         self.on_change()
 
     def close(self) -> None:
+        self.closed = True
+        self.on_change = lambda: None
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
