@@ -101,11 +101,6 @@ def shadowed_module(name: str) -> str | None:
     return None
 
 
-def _notebook(name: str, title: str, date: str, issuer: str):
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-
 def _language_info() -> dict:
     """What the project's kernel (ipykernel in this environment) reports: JupyterLab then leaves the file as written."""
     from ipykernel.ipkernel import IPythonKernel
