@@ -44,6 +44,7 @@ from typing import Any
 
 from esante_report.contracts.readers import LocDict, kind
 from esante_report.errors import Problem, quote
+from esante_report.slides.notebook import cell_tags
 from esante_report.slides.sanitize import text_problem
 
 __all__ = ["DeckSpec", "Parameter", "CheckContext", "find_deck", "deck_names", "deck_code", "check_deck_params",
@@ -163,7 +164,7 @@ class CheckContext:
 def parameters_cell(nb: dict) -> tuple[str, int] | None:
     """Source of the cell tagged ``parameters`` and its index, or None."""
     for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell_tags(cell):
             source = cell.get("source", "")
             return ("".join(source) if isinstance(source, list) else str(source)), index
     return None

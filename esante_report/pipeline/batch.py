@@ -96,12 +96,13 @@ def _check_regional_notebook(notebook: Path) -> None:
     import json
 
     from esante_report.decks.registry import parameters_in
+    from esante_report.slides.notebook import cell_tags
 
     try:
         cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError, AttributeError):
         return  # the render reports an unreadable notebook
-    source = "\n".join("".join(c.get("source", "")) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = "\n".join("".join(c.get("source", "")) for c in cells if "parameters" in cell_tags(c))
     if "region" not in parameters_in(source):
         raise RenderError(f"{notebook}: the parameters cell has no 'region' parameter, so a regional deck would show "
                           "national figures (expected a line `region = None` read by the notebook)")

@@ -512,18 +512,11 @@ def _cells(executed: Path) -> list:
     return cells if isinstance(cells, list) else []
 
 
-def _tags(cell) -> list:
-    tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell, dict) else []
-    return tags if isinstance(tags, list) else []
-
-
 def lab_cell_number(executed: Path, cell_index: int) -> int:
-    """The number JupyterLab shows for cell ``cell_index`` of the executed notebook (1-based, the cells
-    papermill injected left out), as warnings and the PDF check count."""
-    from esante_report.slides.model import INJECTED_TAGS
+    """The number JupyterLab shows for cell ``cell_index`` of the executed notebook file."""
+    from esante_report.slides.notebook import lab_number
 
-    injected = sum(bool(INJECTED_TAGS & set(_tags(c))) for c in _cells(executed)[:cell_index])
-    return cell_index + 1 - injected
+    return lab_number(_cells(executed), cell_index)
 
 
 def _running_cell(executed: Path) -> int | None:

@@ -234,11 +234,11 @@ class Session:
         """The last executed notebook with the Markdown cells of ``source`` (same cells, same order)."""
         import copy
 
-        from esante_report.slides.model import INJECTED_TAGS
+        from esante_report.slides.notebook import is_injected
 
         executed = copy.deepcopy(self._executed)
         own = [i for i, c in enumerate(executed.cells)   # the cells papermill and render added aside
-               if not INJECTED_TAGS & set(c.get("metadata", {}).get("tags", []))]
+               if not is_injected(c)]
         for i, cell in zip(own, source.cells):
             if cell.cell_type == "markdown":
                 executed.cells[i].source = cell.source

@@ -40,6 +40,7 @@ from urllib.parse import unquote
 from esante_report.slides import images
 from esante_report.slides import records
 from esante_report.slides import sanitize
+from esante_report.slides.notebook import INJECTED_TAGS, cell_tags
 from esante_report.errors import ExportError, quote
 
 if TYPE_CHECKING:  # nbformat imports jsonschema, slow to import: the kernel never needs it
@@ -53,7 +54,6 @@ NEW_SLIDE_KEY = "esante_report"
 #: cells with these tags never reach a slide (papermill's parameters cells among them)
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove_cell", "remove-cell"})
 #: cells added to the notebook by papermill and by render: not cells the analyst counts
-INJECTED_TAGS = frozenset({"injected-parameters", records.INJECTED_TAG})
 
 _OPTION = re.compile(r"#\|\s*([a-z][a-z0-9-]*)\s*:(.*)")
 #: what output metadata ``esante_report`` may hold (authoring.slide and show_slides write it)
@@ -274,8 +274,7 @@ def _metadata(cell) -> dict:
 
 
 def _tags(cell) -> set[str]:
-    tags = _metadata(cell).get("tags", [])
-    return {t for t in tags if isinstance(t, str)} if isinstance(tags, list) else set()
+    return set(cell_tags(cell))
 
 
 def _kind(cell) -> str:
