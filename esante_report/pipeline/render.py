@@ -261,13 +261,13 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
 
     with outfs.build_folder(out_dir, f"{job.date}-{job.name}") as tmp:
         stage("execute", f"running {source.name}")
-        executed = _execute(job, source, tmp, final_dir)
+        executed = execute(job, source, tmp, final_dir)
         import nbformat
 
         nb = nbformat.read(executed, as_version=4)
         try:
             written = stages.write_formats(
-                nb, _meta(job), tmp, job.name, job.formats, stage=stage,
+                nb, job_meta(job), tmp, job.name, job.formats, stage=stage,
                 warn=lambda message: progress(f"{job.label}: warning: {source.name}: {message}"))
         except stages.CheckFailed as exc:
             kept, note = _try_keep_failed(executed, final_dir, job.name)
@@ -399,7 +399,11 @@ def _record_cell(source: str, key: str):
     return cell
 
 
-def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
+def execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
+    """Run the notebook ``source`` of ``job`` in the build folder ``tmp``; the executed notebook.
+
+    Raises :class:`RenderError` naming the cell as JupyterLab numbers it; the partly executed notebook is kept
+    in ``final_dir/failed/``."""
     _lighter_imports()
     from papermill.exceptions import PapermillExecutionError
 
@@ -559,7 +563,8 @@ def _clear_failed(failed_dir: Path, name: str) -> None:
         os.rmdir(failed_dir)  # only when empty
 
 
-def _meta(job: Job):
+def job_meta(job: Job):
+    """The header, footer and document metadata of ``job``'s deck (:func:`~esante_report.pipeline.stages.deck_meta`)."""
     spec = deck_spec(job.deck, Path(job.notebooks))
     issuer = job.parameters.get("issuer")
     if not isinstance(issuer, str) or not issuer.strip():

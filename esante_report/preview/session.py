@@ -215,11 +215,11 @@ class Session:
         if only_text:  # Markdown only: nothing that executes changed
             executed = self._with_text_of(source)
         else:
-            path = render._execute(self.job, self.notebook, build, self.folder / "failed")
+            path = render.execute(self.job, self.notebook, build, self.folder / "failed")
             executed = nbformat.read(str(path), as_version=4)
             self._executed, self._code, self._source_cells = executed, _cell_sources(source, "code"), source.cells
         warnings: list[str] = []
-        written = stages.write_formats(executed, render._meta(self.job), build, self.job.name, ["html"],
+        written = stages.write_formats(executed, render.job_meta(self.job), build, self.job.name, ["html"],
                                        warn=warnings.append)
         html = written.files["html"].read_text(encoding="utf-8")
         problems = [(self._slide_of(w, written.rendered.slide_cells), w) for w in warnings]
@@ -276,7 +276,7 @@ class Session:
         try:
             folder = build / "pdf"
             folder.mkdir()
-            written = stages.write_formats(executed, render._meta(self.job), folder, self.job.name, ["html", "pdf"],
+            written = stages.write_formats(executed, render.job_meta(self.job), folder, self.job.name, ["html", "pdf"],
                                            warn=lambda message: None, checks=False)
             pdf = written.files["pdf"]
             rendered = written.rendered
