@@ -415,8 +415,8 @@ def new_deck(name: str, *, title: str, date: str, data_dir: Path, params_dir: Pa
                 handle.write(text)
         written.append(path)
     params_dir.mkdir(parents=True, exist_ok=True)
-    tmp = params_file.with_name(f".{params_file.name}.new")
-    tmp.write_text(params_text, encoding="utf-8")
-    tmp.replace(params_file)
+    from esante_report.outdir.fs import write_text
+
+    write_text(params_file, params_text)  # atomic, under a temporary name of its own: never a fixed one
     written.append(params_file)
     return written
