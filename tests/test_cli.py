@@ -16,6 +16,9 @@ from esante_report.pipeline.render import render_date
 
 from .conftest import ROOT
 
+#: the decks of this project: whatever notebooks/ holds, shipped or added with new-deck
+DECKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "esante_report", *args], capture_output=True, text=True,
@@ -60,13 +63,13 @@ def test_bad_data_exits_1_with_one_line_per_problem(tmp_path, data_copy, params_
 @pytest.mark.parametrize("params_text, expected", [
     ("post_covid:\n  wave: 3\n  months: [\"2021-08\"]\nbilan: {}\n",
      "2021-11-15.yaml:4: field 'bilan': unknown deck: no notebook notebooks/bilan.ipynb with a cell tagged "
-     "'parameters' (decks of this project: catalogue, post_covid)"),
+     f"'parameters' (decks of this project: {', '.join(DECKS)})"),
     ("post_covid:\n  wave: 7\n  months: [\"2021-08\"]\n",
      "2021-11-15.yaml:2: field 'wave': unknown wave 7 (expected one of 3 from"),
     ("post_covid:\n  wave: 3\n  months: [\"2021-8\"]\n",
      "2021-11-15.yaml:3: field 'months': expected a month YYYY-MM, got '2021-8'"),
     ("post_covid:\n  wave: 3\n  months: [\"2021-08\"\n",
-     "2021-11-15.yaml:4: invalid YAML"),
+     "2021-11-15.yaml:3: invalid YAML: while parsing a flow sequence"),
     ("post_covid:\n  wave: 3\n  mois: [\"2021-08\"]\n",
      "2021-11-15.yaml:3: field 'mois': unknown parameter of deck post_covid (expected one of issuer, months, wave: "
      "the parameters cell of post_covid.ipynb)"),

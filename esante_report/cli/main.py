@@ -74,8 +74,12 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
     new_deck = sub.add_parser("new-deck", help="scaffold a deck: notebook, data with its Table Schema, params entry")
     new_deck.add_argument("name", help="deck name: lower-case letters, digits and _, e.g. teleconsultations")
-    new_deck.add_argument("--title", required=True, help="the deck's title (in French), shown in every footer")
-    new_deck.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="reporting date: adds NAME to params/<date>.yaml")
+    new_deck.add_argument("--title", help="the deck's title (in French), shown in every footer (default: NAME)")
+    new_deck.add_argument("--date", metavar="YYYY-MM-DD",
+                          help="reporting date: adds NAME to params/<date>.yaml (default: today)")
+    new_deck.add_argument("--from-csv", nargs="+", type=Path, metavar="FILE", dest="from_csv",
+                          help="build the deck on these CSV files: copied into data/NAME/, each with an inferred "
+                               "Table Schema; the slides follow the first file's columns")
     new_deck.add_argument("--issuer", default="Ministère des Solidarités et de la Santé",
                           help="the issuing body in the header band (default: %(default)s)")
     _dirs(new_deck)
@@ -239,8 +243,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
     if args.command == "new-deck":
         from esante_report.decks.scaffold import new_deck
 
-        for path in new_deck(args.name, title=args.title, date=args.date, data_dir=data_dir, params_dir=params_dir,
-                             issuer=args.issuer):
+        import datetime as dt
+
+        title = args.title if args.title is not None else args.name.replace("_", " ").capitalize()
+        for path in new_deck(args.name, title=title, date=args.date or dt.date.today().isoformat(),
+                             data_dir=data_dir, params_dir=params_dir, issuer=args.issuer, csv_files=args.from_csv):
             print(f"wrote {path}")
         return 0
     return 2

@@ -44,6 +44,7 @@ from typing import Any
 
 from esante_report.contracts.readers import LocDict, kind
 from esante_report.errors import Problem, quote
+from esante_report.slides.notebook import cell_tags
 from esante_report.slides.sanitize import text_problem
 
 __all__ = ["DeckSpec", "Parameter", "CheckContext", "find_deck", "deck_names", "deck_code", "check_deck_params",
@@ -163,7 +164,7 @@ class CheckContext:
 def parameters_cell(nb: dict) -> tuple[str, int] | None:
     """Source of the cell tagged ``parameters`` and its index, or None."""
     for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell_tags(cell):
             source = cell.get("source", "")
             return ("".join(source) if isinstance(source, list) else str(source)), index
     return None
@@ -367,6 +368,17 @@ def _issuer(params: LocDict, spec: DeckSpec, path: Path, problems: list[Problem]
     return issuer.strip()
 
 
+#: parameters a params file never sets, and what sets them
+_SET_ELSEWHERE = {
+    "report_date": "the reporting date is set by the params file's name ({file}), never by a key: remove this "
+                   "line (to render another date, write params/YYYY-MM-DD.yaml)",
+    "data_dir": "the data folder is set by --data (default: the project's data/), never by the params file: "
+                "remove this line",
+    "params_dir": "the params folder is set by --params (default: the project's params/), never by the params "
+                  "file: remove this line",
+}
+
+
 def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: Path,
                       problems: list[Problem], report_date: dt.date | None = None, *,
                       notebooks: Path | None = None) -> dict[str, Any] | None:
@@ -396,7 +408,9 @@ def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: P
     allowed = sorted(n for n in spec.parameters if n not in reserved)
     for key, value in params.items():
         declared = spec.parameters.get(key) if isinstance(key, str) else None
-        if declared is None or key in reserved:
+        if key in _SET_ELSEWHERE:
+            problems.append(Problem(path, params.line_of(key), str(key), _SET_ELSEWHERE[key].format(file=path.name)))
+        elif declared is None or key in reserved:
             problems.append(Problem(path, params.line_of(key), str(key), "unknown parameter of deck "
                                     f"{name} (expected one of {', '.join(allowed)}: the parameters cell of "
                                     f"{spec.notebook.name})"))
@@ -424,5 +438,19 @@ def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: P
         if own is not None:
             checked.update(own)
     if len(problems) > before:
+        _one_problem_per_field(problems, before)
         return None
     return checked
+
+
+def _one_problem_per_field(problems: list[Problem], start: int) -> None:
+    """Keep the first of the problems from ``start`` on that name the same line and field: one problem, one line."""
+    seen: set = set()
+    kept = []
+    for problem in problems[start:]:
+        where = (str(problem.path), problem.line, problem.field)
+        if problem.field is not None and where in seen:
+            continue
+        seen.add(where)
+        kept.append(problem)
+    problems[start:] = kept

@@ -56,7 +56,7 @@ class Pdf(Format):
             reading = PdfReading(path, structure=build.facts.get(self.name))
         except OSError as exc:
             raise ExportError(f"{path.name}: not a readable PDF ({exc})") from None
-        layout.check_pdf(reading, rendered.slides, rendered.expected_chars, rendered.slide_cells)
+        layout.check_pdf(reading, rendered.slides, rendered.expected_chars, rendered.slide_cells, rendered.charts)
         pdfua.check(reading)
 
 
