@@ -122,3 +122,9 @@ for part in range(deck.region_changes_parts()):
 
 # %%
 deck.sources()
+
+# %% [markdown]
+# ## Provenance des données
+
+# %%
+deck.provenance()
