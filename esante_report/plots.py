@@ -115,8 +115,9 @@ _LABEL_PAD = 0.18
 
 
 def _label(ax, x: float, y: float, text: str, background: str, size: float = style.CHART_TEXT_PT):
+    # above the outline of a highlighted region (zorder 5): a small region's label stays readable
     return ax.text(x, y, text, ha="center", va="center", fontsize=size, fontweight="semibold",
-                   color=style.text_colour_on(background), linespacing=1.05,
+                   color=style.text_colour_on(background), linespacing=1.05, zorder=6,
                    bbox={"boxstyle": f"round,pad={_LABEL_PAD}", "facecolor": background, "edgecolor": "none",
                          "alpha": 0.9})
 
@@ -298,7 +299,9 @@ def stacked_bars_figure(frame: pd.DataFrame, regions: Sequence[str], months: Seq
         ax.set_axisbelow(True)
         handles = [Patch(facecolor=colours[c], hatch=hatches[c], edgecolor="white", label=labels[c])
                    for c in categories]
-        ax.legend(handles=handles, loc="upper left", ncols=len(categories), bbox_to_anchor=(0, 1.12))
+        # above the plotting area, which keeps the values written over the bars
+        ax.legend(handles=handles, loc="lower left", ncols=len(categories), bbox_to_anchor=(0, 1.02),
+                  borderaxespad=0)
     return fig
 
 
