@@ -30,7 +30,7 @@ MIN_VENV := .venv-min
 MIN_STAMP := $(MIN_VENV)/.esante-installed
 MIN_PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo $(PYTHON))
 MIN_TESTS := tests/test_dependency_ends.py tests/test_export.py tests/test_readability.py tests/test_hostile_outputs.py \
-             tests/test_kernels.py
+             tests/test_kernels.py tests/test_preview.py
 
 $(MIN_STAMP): pyproject.toml tests/constraints-min.txt
 	@test -x $(MIN_VENV)/bin/python || $(MIN_PYTHON) -m venv $(MIN_VENV)
@@ -66,6 +66,7 @@ bench: setup
 	$(BIN)/python bench/bench_regional.py
 	$(BIN)/python bench/bench_schema.py
 	$(BIN)/python bench/bench_odp.py
+	$(BIN)/python bench/bench_preview.py
 
 clean:
 	rm -rf outputs/*/ outputs/index.html test-artifacts

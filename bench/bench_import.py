@@ -20,7 +20,7 @@ CASES = {
     "pandas + matplotlib.pyplot": "import pandas, matplotlib.pyplot",
     "esante_report.authoring": "import esante_report.authoring",
     "notebook set-up (post_covid)": ("import matplotlib.pyplot\nimport esante_report.authoring as esr\n"
-                                     "from esante_report.params import notebook_parameters\n"
+                                     "from esante_report.contracts.params import notebook_parameters\n"
                                      "from esante_report.decks.post_covid.blocks import PostCovidBlocks\nesr.setup()"),
 }
 

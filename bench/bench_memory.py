@@ -30,13 +30,13 @@ import resource, sys
 from pathlib import Path
 step, data, params = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 if step == "import":
-    import esante_report.decks.post_covid.data, esante_report.params
+    import esante_report.decks.post_covid.data, esante_report.contracts.params
 elif step == "load":
     from esante_report.decks.post_covid.data import load_post_covid
     rows = len(load_post_covid(data).patients)
     print(f"rows {rows}", file=sys.stderr)
 elif step == "check":
-    from esante_report.params import load_params
+    from esante_report.contracts.params import load_params
     load_params(params, "2030-01-15", data)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 _RUN = """
 import sys
 from pathlib import Path
-from esante_report import pptx_export, soffice
+from esante_report.formats import soffice
 pptx, out, n, how = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 for i in range(n):
     odp = out / f"{how}-{i}.odp"
-    said = pptx_export.write_odp(pptx, odp) if how == "one-shot" else soffice.convert(pptx, odp)
+    said = soffice.convert_once(pptx, odp) if how == "one-shot" else soffice.convert(pptx, odp)
     assert said is None and odp.is_file(), said
 if how == "uno":
     state = soffice.status()

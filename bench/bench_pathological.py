@@ -13,8 +13,9 @@ import time
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from esante_report import export, sanitize
-from esante_report.slides import _heading
+from esante_report.formats import web as export
+from esante_report.slides import sanitize
+from esante_report.slides.model import _heading
 
 OLD_HEADING = re.compile(r"^\s*(#{1,2})(?!#)\s+(.+?)\s*#*\s*$")
 META = export.DeckMeta(title="Banc d'essai", issuer="ARS", date="15/11/2021")

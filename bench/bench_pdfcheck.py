@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from esante_report import pdfcheck
+from esante_report.checks import layout as pdfcheck
 from esante_report.errors import ExportError
 from esante_report.paths import default_out_dir
 

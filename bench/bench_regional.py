@@ -31,7 +31,7 @@ DATE = "2021-11-15"
 _BATCH = """
 import sys
 from pathlib import Path
-from esante_report.batch import plan, run_jobs
+from esante_report.pipeline.batch import plan, run_jobs
 root, out, workers, dask = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "dask"
 out.mkdir(parents=True)
 kw = dict(decks=["post_covid"], data_dir=root / "data", params_dir=root / "params", out_dir=out,
@@ -45,7 +45,7 @@ sys.exit(1 if failed or len(results) != 19 else 0)
 _PROFILE = """
 import json, sys
 from pathlib import Path
-from esante_report.batch import plan, run_jobs
+from esante_report.pipeline.batch import plan, run_jobs
 root, out = Path(sys.argv[1]), Path(sys.argv[2])
 out.mkdir(parents=True)
 jobs = plan(["%s"], decks=["post_covid"], data_dir=root / "data", params_dir=root / "params", out_dir=out,

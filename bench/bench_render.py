@@ -47,7 +47,7 @@ def _timed(*command: str | Path) -> tuple[float, float]:
 
 
 def _parameters(deck: str) -> dict:
-    from esante_report.params import load_params
+    from esante_report.contracts.params import load_params
     from esante_report.paths import default_data_dir, default_params_dir
 
     [run] = load_params(default_params_dir(), SEEDS[deck], default_data_dir(), [deck])
@@ -73,7 +73,7 @@ def _single(deck: str, tmp: Path) -> dict:
     render = [BIN / "esante-report", "render", "--date", SEEDS[deck], "--deck", deck, "--out", out, "--no-index"]
     row["cold"], row["cold_mem"] = _timed(*render, "--force")
     row["cached"], _ = _timed(*render)
-    row["start"], _ = _timed(sys.executable, "-c", "import esante_report.cli")
+    row["start"], _ = _timed(sys.executable, "-c", "import esante_report.cli.main")
     row["html_size"] = (out / SEEDS[deck] / f"{deck}.html").stat().st_size / 1024 / 1024
     row["pdf_size"] = (out / SEEDS[deck] / f"{deck}.pdf").stat().st_size / 1024 / 1024
     return row

@@ -1,4 +1,4 @@
-"""Table Schema validation: esante_report.schema (the _io streaming reader) against the frictionless library.
+"""Table Schema validation: esante_report.contracts.schema (the _io streaming reader) against the frictionless library.
 
 Prints figures, asserts nothing. Generates in a temporary folder a valid CSV of about ``--mb`` MB
 (region, mois, valeur; primary key region+mois, foreign key region → regions.csv abbr, valeur a whole
@@ -43,7 +43,7 @@ import resource, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from esante_report.errors import ProblemList
-from esante_report.schema import validate_table
+from esante_report.contracts.schema import validate_table
 problems = ProblemList()
 start = time.perf_counter()
 ok = validate_table(Path({table!r}), Path({data!r}), problems)
@@ -123,7 +123,7 @@ def main() -> None:
         print(f"valid file: {big.stat().st_size / 1024 / 1024:.1f} MB; bad row on physical line {bad_line}")
         for label, table in (("valid file", big), ("line numbers", lines)):
             out = _run(sys.executable, _OURS.format(root=str(ROOT), table=str(table), data=str(folder)))
-            print(f"esante_report.schema, {label}: ok seconds peak_MiB = {out}")
+            print(f"esante_report.contracts.schema, {label}: ok seconds peak_MiB = {out}")
             if args.frictionless_python:
                 out = _run(args.frictionless_python, _FRICTIONLESS.format(
                     schema=SCHEMA, table=table.name, folder=str(folder)))

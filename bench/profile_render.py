@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from esante_report.render import render_date
+from esante_report.pipeline.render import render_date
 
 SEEDS = {"post_covid": "2021-11-15", "catalogue": "2020-12-08"}
 

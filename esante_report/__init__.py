@@ -20,8 +20,8 @@ __all__ = ["render_date", "render_all", "write_index", "find_deck", "DeckSpec",
            "EsanteReportError", "DataError", "ParamsError", "RenderError", "ExportError"]
 
 _HOMES = {
-    "render_date": "render", "render_all": "render", "write_index": "index",
-    "find_deck": "registry", "DeckSpec": "registry",
+    "render_date": "pipeline.render", "render_all": "pipeline.render", "write_index": "outdir.index",
+    "find_deck": "decks.registry", "DeckSpec": "decks.registry",
     "EsanteReportError": "errors", "DataError": "errors", "ParamsError": "errors", "RenderError": "errors",
     "ExportError": "errors",
 }

@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from esante_report.cli.main import main
 
 sys.exit(main())

@@ -1,6 +1,15 @@
-"""Exceptions raised by esante-report.
+"""Exceptions raised by esante-report: every one the user can cause lives here.
 
-Every error the user can cause derives from :class:`EsanteReportError`.
+Every error the user can cause derives from :class:`EsanteReportError`:
+
+- :class:`DataError`, :class:`ParamsError`: breaches of the data contract (a list of :class:`Problem`);
+- :class:`RenderError`: a notebook that fails or cannot run; :class:`ExportError`: slides or a format that
+  cannot be written, and :class:`CheckFailed` when a written file fails its check;
+- :class:`FormatError`: an unknown format or a plug-in that does not load;
+- :class:`OutputError`: the output folder cannot be written; :class:`ScopeError`: a path from a share or a
+  manifest that would leave its folder;
+- :class:`ConfigError`, :class:`PublishError`: the distribution config, an upload to a share.
+
 Data and parameter errors carry a list of :class:`Problem`, one per breach of
 the data contract, each rendered as one line naming file, line, field and
 what was expected.
@@ -29,6 +38,12 @@ __all__ = [
     "ParamsError",
     "RenderError",
     "ExportError",
+    "CheckFailed",
+    "FormatError",
+    "OutputError",
+    "ScopeError",
+    "ConfigError",
+    "PublishError",
     "quote",
 ]
 
@@ -165,3 +180,32 @@ class RenderError(EsanteReportError, RuntimeError):
 
 class ExportError(EsanteReportError, RuntimeError):
     """The HTML or PDF export failed, or the PDF failed its checks."""
+
+
+class CheckFailed(ExportError):
+    """A required format's file failed its check; ``path`` is the rejected file, kept as evidence."""
+
+    def __init__(self, message: str, fmt=None, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.format, self.path = fmt, path
+
+
+class FormatError(EsanteReportError, ValueError):
+    """An unknown format, or a format plug-in that does not load."""
+
+
+class OutputError(EsanteReportError, OSError):
+    """An output folder or file cannot be written (permissions, disk full, read-only, a link, not a folder)."""
+
+
+class ScopeError(EsanteReportError, ValueError):
+    """A relative path from outside (a manifest, a server's listing) that does not name a file the toolkit keeps
+    there: it could leave its folder, or name something else."""
+
+
+class ConfigError(EsanteReportError, ValueError):
+    """The config file is missing, unreadable, malformed, too open, or names an unknown target."""
+
+
+class PublishError(EsanteReportError, RuntimeError):
+    """An upload or a listing on the target failed (the previous publication is left readable)."""

@@ -85,3 +85,14 @@ def fmt_month_short(value: Any) -> str:
     """``'2021-10'`` → ``'oct.'``, ``'2021-08'`` → ``'août'`` (French abbreviations, as in a calendar)."""
     text = str(value)
     return format_date(dt.date(int(text[:4]), int(text[5:7]), 1), "LLL", locale=LOCALE)
+
+
+def text_table(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> list[str]:
+    """Plain-text table lines (the commands' summaries): every column but the last padded to its widest cell
+    (the columns of ``right`` aligned right), the last left as it is; trailing blanks removed."""
+    if not rows:
+        return []
+    last = len(rows[0]) - 1
+    widths = [max(len(row[i]) for row in rows) for i in range(last)]
+    return [("  ".join(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+                       for i, cell in enumerate(row[:last])) + "  " + row[last]).rstrip() for row in rows]

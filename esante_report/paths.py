@@ -17,7 +17,18 @@ import re
 from pathlib import Path
 
 __all__ = ["project_root", "find_project", "use_project", "default_data_dir", "default_params_dir",
-           "default_out_dir", "notebooks_dir", "templates_dir", "node_modules_dir", "ROOT_ENV", "MARKER"]
+           "default_out_dir", "notebooks_dir", "templates_dir", "node_modules_dir", "is_report_date", "DATE_PATTERN",
+           "ROOT_ENV", "MARKER"]
+
+#: a reporting date as params files and output folders are named: ``YYYY-MM-DD`` in ASCII digits
+#: (``[0-9]``, not ``\d``, which takes any script's digits)
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_DATE = re.compile(DATE_PATTERN)
+
+
+def is_report_date(text: object) -> bool:
+    """True when ``text`` is written as a reporting date (``YYYY-MM-DD``; whether the day exists is not checked)."""
+    return isinstance(text, str) and _DATE.fullmatch(text) is not None
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT_ENV = "ESANTE_REPORT_ROOT"

@@ -29,7 +29,7 @@ params_dir = None  # default: the project's params/
 
 # %% slideshow={"slide_type": "skip"}
 import esante_report.authoring as esr
-from esante_report.params import notebook_parameters
+from esante_report.contracts.params import notebook_parameters
 from esante_report.decks.catalogue.blocks import CatalogueBlocks
 
 p = notebook_parameters("catalogue", report_date, region=region, issuer=issuer, data_dir=data_dir,

@@ -37,7 +37,7 @@ params_dir = None  # default: the project's params/
 import matplotlib.pyplot as plt
 
 import esante_report.authoring as esr
-from esante_report.params import notebook_parameters
+from esante_report.contracts.params import notebook_parameters
 from esante_report.decks.post_covid.blocks import PostCovidBlocks
 
 p = notebook_parameters("post_covid", report_date, region=region, wave=wave, months=months, issuer=issuer,

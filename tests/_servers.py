@@ -25,7 +25,7 @@ def free_port() -> int:
 class WebDav:
     """A WebDAV share rooted at ``root``, with basic auth; ``requests`` records (method, path) of each request."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, password: str = PASSWORD):
         from cheroot import wsgi
         from wsgidav.wsgidav_app import WsgiDAVApp
 
@@ -35,7 +35,7 @@ class WebDav:
         app = WsgiDAVApp({
             "host": "127.0.0.1", "port": self.port,
             "provider_mapping": {"/": str(root)},
-            "simple_dc": {"user_mapping": {"*": {USER: {"password": PASSWORD}}}},
+            "simple_dc": {"user_mapping": {"*": {USER: {"password": password}}}},
             "http_authenticator": {"accept_basic": True, "accept_digest": False, "default_to_digest": False},
             "verbose": 0, "logging": {"enable": False, "enable_loggers": []},
             "property_manager": True, "lock_storage": True,
@@ -108,7 +108,9 @@ class Mailboxes:
     """aiosmtpd handler: every accepted message is stored under each envelope recipient (lower case).
 
     ``refuse`` maps an address to the reply its RCPT TO gets (e.g. ``"550 5.1.1 Unknown mailbox"``);
-    ``refuse_once`` answers once, then accepts (a temporary refusal).
+    ``refuse_once`` answers once, then accepts (a temporary refusal). ``on_data`` is called once a
+    message is stored, before the relay answers; ``drop_after_data`` stores that many messages and
+    then closes the connection instead of answering (a relay that stored the message, then failed).
     """
 
     def __init__(self):
@@ -116,6 +118,8 @@ class Mailboxes:
         self.refuse: dict[str, str] = {}
         self.refuse_once: dict[str, str] = {}
         self.logins: list[tuple[bytes, bytes]] = []
+        self.on_data = None
+        self.drop_after_data = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         key = address.lower()
@@ -129,6 +133,11 @@ class Mailboxes:
     async def handle_DATA(self, server, session, envelope):
         for rcpt in envelope.rcpt_tos:
             self.boxes.setdefault(rcpt.lower(), []).append(envelope.original_content)
+        if self.on_data is not None:
+            self.on_data()
+        if self.drop_after_data:
+            self.drop_after_data -= 1
+            server.transport.abort()
         return "250 Message accepted for delivery"
 
     def count(self) -> int:

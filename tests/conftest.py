@@ -46,8 +46,8 @@ def rendered(tmp_path_factory) -> dict[str, object]:
 
     Returns {"out": folder, "post_covid": RenderedDeck, "catalogue": RenderedDeck}.
     """
-    from esante_report.index import write_index
-    from esante_report.render import render_date
+    from esante_report.outdir.index import write_index
+    from esante_report.pipeline.render import render_date
 
     out = tmp_path_factory.mktemp("outputs")
     decks = {}
@@ -65,7 +65,7 @@ def distribution_decks(tmp_path_factory) -> Path:
 
     Returns the output folder (tests copy it before changing anything).
     """
-    from esante_report.cli import main
+    from esante_report.cli.main import main
 
     out = tmp_path_factory.mktemp("dist-outputs")
     common = ["--date", "2021-11-15", "--deck", "post_covid", "--data", str(DATA), "--params", str(PARAMS),

@@ -19,10 +19,11 @@ import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from esante_report import export, pdfcheck
-from esante_report.cli_export import add_parser, export_notebook, run
+from esante_report.formats import web as export
+from esante_report.checks import layout as pdfcheck
+from esante_report.cli.export import add_parser, export_notebook, run
 from esante_report.errors import ExportError
-from esante_report.slides import build_deck
+from esante_report.slides.model import build_deck
 
 from .conftest import ROOT, normalise
 
@@ -394,7 +395,8 @@ def test_export_into_out_prints_warnings_with_cell_numbers(executed, tmp_path, c
     notebook = tmp_path / "essai.ipynb"
     nbformat.write(nb, notebook)
     out = tmp_path / "decks"
-    assert run(_args(str(notebook), "--deck", "post_covid", "--date", "2021-11-15", "--out", str(out))) == 0
+    assert run(_args(str(notebook), "--deck", "post_covid", "--date", "2021-11-15", "--out", str(out),
+                     "--formats", "html,pdf")) == 0
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["essai.html", "essai.pdf"]  # .versions: see versions.py
     err = capsys.readouterr().err
     assert f"warning: essai.ipynb: cell {REPR_CELL}: output shown only as text" in err
@@ -406,7 +408,7 @@ def test_export_into_out_prints_warnings_with_cell_numbers(executed, tmp_path, c
 
 
 def test_export_reads_the_parameters_the_notebook_ran_with():
-    from esante_report.cli_export import notebook_parameters_of
+    from esante_report.cli.export import notebook_parameters_of
 
     nb = nbformat.v4.new_notebook(cells=[
         new_code_cell('report_date = "2021-11-15"\nissuer = None\nwave = 3  # vague', metadata={"tags": ["parameters"]}),

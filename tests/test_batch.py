@@ -5,6 +5,7 @@ One batch is rendered once for the module (``--jobs 2``) and read back by every 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -137,7 +138,7 @@ def test_bad_date_arguments_are_usage_errors(tmp_path):
 
 def test_region_all_plans_one_deck_per_region_of_regions_csv(tmp_path, batch):
     """--region all: every region of regions.csv, in file order (planned only: nothing is rendered here)."""
-    from esante_report.batch import plan
+    from esante_report.pipeline.batch import plan
 
     the_plan = plan(["2021-11-15"], decks=None, data_dir=DATA, params_dir=PARAMS, out_dir=tmp_path,
                     notebooks=batch["root"] / "notebooks", regions=["all"])
@@ -166,7 +167,7 @@ def test_a_notebook_without_a_region_parameter_is_refused_for_regional_decks(tmp
 
 def test_bad_data_of_one_deck_does_not_refuse_another_deck_of_the_same_date(tmp_path):
     """Planned only: the catalogue's broken data refuses the catalogue, the post-COVID deck of that date still runs."""
-    from esante_report.batch import plan
+    from esante_report.pipeline.batch import plan
 
     data = tmp_path / "data"
     shutil.copytree(DATA, data)
@@ -182,3 +183,89 @@ def test_bad_data_of_one_deck_does_not_refuse_another_deck_of_the_same_date(tmp_
     assert [job.name for job in the_plan.jobs] == ["post_covid"]
     assert [(r.name, r.status) for r in the_plan.refused] == [("catalogue", "failed")]
     assert any("indicators.csv" in line and "vingt mille" in line for line in the_plan.problems), the_plan.problems
+
+
+def _deck_of_each_worker(render: int, out: Path) -> dict[int, str]:
+    """{pool worker pid: the deck it runs}, read from the process tree of ``render``: the worker whose kernel's
+    working folder is a deck's build folder (``<out>/.render-<date>-<deck>-*``) is running that deck."""
+    import psutil
+
+    running = {}
+    try:
+        workers = [p for p in psutil.Process(render).children() if "multiprocessing" in " ".join(p.cmdline())]
+    except psutil.Error:
+        return running
+    for worker in workers:
+        try:
+            for child in worker.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    folder = Path(child.cwd())
+                    found = re.match(r"\.render-\d{4}-\d\d-\d\d-(.+)-[^-]+$", folder.name)
+                    if found and folder.parent == out:
+                        running[worker.pid] = found.group(1)
+        except psutil.Error:
+            continue
+    return running
+
+
+def test_a_killed_worker_costs_only_its_own_deck(tmp_path):
+    """SIGKILL of the worker running a deck: that deck runs again on a new worker; killed there too, it alone
+    is reported failed, in one line, and every other deck of the batch is published. What the killed workers
+    started (kernels, fork servers, LibreOffice) does not outlive the batch."""
+    import secrets
+    import signal
+    import time
+
+    from .test_soffice import processes_with_env
+
+    out = tmp_path / "out"
+    errors = tmp_path / "stderr.txt"
+    marker = f"esr-killed-worker-{secrets.token_hex(8)}"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "ESR_TEST_RUN": marker}
+    with open(errors, "w", encoding="utf-8") as stderr:
+        render = subprocess.Popen([sys.executable, "-m", "esante_report", "render", "--date", "2021-11-15",
+                                   "--deck", "post_covid", "--region", "IDF", "--region", "NOR", "--region", "OCC",
+                                   "--jobs", "2", "--no-index", "--data", str(DATA), "--params", str(PARAMS),
+                                   "--out", str(out)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr,
+                                  text=True)
+    try:
+        victim, killed = None, []
+        deadline = time.monotonic() + 600
+        while len(killed) < 2 and render.poll() is None and time.monotonic() < deadline:
+            for pid, deck in _deck_of_each_worker(render.pid, out).items():
+                if pid not in killed and (victim is None or deck == victim):
+                    victim = deck
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    break
+            time.sleep(0.1)
+        stdout = render.communicate(timeout=900)[0]
+        deadline = time.monotonic() + 10
+        while processes_with_env(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = processes_with_env(marker)
+    finally:
+        if render.poll() is None:
+            render.kill()
+        for line in processes_with_env(marker):  # so that a failure of this test leaves nothing behind
+            with contextlib.suppress(OSError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+    assert not left, "\n".join(left)
+    said = errors.read_text(encoding="utf-8")
+    assert len(killed) == 2, f"the deck {victim} was not run again after its worker died\n{stdout}\n{said}"
+    assert render.returncode == 1, said
+    assert "Traceback" not in said and "BrokenProcessPool" not in said + stdout, said
+    rows = {line.split()[1]: line for line in stdout.splitlines() if line.startswith("2021-11-15 ")}
+    others = sorted({"post_covid-IDF", "post_covid-NOR", "post_covid-OCC"} - {victim})
+    assert sorted(rows) == sorted([*others, victim]), stdout
+    for deck in others:
+        assert rows[deck].split()[2] == "rendered", stdout
+        assert (out / "2021-11-15" / f"{deck}.pdf").is_file() and (out / "2021-11-15" / f"{deck}.html").is_file()
+        assert pdf_pages_text(out / "2021-11-15" / f"{deck}.pdf")
+    assert re.search(r"failed\s+\S*\s*the worker running it died again \(killed by SIGKILL\): not run again$",
+                     rows[victim]), rows[victim]
+    assert not (out / "2021-11-15" / f"{victim}.pdf").exists()
+    assert said.count(f"warning: 2021-11-15/{victim}: the worker running it died (killed by SIGKILL): "
+                      "running it again") == 1, said
+    assert [line for line in said.splitlines() if line.startswith("error: ")] == [
+        f"error: 2021-11-15/{victim}: the worker running it died again (killed by SIGKILL): not run again"], said

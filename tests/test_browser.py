@@ -19,7 +19,7 @@ from . import _browser as b
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-    from esante_report.render import RenderedDeck
+    from esante_report.pipeline.render import RenderedDeck
 
 pytestmark = pytest.mark.browser
 

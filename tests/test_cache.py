@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from esante_report import batch as batch_mod
+from esante_report.pipeline import batch as batch_mod
 from esante_report.paths import notebooks_dir
 
 from .conftest import DATA, PARAMS, ROOT
@@ -46,7 +46,7 @@ def _status(stdout: str) -> dict[str, str]:
 
 def test_a_second_run_renders_nothing_and_loads_no_renderer(cached):
     before = {p: p.stat().st_mtime_ns for p in cached["out"].glob("20*/*.*")}
-    code = ("import sys; from esante_report.cli import main; rc = main(sys.argv[1:]); "
+    code = ("import sys; from esante_report.cli.main import main; rc = main(sys.argv[1:]); "
             "heavy = [m for m in ('papermill', 'nbconvert', 'weasyprint', 'nbclient') if m in sys.modules]; "
             "print('loaded:', heavy); sys.exit(rc)")
     result = subprocess.run([sys.executable, "-c", code, "render", "--all", *_args(cached)], capture_output=True,

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from esante_report.errors import RenderError
-from esante_report.render import render_date
+from esante_report.pipeline.render import render_date
 
 from .conftest import ROOT
 

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from esante_report.cli import main
+from esante_report.cli.main import main
 
 from .conftest import DATA, PARAMS, pdf_pages_text
 from .test_survey import _fill

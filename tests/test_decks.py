@@ -276,8 +276,12 @@ def test_a_deck_of_another_package_is_found_through_its_entry_point(tmp_path):
 
 # --------------------------------------------------------------------------- the core names no deck
 
-#: the core: every module at the top of the package, and the house templates and CSS
-CORE = sorted([*(ROOT / "esante_report").glob("*.py"), *(ROOT / "esante_report" / "templates").rglob("*.*")])
+#: the core: every module of every subpackage (the shipped decks' folders and their list aside), and the
+#: house templates and CSS
+PACKAGE = ROOT / "esante_report"
+CORE = sorted([*(p for p in PACKAGE.rglob("*.py") if p.parent.parent != PACKAGE / "decks"
+                 and p != PACKAGE / "decks" / "__init__.py"),
+               *(PACKAGE / "templates").rglob("*.*")])
 #: names and vocabulary of the shipped decks
 DECK_WORDS = re.compile(r"post_covid|post-covid|catalogue|patients|cellules|\bwaves?\b|survey|enquête|mineurs|"
                         r"confirmees|non_mise_en_place|services\.yaml|PostCovid|Catalogue", re.I)
@@ -290,8 +294,24 @@ def test_the_core_names_no_deck():
     assert found == []
 
 
+def _css_classes(paths) -> set[str]:
+    return {m for p in paths for m in re.findall(r"\besr-[a-z0-9-]+", p.read_text(encoding="utf-8"))}
+
+
+def test_the_core_reads_no_deck_css_class():
+    """Blocks tell the core what they are (``data-esr-role``), never through a class only a deck's CSS defines."""
+    house = _css_classes((PACKAGE / "templates").rglob("*.*"))
+    decks = _css_classes(p for p in (PACKAGE / "decks").rglob("*") if p.suffix in (".css", ".j2", ".py")) - house
+    assert {"esr-card-grid", "esr-principle-no", "esr-map", "esr-swatch"} <= decks  # the test sees deck markup
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(c) for c in sorted(decks, key=len, reverse=True))
+                         + r")(?![\w-])")
+    found = [f"{p.relative_to(ROOT)}:{n}: {m.group(1)}" for p in CORE
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) for m in pattern.finditer(line)]
+    assert found == []
+
+
 def test_deck_commands_come_from_the_deck_and_no_import_cycle():
-    code = ("import sys; import esante_report.cli as c; p, cmds = c._parser(); "
+    code = ("import sys; import esante_report.cli.main as c; p, cmds = c._parser(); "
             "print(sorted(cmds)); print('esante_report.decks.post_covid.cli' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, check=True)
@@ -306,8 +326,8 @@ def test_a_deck_cache_key_is_the_core_plus_its_own_code(tmp_path):
     shutil.copytree(ROOT / "esante_report", package, ignore=shutil.ignore_patterns("__pycache__"))
     code = textwrap.dedent(f'''
         from pathlib import Path
-        from esante_report import cache
-        from esante_report.registry import find_deck
+        from esante_report.pipeline import cache
+        from esante_report.decks.registry import find_deck
         for name in ("post_covid", "catalogue"):
             spec = find_deck(name, Path({str(ROOT / "notebooks")!r}))
             print(cache.static_key(notebook=spec.notebook, entry={{}}, date="d", name=name, region=None,
@@ -336,7 +356,7 @@ SCHEMAS = sorted(DATA.rglob("*.schema.json"))
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda p: str(p.relative_to(DATA)))
 def test_seed_csv_holds_to_its_table_schema(schema):
-    from esante_report.schema import validate_table
+    from esante_report.contracts.schema import validate_table
 
     problems: list = []
     table = schema.with_name(schema.name.replace(".schema.json", ".csv"))

@@ -72,7 +72,7 @@ def plain_export(tmp_path_factory):
     import papermill
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    from esante_report.cli_export import export_notebook
+    from esante_report.cli.export import export_notebook
 
     root = tmp_path_factory.mktemp("plain")
     cells = [new_markdown_cell(c[1]) if c[0] == "markdown" else new_code_cell(c[1], metadata={"tags": c[2]})
@@ -122,7 +122,7 @@ def test_weasyprint_fetches_data_uris_only(tmp_path) -> None:
     """With the installed WeasyPrint: a data: image is drawn; file: and loopback http: are never fetched."""
     from pypdf import PdfReader
 
-    from esante_report import export
+    from esante_report.formats import web as export
 
     trap = h.TrapServer()
     secret = tmp_path / "s.png"
@@ -143,7 +143,7 @@ def test_weasyprint_fetches_data_uris_only(tmp_path) -> None:
 
 
 def test_url_fetcher_refuses_files_and_hosts() -> None:
-    from esante_report import export
+    from esante_report.formats import web as export
     from esante_report.errors import ExportError
 
     for url in ("file:///etc/hostname", "http://127.0.0.1:9/x", "https://example.org/x.png"):

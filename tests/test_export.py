@@ -13,9 +13,10 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from esante_report import export, pdfcheck
+from esante_report.formats import web as export
+from esante_report.checks import layout as pdfcheck
 from esante_report.errors import ExportError
-from esante_report.slides import NEW_SLIDE_KEY, build_deck, cell_options
+from esante_report.slides.model import NEW_SLIDE_KEY, build_deck, cell_options
 
 META = export.DeckMeta(title="Deck de test", issuer="ARS Test", date="01/02/2023", subject="s", keywords="k",
                        created="2023-02-01T00:00:00+00:00")

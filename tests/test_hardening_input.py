@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from esante_report.cli import main
+from esante_report.cli.main import main
 from esante_report.errors import ParamsError
-from esante_report.params import notebook_parameters
+from esante_report.contracts.params import notebook_parameters
 from esante_report.decks.post_covid.data import data_files, load_post_covid
 from esante_report.provenance import provenance
 

@@ -65,7 +65,7 @@ def secret() -> Iterator[tuple[Path, bytes]]:
 def _render(root: Path, decks: dict[str, str]) -> dict[str, Any]:
     """Render ``decks`` from ``root``/data and ``root``/params into ``root``/out; an exception is kept."""
     from esante_report.paths import node_modules_dir
-    from esante_report.render import render_date
+    from esante_report.pipeline.render import render_date
 
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
     # The notebook reads its parameters from <project root>/params even when render_date is given
@@ -129,7 +129,7 @@ def _report(title: str, lines: list[str]) -> str:
 
 def test_matrix_covers_every_payload_and_the_contract_accepts_it(tmp_path: Path) -> None:
     """Every payload is placed in at least one field, and `check` accepts the hostile files."""
-    from esante_report.params import load_params
+    from esante_report.contracts.params import load_params
 
     secret = tmp_path / "s.txt"
     secret.write_text("x")
@@ -392,7 +392,7 @@ def test_params_reach_the_kernel_as_data_not_code(value: str) -> None:
 def test_index_ignores_stray_files_named_like_markup(tmp_path: Path) -> None:
     """Stray files named like markup are not the toolkit's own: the distribution page neither lists them
     nor lets their names become markup."""
-    from esante_report.index import write_index
+    from esante_report.outdir.index import write_index
 
     folder = tmp_path / "out" / "2021-11-15"
     folder.mkdir(parents=True)
@@ -437,7 +437,7 @@ KNOWN_BYPASSES = [
 
 
 def _sanitised_problems(payload: str) -> list[str]:
-    from esante_report.sanitize import clean
+    from esante_report.slides.sanitize import clean
 
     soup = BeautifulSoup(clean(payload), "html.parser")
     found = [f"<{el.name}>" for el in soup.find_all(True) if el.name.lower() in FORBIDDEN]

@@ -54,7 +54,7 @@ def exported(tmp_path_factory, trap, secret) -> dict[str, Any]:
     """The hostile-output notebook exported once (HTML and PDF decks, warnings)."""
     import nbformat
 
-    from esante_report.cli_export import export_notebook
+    from esante_report.cli.export import export_notebook
 
     root = tmp_path_factory.mktemp("outputs")
     nb, markers = h.output_notebook(trap.port, secret)
@@ -283,7 +283,7 @@ MALFORMED = {
 
 @pytest.mark.parametrize("case", MALFORMED)
 def test_malformed_notebook_is_refused_in_one_line_naming_the_cell(tmp_path, capsys, case) -> None:
-    from esante_report.cli import main
+    from esante_report.cli.main import main
 
     nb = _notebook()
     _break(nb, case)
@@ -300,8 +300,8 @@ def test_malformed_notebook_is_refused_in_one_line_naming_the_cell(tmp_path, cap
 
 def test_schema_errors_use_the_warnings_numbering() -> None:
     """nbcheck and slides count cells alike: from 1, papermill's injected cell left out."""
-    from esante_report.nbcheck import cell_label
-    from esante_report.slides import build_deck
+    from esante_report.slides.notebook import cell_label
+    from esante_report.slides.model import build_deck
 
     nb = _notebook()
     nb.cells[4].outputs = [nb.cells[4].outputs[0]]  # printed text only: a warning naming the cell
@@ -346,7 +346,7 @@ def test_pathological_cells_build_within_seconds(case) -> None:
     """Slides (both decks' HTML) of a cell built to make a backtracking pattern blow up, within 5 s."""
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-    from esante_report import export
+    from esante_report.formats import web as export
 
     kind, text = PATHOLOGICAL[case]
     cells = [new_markdown_cell("# Couverture")]
@@ -371,7 +371,7 @@ def test_pathological_cells_build_within_seconds(case) -> None:
 
 
 def test_image_check_accepts_real_images_and_refuses_the_rest() -> None:
-    from esante_report.images import data_uri
+    from esante_report.slides.images import data_uri
 
     real = h.real_images()
     for mime, raw in real.items():
@@ -403,13 +403,13 @@ def test_image_check_accepts_real_images_and_refuses_the_rest() -> None:
     ("content: 'x'; display: flex", "display: flex"),
 ])
 def test_style_attributes_keep_only_what_stays_in_the_slide(css, kept) -> None:
-    from esante_report.sanitize import safe_style
+    from esante_report.slides.sanitize import safe_style
 
     assert safe_style(css) == kept
 
 
 def test_sanitiser_drops_style_elements_and_balances_markup() -> None:
-    from esante_report.sanitize import clean
+    from esante_report.slides.sanitize import clean
 
     assert clean("<style>body{display:none}</style><p>a</p>") == "<p>a</p>"
     assert clean("</div></section><section class='esr-slide present'>x") == "x"

@@ -34,7 +34,7 @@ def test_the_authoring_api_imports_no_heavy_module():
 def test_the_notebooks_set_up_imports_load_no_heavy_module():
     # the set-up cell of notebooks/post_covid.ipynb and of notebooks/catalogue.ipynb, and the house style
     loaded = _loaded("import matplotlib.pyplot\nimport esante_report.authoring as esr\n"
-                     "from esante_report.params import notebook_parameters\n"
+                     "from esante_report.contracts.params import notebook_parameters\n"
                      "from esante_report.decks.post_covid.blocks import PostCovidBlocks\n"
                      "from esante_report.decks.catalogue.blocks import CatalogueBlocks\nesr.setup()")
     assert not any(loaded.values()), [m for m, v in loaded.items() if v]
@@ -42,7 +42,7 @@ def test_the_notebooks_set_up_imports_load_no_heavy_module():
 
 def test_listing_a_decks_data_files_loads_no_data_library():
     # what a batch worker does before the notebook runs (the cache key, provenance): no pandas, no numpy
-    script = ("from pathlib import Path\nfrom esante_report.registry import find_deck, deck_names\n"
+    script = ("from pathlib import Path\nfrom esante_report.decks.registry import find_deck, deck_names\n"
               f"root = Path({str(ROOT)!r})\n"
               "files = [f for name in deck_names(root / 'notebooks') "
               "for f in find_deck(name, root / 'notebooks').data_files(root / 'data')]\n"

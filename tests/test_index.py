@@ -34,7 +34,7 @@ def test_last_slide_carries_provenance(rendered):
 
 
 def test_each_deck_comes_before_its_regional_decks(tmp_path):
-    from esante_report.index import write_index
+    from esante_report.outdir.index import write_index
 
     folder = tmp_path / "2021-11-15"
     folder.mkdir()

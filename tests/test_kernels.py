@@ -5,7 +5,7 @@ The test writes its own notebook: the first deck (step 1) sets a global, a matpl
 attribute on an imported module; the second (step 2) writes on its slide whether it sees them, and whether
 its kernel was warmed (the deck modules already imported before its first cell imports anything) and
 whether it was forked by the worker's fork server (its parent process is
-``esante_report._kernel_fork_server``).
+``esante_report.pipeline.fork_server``).
 Both draw a chart without showing it: the inline backend must still put it in the notebook (it hooks
 itself into the shell, which only exists in the forked child).
 """
@@ -22,7 +22,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from esante_report import kernels
+from esante_report.pipeline import kernels
 
 from .conftest import DATA, PARAMS, ROOT, normalise, pdf_pages_text
 
@@ -33,7 +33,7 @@ CELLS = [
     new_code_cell("import sys\nwarm = 'esante_report.decks.post_covid.blocks' in sys.modules  # before any import here\n"
                   "import os\ntry:\n"
                   "    parent = open(f'/proc/{os.getppid()}/cmdline', 'rb').read()\n"
-                  "    forked = b'esante_report._kernel_fork_server' in parent\n"
+                  "    forked = b'esante_report.pipeline.fork_server' in parent\n"
                   "except OSError:\n    forked = False\n"
                   "import matplotlib.pyplot as plt\nimport esante_report.authoring as esr\nesr.setup()",
                   metadata={"slideshow": {"slide_type": "skip"}}),
@@ -63,7 +63,7 @@ def two_decks(request, tmp_path_factory):
     process, with the fork server or without it), the one worker of a local Dask cluster, or ``--jobs 2``
     with a deck of step 1 on each worker first (whichever worker runs the third deck ran a step 1 before).
     Returns (first deck, last deck, whether kernels were forked)."""
-    from esante_report.batch import run_jobs
+    from esante_report.pipeline.batch import run_jobs
 
     root = tmp_path_factory.mktemp("kernels")
     notebooks = root / "notebooks"
@@ -74,7 +74,7 @@ def two_decks(request, tmp_path_factory):
     nbformat.write(nb, notebooks / "post_covid.ipynb")
     out = root / "out"
     out.mkdir()
-    from esante_report.batch import plan
+    from esante_report.pipeline.batch import plan
 
     [job] = plan(["2021-11-15"], decks=["post_covid"], data_dir=DATA, params_dir=PARAMS, out_dir=out,
                  notebooks=ROOT / "notebooks", force=True).jobs
@@ -163,7 +163,7 @@ def test_a_stopped_batch_leaves_no_kernel_and_no_fork_server(tmp_path):
         for child in parent.children(recursive=True):
             try:
                 seen[child.pid] = child.create_time()
-                if "esante_report._kernel_fork_server" in " ".join(child.cmdline()) and child.children():
+                if "esante_report.pipeline.fork_server" in " ".join(child.cmdline()) and child.children():
                     forked = True
             except psutil.Error:
                 pass
@@ -200,3 +200,62 @@ def test_the_kernels_cpu_time_is_accounted_for(two_decks):
     process, so that the rendering's own CPU (not a child's) cannot make up for a kernel left uncounted."""
     *_, decks, cpu = two_decks
     assert cpu >= decks * 1.0, (decks, cpu)
+
+
+def test_a_killed_render_leaves_no_process(tmp_path):
+    """SIGKILL of ``render`` in the middle of a 2-worker batch, once its kernels and LibreOffice run: 10 s later
+    no process it started is left (pool workers, the resource tracker, fork servers, kernels, UNO workers,
+    LibreOffice), and no deck is published after it died. Its processes are found by a marker in their
+    environment, which every process started from it inherits."""
+    import secrets
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from .test_soffice import processes_with_env
+
+    marker = f"esr-killed-render-{secrets.token_hex(8)}"
+    shutil.copytree(DATA, tmp_path / "data")
+    shutil.copytree(PARAMS, tmp_path / "params")
+    out = tmp_path / "out"
+    env = {**os.environ, "ESR_TEST_RUN": marker, "PYTHONWARNINGS": "ignore"}
+    with open(tmp_path / "stderr.txt", "wb") as stderr:
+        render = subprocess.Popen([sys.executable, "-m", "esante_report", "render", "--date", "2021-11-15",
+                                   "--region", "all", "--jobs", "2", "--data", str(tmp_path / "data"),
+                                   "--params", str(tmp_path / "params"), "--out", str(out), "--quiet"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+
+    def running() -> tuple[bool, bool]:
+        """(a kernel forked by a fork server runs, a soffice.bin runs)"""
+        kernel = office = False
+        for line in processes_with_env(marker):
+            pid = int(line.split()[0])
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                office = office or process.name().startswith("soffice.bin")
+                kernel = kernel or ("esante_report.pipeline.fork_server" in " ".join(process.cmdline())
+                                    and "esante_report.pipeline.fork_server" in " ".join(process.parent().cmdline()))
+        return kernel, office
+
+    try:
+        deadline = time.monotonic() + 300
+        while running() != (True, True):
+            assert render.poll() is None and time.monotonic() < deadline, (tmp_path / "stderr.txt").read_text()
+            time.sleep(0.2)
+        assert len(processes_with_env(marker)) >= 8, processes_with_env(marker)
+        render.kill()
+        render.wait(10)
+        killed_at = time.time()
+        time.sleep(10)
+        left = processes_with_env(marker)
+    finally:
+        for line in processes_with_env(marker):  # so that a failure of this test leaves nothing behind
+            with contextlib.suppress(OSError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+    assert not left, "\n".join(left)
+    published = [p for p in (out / "2021-11-15").glob("*.pdf") if p.stat().st_mtime > killed_at + 1]
+    assert not published, published

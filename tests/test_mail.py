@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from esante_report.cli import main
+from esante_report.cli.main import main
 
 from . import _servers
 from .conftest import DATA, normalise
@@ -32,13 +32,25 @@ def _recipients(data: Path) -> dict[str, tuple[list[str], list[str]]]:
         return {r["region"]: (r["to"].split(";"), [a for a in r["cc"].split(";") if a]) for r in csv.DictReader(f)}
 
 
+def _real_recipients(data: Path) -> None:
+    """recipients.csv as an operator leaves it once the addresses are real: no ``illustrative`` column (the
+    column is optional: a file written before it existed still works)."""
+    import csv
+
+    with open(data / "recipients.csv", encoding="utf-8") as f:
+        rows = [[r["region"], r["to"], r["cc"]] for r in csv.DictReader(f)]
+    with open(data / "recipients.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows([["region", "to", "cc"], *rows])
+
+
 @pytest.fixture
 def work(distribution_decks, tmp_path):
-    """A copy of the rendered decks and of data/ (mail writes into <out>/<date>/mail/)."""
+    """A copy of the rendered decks and of data/ (mail writes into <out>/<date>/mail/), its recipients made real."""
     out = tmp_path / "outputs"
     shutil.copytree(distribution_decks, out, symlinks=True)
     data = tmp_path / "data"
     shutil.copytree(DATA, data)
+    _real_recipients(data)
     return out, data
 
 
@@ -222,8 +234,8 @@ target = "intranet"
 
 @pytest.mark.e2e
 def test_attachment_limit_and_rate_limit(work, smtp, monkeypatch):
-    from esante_report import mail
-    from esante_report.distconfig import load_config
+    from esante_report.distribute import mail
+    from esante_report.distribute.config import load_config
 
     out, data = work
     boxes, config = smtp
@@ -278,7 +290,7 @@ def test_bad_smtp_config_is_one_line(work, tmp_path, capsys, config_text, expect
 
 
 def test_redact_hides_user_information_of_urls():
-    from esante_report.distconfig import redact
+    from esante_report.distribute.config import redact
 
     assert redact("failed: webdav+https://user:pa55@host.fr/dav and sftp://u@h/x") == \
         "failed: webdav+https://***@host.fr/dav and sftp://***@h/x"
@@ -310,3 +322,245 @@ def test_tls_relay_with_an_internal_ca(work, tmp_path, monkeypatch, capsys, secu
         assert boxes.logins == [(_servers.SMTP_USER.encode(), _servers.SMTP_PASSWORD.encode())]
         to, cc = _recipients(data)["OCC"]
         assert all(len(boxes.boxes[a.lower()]) == 1 for a in to + cc)
+
+
+# --------------------------------------------------------------------------- hostile data, config and relays
+def _rendered_from(out: Path, data: Path, *names: str) -> None:
+    """Make ``names`` look rendered from ``data`` (as a render on that data would leave them): the executed
+    notebook's ``data_dir`` and the render record's data hashes point at it, so mail reads its figures there."""
+    import dataclasses
+    import json
+
+    from esante_report.pipeline import cache
+
+    for name in names:
+        notebook = out / DATE / f"{name}.ipynb"
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+        nb["metadata"]["papermill"]["parameters"]["data_dir"] = str(data)
+        notebook.write_text(json.dumps(nb), encoding="utf-8")
+        record = cache.read_record(out, DATE, name)
+        cache.write_record(out, DATE, name, dataclasses.replace(
+            record, data=cache.data_hashes([data / p for p in record.data], data)))
+
+
+def _header_names(raw: bytes) -> list[str]:
+    """The header names of a message's top-level header block, read from its bytes (up to the first blank line)."""
+    block = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("ascii", "replace")
+    return [line.split(":", 1)[0].lower() for line in block.split("\n") if line and not line[0].isspace()]
+
+
+@pytest.mark.e2e
+def test_a_region_name_cannot_inject_a_header_whatever_its_encoding(work, smtp, capsys):
+    out, data = work
+    boxes, config = smtp
+    hostile = {"MAY": "Mayotte =?utf-8?q?=0D=0A?=Reply-To: x@ev.fr",
+               "IDF": "Île-de-France =?utf-8?q?=0D=0A=0D=0A?=Reply-To: x@ev.fr",
+               "OCC": "Occitanie =?utf-8?b?DQpSZXBseS1UbzogeEBldi5mcg==?=  =?utf-8?Q?=0A?=Bcc: x@ev.fr"}
+    regions = (data / "regions.csv").read_text(encoding="utf-8").splitlines()
+    for abbr, name in hostile.items():
+        regions = [f"{line.split(',')[0]},{abbr},{name}" if line.split(",")[1] == abbr else line for line in regions]
+    (data / "regions.csv").write_text("\n".join(regions) + "\n", encoding="utf-8")
+    _rendered_from(out, data, *(f"post_covid-{a}" for a in hostile))
+    args = [a for r in hostile for a in ("--region", r)]
+    main(["mail", "--date", DATE, "--out", str(out), "--data", str(data), *args, "--config", str(config)])
+    main(["mail", "--date", DATE, "--out", str(out), "--data", str(data), *args, "--config", str(config), "--send"])
+    capsys.readouterr()
+    who = _recipients(data)
+    for abbr in hostile:
+        to, cc = who[abbr]
+        deck = (out / DATE / f"post_covid-{abbr}.pdf").read_bytes()
+        eml = (out / DATE / "mail" / f"post_covid-{abbr}.eml").read_bytes()
+        for raw in [eml] + [m for a in to + cc for m in boxes.boxes[a.lower()]]:
+            names = _header_names(raw)
+            assert "reply-to" not in names and "bcc" not in names, names
+            assert {"from", "to", "subject", "message-id", "content-type"} <= set(names), names
+            msg, filename, pdf = _attachment(raw)
+            assert msg["From"] == "ars-oc-covid19-esante@ars.sante.fr" and msg["To"] == ", ".join(to)
+            assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"]
+            assert filename == f"post_covid-{abbr}.pdf" and pdf == deck
+        assert all(len(boxes.boxes[a.lower()]) == 1 for a in to + cc)
+
+
+_CRASH_HOOK = """
+import os, sys
+flag, limit = sys.argv[1], int(sys.argv[2])
+write, count = os.write, [0]
+
+def crashing_write(fd, data):  # dies instead of the limit-th write to the send log once the relay has a message
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        target = ""
+    if target.endswith("sent.jsonl") and os.path.exists(flag):
+        count[0] += 1
+        if count[0] >= limit:
+            os._exit(137)
+    return write(fd, data)
+
+os.write = crashing_write
+from esante_report.cli.main import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def _mail_in_child(out: Path, data: Path, config: Path, *args: str, hook: tuple[str, int] | None = None):
+    """``esante-report mail`` in a child process (so that it can die), started at once; returns the Popen."""
+    import subprocess
+    import sys
+
+    argv = ["mail", "--date", DATE, "--out", str(out), "--data", str(data), "--config", str(config), *args]
+    if hook is None:
+        return subprocess.Popen([sys.executable, "-m", "esante_report", *argv], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-c", _CRASH_HOOK, hook[0], str(hook[1]), *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.mark.e2e
+def test_a_crash_after_the_relay_accepted_never_resends_silently(work, smtp, capsys):
+    import os
+    import signal
+
+    out, data = work
+    boxes, config = smtp
+    to, cc = _recipients(data)["OCC"]
+    child = _mail_in_child(out, data, config, "--region", "OCC", "--send")
+
+    def crash():  # the relay has stored the message; the sender dies before it hears the answer
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+
+    boxes.on_data = crash
+    child.communicate(timeout=300)
+    boxes.on_data = None
+    assert child.returncode == -signal.SIGKILL
+    first = {a: len(boxes.boxes[a.lower()]) for a in to + cc}
+    assert set(first.values()) == {1}
+
+    code, stdout, err = _mail(capsys, out, data, "--region", "OCC", "--send", "--config", str(config))
+    assert {a: len(boxes.boxes[a.lower()]) for a in to + cc} == first  # not sent again silently
+    message_id = email.message_from_bytes(boxes.boxes[to[0].lower()][0], policy=email.policy.default)["Message-ID"]
+    assert code == 1 and re.search(r"^post_covid-OCC\s+OCC\s+2\s+maybe sent", stdout, re.M), stdout
+    line = next(line for line in err.splitlines() if "post_covid-OCC" in line)
+    assert "may have been delivered" in line and "check with the relay" in line
+    assert f"--resend '{message_id}'" in line
+
+    code, stdout, err = _mail(capsys, out, data, "--region", "OCC", "--send", "--config", str(config),
+                              "--resend", message_id)
+    assert code == 0 and re.search(r"^post_covid-OCC\s+OCC\s+2\s+sent", stdout, re.M), stdout
+    for address in to + cc:  # sent again when the operator says so, as the same message
+        again = [email.message_from_bytes(m, policy=email.policy.default) for m in boxes.boxes[address.lower()]]
+        assert len(again) == 2 and again[1]["Message-ID"] == message_id
+
+
+@pytest.mark.e2e
+def test_a_crash_between_two_recipients_of_one_message_duplicates_nothing(work, smtp, tmp_path, capsys):
+    out, data = work
+    boxes, config = smtp
+    to, cc = _recipients(data)["OCC"]
+    accepted = tmp_path / "relay-accepted"
+    boxes.on_data = accepted.touch
+    child = _mail_in_child(out, data, config, "--region", "OCC", "--send", hook=(str(accepted), 2))
+    child.communicate(timeout=300)
+    assert {a: len(boxes.boxes[a.lower()]) for a in to + cc} == {a: 1 for a in to + cc}
+    _mail(capsys, out, data, "--region", "OCC", "--send", "--config", str(config))
+    assert {a: len(boxes.boxes[a.lower()]) for a in to + cc} == {a: 1 for a in to + cc}
+
+
+@pytest.mark.e2e
+def test_a_relay_that_stores_then_drops_the_connection_does_not_get_the_message_again(work, smtp, capsys):
+    out, data = work
+    boxes, config = smtp
+    to, cc = _recipients(data)["OCC"]
+    boxes.drop_after_data = 1
+    code, stdout, err = _mail(capsys, out, data, "--region", "OCC", "--region", "IDF", "--send", "--config",
+                              str(config))
+    assert {a: len(boxes.boxes[a.lower()]) for a in to + cc} == {a: 1 for a in to + cc}
+    assert code == 1 and "may have been delivered" in err and "Traceback" not in err
+    idf = _recipients(data)["IDF"][0][0]
+    assert len(boxes.boxes[idf.lower()]) == 1  # the run went on with the next message
+
+
+@pytest.mark.e2e
+def test_the_same_address_in_to_and_cc_in_another_case_gets_one_copy(work, smtp, capsys):
+    out, data = work
+    boxes, config = smtp
+    (data / "recipients.csv").write_text("region,to,cc\nOCC,ars-oc-covid19-esante@ars.sante.fr,"
+                                         "ARS-OC-Covid19-Esante@ARS.Sante.FR;ars-oc-ddp-si-sante@ars.sante.fr\n",
+                                         encoding="utf-8")
+    code = main(["mail", "--date", DATE, "--out", str(out), "--data", str(data), "--region", "OCC", "--send",
+                 "--config", str(config)])
+    assert code == 0, capsys.readouterr().err
+    assert len(boxes.boxes["ars-oc-covid19-esante@ars.sante.fr"]) == 1
+    assert len(boxes.boxes["ars-oc-ddp-si-sante@ars.sante.fr"]) == 1
+
+
+def _listener():
+    """A TCP port on 127.0.0.1 that counts the connections made to it (none expected)."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def accept():
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server, accepted
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("recipients, expected", [
+    (None, [r"recipients\.csv:2: field 'illustrative': the row of 'national' is marked illustrative",
+            r"recipients\.csv:20: field 'illustrative': the row of 'MAY' is marked illustrative"]),
+    ("region,to,cc\nOCC,ars-oc-covid19-esante@ars.sante.fr,cellule@Example.ORG\n"
+     "IDF,ars-idf@sante.example,\nMAY,ars-may@ars.sante.fr,a@mail.invalid;b@foo.localhost;c@x.test\n",
+     [r"recipients\.csv:2: field 'cc': 'cellule@Example\.ORG' is an address of the reserved example domain "
+      r"'example\.org'", r"recipients\.csv:3: field 'to': 'ars-idf@sante\.example' .* domain 'example'",
+      r"recipients\.csv:4: field 'cc': 'a@mail\.invalid'", r"recipients\.csv:4: field 'cc': 'b@foo\.localhost'",
+      r"recipients\.csv:4: field 'cc': 'c@x\.test'"]),
+])
+def test_send_refuses_illustrative_recipients_without_connecting(work, tmp_path, capsys, recipients, expected):
+    out, data = work
+    if recipients is None:  # the shipped file, its illustrative rows marked
+        shutil.copy(DATA / "recipients.csv", data / "recipients.csv")
+    else:
+        (data / "recipients.csv").write_text(recipients, encoding="utf-8")
+    server, accepted = _listener()
+    config = tmp_path / "relay.toml"
+    config.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {server.getsockname()[1]}\nsecurity = "none"\n'
+                      'from = "ars-oc-covid19-esante@ars.sante.fr"\n', encoding="utf-8")
+    try:
+        code, stdout, err = _mail(capsys, out, data, "--send", "--config", str(config))
+        assert code == 1 and not accepted and "Traceback" not in err
+        for pattern in expected:
+            assert re.search(r"^error: .*" + pattern, err, re.M), err
+        assert not (out / DATE / "mail").exists()  # nothing written, nothing sent
+        code, stdout, err = _mail(capsys, out, data, "--config", str(config))  # the preview still works
+        assert (out / DATE / "mail" / "post_covid-OCC.eml").is_file() and not accepted
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("config_text, expected", [
+    ("x = " + "[" * 300_000 + "]" * 300_000 + "\n", r"not valid TOML for a config: arrays or tables nested too deeply"),
+    ("[smtp]\nhost = 'h'\nfrom = 'ars-oc@ars.sante.fr'\nper_minute = 1e-300\n",
+     r"\[smtp\] per_minute: expected a number from 0\.0166667 to 100000, got 1e-300$"),
+    ("[smtp]\nhost = 'h'\nfrom = 'ars-oc@ars.sante.fr'\nper_minute = nan\n", r"\[smtp\] per_minute: expected a number"),
+    ("[smtp]\nhost = '127.0.0.1'\nfrom = 'ars-oc@ars.sante.fr'\nport = 70000\n",
+     r"\[smtp\] port: expected an integer from 1 to 65535, got 70000$"),
+    ("[smtp]\nhost = '127.0.0.1'\nfrom = 'ars-oc@ars.sante.fr'\nport = 0\n", r"\[smtp\] port: expected an integer"),
+    ("[smtp]\nhost = '127.0.0.1'\nfrom = 'ars-oc@ars.sante.fr'\nport = 587.5\n", r"\[smtp\] port: expected an integer"),
+])
+def test_a_hostile_config_is_one_line(tmp_path, capsys, config_text, expected):
+    config = tmp_path / "hostile.toml"
+    config.write_text(config_text, encoding="utf-8")
+    code = main(["mail", "--date", DATE, "--out", str(tmp_path / "out"), "--send", "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert re.match(r"error: .*hostile\.toml: " + expected, err), err

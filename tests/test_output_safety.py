@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from esante_report import cli, outfs
+from esante_report.cli import main as cli
+from esante_report.outdir import fs as outfs
 
 from .conftest import ROOT
 
@@ -252,7 +253,7 @@ def test_a_link_at_the_failed_notebook_is_replaced_not_followed(tmp_path, monkey
 def test_disk_full_at_the_html_stage_gives_one_line(tmp_path, monkeypatch, capsys):
     import papermill
 
-    from esante_report import export
+    from esante_report.formats import web as export
 
     def execute_notebook(source, target, **kwargs):
         nbformat.write(nbformat.v4.new_notebook(), target)

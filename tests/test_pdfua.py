@@ -13,7 +13,7 @@ import pikepdf
 import pytest
 from bs4 import BeautifulSoup
 
-from esante_report import pdfua
+from esante_report.checks import pdfua
 from esante_report.errors import ExportError
 
 from .conftest import normalise, pdf_pages_text
@@ -133,7 +133,7 @@ def test_untagged_pdf_without_language_fails(tmp_path) -> None:
 
 def test_alt_text_reaches_the_svg_title_as_text_whatever_its_quotes() -> None:
     """The serialiser may single-quote an alt text holding '"' and leave '<' in it: still text in <title>."""
-    from esante_report import export
+    from esante_report.formats import web as export
 
     html = ("<div class=\"esr-chart\" role=\"img\" aria-label='x\" <script>alert(1)</script> &amp; y'>"
             "<svg width=\"1\"><g/></svg></div>")
@@ -144,7 +144,7 @@ def test_alt_text_reaches_the_svg_title_as_text_whatever_its_quotes() -> None:
 
 def test_sanitiser_keeps_an_alt_text_holding_a_backslash() -> None:
     """A '$\\alpha$' from data in a chart's alt text: the alt text stays (it is text, never CSS)."""
-    from esante_report import sanitize
+    from esante_report.slides import sanitize
 
     out = sanitize.clean('<div class="esr-chart" role="img" aria-label="jalon $\\alpha$ 5 url(http://x)">'
                          '<svg><g fill="u\\rl(http://x)"></g></svg></div>')
@@ -156,7 +156,7 @@ def test_finish_gives_figures_their_alt_text_when_the_layout_engine_did_not(rend
     """WeasyPrint before 70 does not read an SVG's <title>: finish() fills /Alt from the print deck's pictures."""
     import nbformat
 
-    from esante_report import export
+    from esante_report.formats import web as export
 
     def change(pdf):
         for figure in _elements(pdf, "/Figure"):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import matplotlib.colors as mcolors
 import pandas as pd
 
-from esante_report import plots, style
-from esante_report.geo import load_boundaries
+from esante_report.authoring import plots
+from esante_report.authoring import style
+from esante_report.authoring.geo import load_boundaries
 from esante_report.decks.post_covid.data import CATEGORIES, load_post_covid
 from esante_report.decks.post_covid import vocabulary
 from esante_report.decks.post_covid.blocks import PostCovidBlocks

@@ -176,23 +176,24 @@ def test_impress_copy_is_an_odf_presentation(rendered, deck) -> None:
 
 
 def test_missing_libreoffice_skips_the_odp_with_one_line(rendered, tmp_path, monkeypatch) -> None:
-    from esante_report import office, pptx_export
-
-    monkeypatch.setattr(pptx_export, "soffice", lambda: None)
-    lines: list[str] = []
-    from esante_report import export
     import nbformat
 
+    from esante_report.formats import soffice
+    from esante_report.formats import web as export
+    from esante_report.pipeline import stages
+
+    monkeypatch.setattr(soffice, "command", lambda: None)
+    lines: list[str] = []
     nb = nbformat.read(rendered["post_covid"].ipynb, as_version=4)
-    decks = export.build(nb, export.DeckMeta(title="t", issuer="ARS", date="15/11/2021"))
-    written = office.write_decks(decks, export.DeckMeta(title="t", issuer="ARS", date="15/11/2021"),
-                                 tmp_path, "post_covid", lines.append)
-    assert [p.name for p in written] == ["post_covid.pptx"]
-    assert lines == ["warning: LibreOffice (soffice) not found: the Impress copy (.odp) was skipped"]
+    written = stages.write_formats(nb, export.DeckMeta(title="t", issuer="ARS", date="15/11/2021"), tmp_path,
+                                   "post_covid", ["html", "pptx", "odp"], warn=lines.append)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["post_covid.html", "post_covid.pptx"]
+    assert [p.name for p in written.paths] == ["post_covid.html", "post_covid.pptx"]
+    assert lines == ["LibreOffice (soffice) not found: the Impress copy (.odp) was skipped"]
 
 
 def test_a_deck_whose_pptx_is_missing_renders_again(rendered, tmp_path) -> None:
-    from esante_report import cache
+    from esante_report.pipeline import cache
 
     out = tmp_path / "out"
     shutil.copytree(rendered["out"], out)
@@ -217,7 +218,8 @@ def test_index_lists_the_editable_decks_with_their_sizes(rendered) -> None:
 
 def test_no_pptx_flag_reaches_the_jobs_and_their_cache_key(rendered) -> None:
     """`--no-pptx` renders without the editable decks; a deck rendered with them is not 'up to date' without."""
-    from esante_report import batch, cli
+    from esante_report.pipeline import batch
+    from esante_report.cli import main as cli
     from esante_report.paths import notebooks_dir
 
     from .conftest import DATA
@@ -226,7 +228,7 @@ def test_no_pptx_flag_reaches_the_jobs_and_their_cache_key(rendered) -> None:
     assert args.no_pptx is True
     kwargs = dict(decks=None, data_dir=DATA, params_dir=PARAMS, out_dir=rendered["out"], notebooks=notebooks_dir())
     with_office = batch.plan(["2021-11-15"], **kwargs)
-    without = batch.plan(["2021-11-15"], office=False, **kwargs)
+    without = batch.plan(["2021-11-15"], formats=cli._formats(args), **kwargs)
     assert [r.name for r in with_office.up_to_date] == ["post_covid"] and not with_office.jobs
-    assert [(j.name, j.office) for j in without.jobs] == [("post_covid", False)]
-    assert without.jobs[0].key.endswith("+no-pptx")
+    assert [(j.name, j.formats) for j in without.jobs] == [("post_covid", ("html", "pdf"))]
+    assert without.jobs[0].key.endswith("+formats=html,pdf")

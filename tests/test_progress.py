@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from esante_report.progress import Board
+from esante_report.pipeline.progress import Board
 
 
 def _screen(raw: str) -> list[str]:

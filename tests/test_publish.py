@@ -3,6 +3,8 @@ nothing unchanged is sent twice, a dropped upload leaves the previous publicatio
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import shutil
@@ -11,9 +13,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from esante_report import cache
-from esante_report.cli import main
-from esante_report.index import remember_expected
+from esante_report.pipeline import cache
+from esante_report.cli.main import main
+from esante_report.outdir.index import remember_expected
 
 from . import _servers
 
@@ -143,7 +145,7 @@ def test_share_index_lists_formats_sizes_and_the_missing_deck(fake_out, tmp_path
 
 
 def test_outputs_index_marks_the_missing_regional_deck(fake_out):
-    from esante_report.index import write_index
+    from esante_report.outdir.index import write_index
 
     soup = BeautifulSoup(write_index(fake_out).read_text(encoding="utf-8"), "html.parser")
     missing = [r.th.get_text(strip=True) for r in soup.select("tr.idx-missing")]
@@ -151,12 +153,175 @@ def test_outputs_index_marks_the_missing_regional_deck(fake_out):
 
 
 def test_expected_decks_follow_the_params_file(fake_out):
-    from esante_report.index import expected
+    from esante_report.outdir.index import expected
 
     remember_expected(fake_out, [(DATE, "catalogue", "")], {DATE: {"catalogue"}})
     assert sorted(expected(fake_out, DATE)) == ["catalogue"]  # post_covid left the params file of the date
     remember_expected(fake_out, [(DATE, "post_covid-GE", "")], {DATE: {"catalogue", "post_covid"}})
     assert sorted(expected(fake_out, DATE)) == ["catalogue", "post_covid-GE"]
+
+
+# --------------------------------------------------------------------------- what the share says is not trusted
+MANIFEST = ".esante-manifest.json"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file and link under ``root`` (links as their target): what a test compares before and after."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        out[rel] = b"-> " + os.readlink(path).encode() if path.is_symlink() else (
+            path.read_bytes() if path.is_file() else b"<dir>")
+    return out
+
+
+def _tamper(share: Path, entries: list[str]) -> None:
+    """Add ``entries`` to the share's manifest, each with a sha256 and size like a real entry."""
+    manifest = json.loads((share / MANIFEST).read_text(encoding="utf-8"))
+    for rel in entries:
+        manifest["files"][rel] = {"sha256": "0" * 64, "size": 1}
+    (share / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _warnings(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("warning: ")]
+
+
+def test_tampered_manifest_removes_nothing_outside_the_target(fake_out, tmp_path, capsys):
+    site = tmp_path / "site"
+    share = site / "share"
+    assert _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))[0] == 0
+    victims = {site / "post_covid.pdf": b"beside the share", site / "x": b"x",
+               tmp_path / "abs" / "post_covid-OCC.pdf": b"anywhere on the machine"}
+    for path, data in victims.items():
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+    hostile = ["../post_covid.pdf", f"{DATE}/../../x", f"{DATE}/../../post_covid.pdf", str(tmp_path / "abs" /
+               "post_covid-OCC.pdf"), f"{DATE}\\..\\..\\post_covid.pdf", f"{DATE}/post_covid.pdf\x00",
+               "../../site/post_covid.pdf", f"..\\post_covid.pdf", "C:/post_covid.pdf", f"./{DATE}/post_covid.pdf"]
+    _tamper(share, hostile)
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+    assert code == 0, err
+    assert {path: path.read_bytes() for path in victims} == victims
+    assert _files(share) == EXPECTED
+    warnings = _warnings(err)
+    assert len(warnings) == len(hostile)
+    assert f"warning: {share}: {MANIFEST}: entry ignored: '../post_covid.pdf': leaves its folder ('..')" in warnings
+    assert any(f"{DATE}/post_covid.pdf\\x00': holds an unprintable character" in w for w in warnings)
+    assert any("an absolute path" in w for w in warnings) and any("holds a backslash" in w for w in warnings)
+    assert all(w.count("\n") == 0 and "entry ignored" in w for w in warnings)
+    manifest = json.loads((share / MANIFEST).read_text(encoding="utf-8"))
+    assert sorted(manifest["files"]) == sorted(EXPECTED - {MANIFEST, "index.html"})  # the bad entries are dropped
+
+
+def test_symlinked_date_folder_or_manifest_on_a_local_share_is_refused(fake_out, tmp_path, capsys):
+    share = tmp_path / "share"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    share.mkdir()
+    (share / DATE).symlink_to(elsewhere, target_is_directory=True)
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (f"error: {share / DATE}: is a symbolic link; refusing to write or "
+                                            "delete through it (expected a plain folder: remove the link)")
+    assert [line for line in err.splitlines() if not line.startswith("[")] == [err.strip().splitlines()[-1]]
+    assert list(elsewhere.iterdir()) == [] and _tree(share) == {DATE: f"-> {elsewhere}".encode()}
+
+    (share / DATE).unlink()
+    assert _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))[0] == 0
+    target = elsewhere / "manifest.json"
+    target.write_text('{"files": {}}', encoding="utf-8")
+    (share / MANIFEST).unlink()
+    (share / MANIFEST).symlink_to(target)
+    _write_deck(fake_out, "post_covid", b"<p>v2</p>", b"%PDF v2")
+    before = _tree(share)
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+    assert code == 1
+    assert [line for line in err.splitlines() if not line.startswith("[")] == [
+        f"error: {share / MANIFEST}: is a symbolic link; refusing to read or replace it through the link "
+        "(expected a plain file: remove the link)"]
+    assert target.read_text(encoding="utf-8") == '{"files": {}}' and _tree(share) == before
+
+
+DAMAGED = {"a JSON list": b"[]", "a JSON string": b'"files"', "files as a list": b'{"files": []}',
+           "nested too deeply": b"[" * 200_000 + b"]" * 200_000, "invalid UTF-8": b'{"files": {"\xff\xfe": 1}}'}
+
+
+@pytest.mark.parametrize("damage", DAMAGED)
+def test_damaged_manifest_is_treated_as_absent(fake_out, tmp_path, capsys, damage):
+    share = tmp_path / "share"
+    assert _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))[0] == 0
+    outside = tmp_path / "post_covid.pdf"
+    outside.write_bytes(b"not on the share")
+    (share / MANIFEST).write_bytes(DAMAGED[damage])
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+    assert code == 0, err
+    warnings = _warnings(err)
+    assert len(warnings) == 1 and "Traceback" not in err
+    assert re.fullmatch(rf"warning: {re.escape(str(share))}: {re.escape(MANIFEST)}: damaged \(.+\); treated as "
+                        r"absent: every file is sent again", warnings[0]), warnings
+    assert "4 replaced, 0 removed" in out  # everything sent again, nothing removed
+    assert _files(share) == EXPECTED and outside.read_bytes() == b"not on the share"
+    manifest = json.loads((share / MANIFEST).read_text(encoding="utf-8"))
+    assert sorted(manifest["files"]) == sorted(EXPECTED - {MANIFEST, "index.html"})
+
+
+def _hostile_names() -> list[str]:
+    """Many entry names a tampered manifest could hold: every way of leaving the folder we know of, combined."""
+    dates = ["..", ".", "", DATE, "2021-13-01", "٢٠٢١-١١-١٥", "2021-11-15\n", " 2021-11-15", "2021-11-15 ",
+             "C:", "c:\\", "\\\\host\\share", "%2e%2e", "2021-11-15\x00", "~", "/"]
+    middles = ["", "/..", "/../..", "/.", "//", "\\..", "/../../..", "/\x00/", "/..\\"]
+    files = ["post_covid.pdf", "post_covid-OCC.html", "x", "post_covid.pdf\n", "../post_covid.pdf", "..",
+             "post_covid.pdf/..", ".esante-manifest.json", "index.html"]
+    names = {f"{d}{m}/{f}" for d, m, f in itertools.product(dates, middles, files)}
+    names |= {f"/{n}" for n in list(names)[:200]} | {n.replace("/", "\\") for n in list(names)[:200]}
+    names |= {"../" * depth + "post_covid.pdf" for depth in range(1, 12)}
+    names.discard(f"{DATE}/post_covid.pdf")
+    names.discard(f"{DATE}/post_covid-OCC.html")
+    return sorted(names)
+
+
+def test_no_manifest_entry_touches_a_file_outside_the_target(fake_out, tmp_path, capsys):
+    names = _hostile_names()
+    assert len(names) > 1000
+    site = tmp_path / "a" / "b" / "site"
+    share = site / "share"
+    assert _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))[0] == 0
+    for depth, folder in enumerate([tmp_path, tmp_path / "a", tmp_path / "a" / "b", site]):
+        for name in ("post_covid.pdf", "post_covid-OCC.html", "x", "index.html", MANIFEST):
+            (folder / name).write_bytes(f"outside {depth} {name}".encode())
+        (folder / DATE).mkdir(exist_ok=True)
+        (folder / DATE / "post_covid.pdf").write_bytes(b"outside, in a date folder")
+    _tamper(share, names)
+    outside = {p: b for p, b in _tree(tmp_path).items() if not p.startswith(("a/b/site/share", "outputs"))}
+    for run in range(2):  # the second run starts from the manifest the first one wrote
+        code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
+        assert code == 0, err
+        assert {p: b for p, b in _tree(tmp_path).items() if not p.startswith(("a/b/site/share", "outputs"))} == outside
+        assert _files(share) == EXPECTED
+        # ten entries named, the rest counted in one line; the rewritten manifest holds none of them
+        assert len(_warnings(err)) == (11 if run == 0 else 0), err
+        assert run or _warnings(err)[-1] == f"warning: {share}: {MANIFEST}: … and {len(names) - 10} more entries ignored"
+    manifest = json.loads((share / MANIFEST).read_text(encoding="utf-8"))
+    assert sorted(manifest["files"]) == sorted(EXPECTED - {MANIFEST, "index.html"})
+
+
+def test_scope_check_keeps_every_generated_name_inside_its_folder(tmp_path):
+    from esante_report.outdir import fs as outfs
+
+    root = tmp_path / "root"
+    root.mkdir()
+    kept = []
+    for name in _hostile_names() + [f"{DATE}/post_covid.pdf", f"{DATE}/post_covid-OCC.html"]:
+        try:
+            path = outfs.within(root, name, lambda f: f in ("post_covid.pdf", "post_covid-OCC.html"), create=True)
+        except outfs.ScopeError as exc:
+            assert "\n" not in str(exc)
+            continue
+        assert path.parent.parent == root and os.path.realpath(path).startswith(str(root) + os.sep)
+        kept.append(name)
+    assert kept == [f"{DATE}/post_covid.pdf", f"{DATE}/post_covid-OCC.html"]
+    assert [p.name for p in root.iterdir()] == [DATE]
 
 
 # --------------------------------------------------------------------------- WebDAV
@@ -286,6 +451,79 @@ def test_wrong_password_unknown_target_and_missing_backend_are_one_line(fake_out
     assert code == 1 and "password_env = 'TEST_SHARE_PASSWORD': that environment variable is not set" in err
 
 
+#: a password holding '@', ':', '/' and '%', made of pieces none of which may ever be printed or stored
+SECRET = "Zq7@Kx9:Vb3/Wm5%Rt2"
+SECRET_PIECES = ("Zq7", "Kx9", "Vb3", "Wm5", "Rt2")
+
+
+def test_a_password_holding_at_colon_slash_percent_is_never_printed_or_stored(fake_out, tmp_path, capsys):
+    root = tmp_path / "dav"
+    root.mkdir()
+    server = _servers.WebDav(root, password=SECRET)
+    encoded = "Zq7@Kx9:Vb3%2FWm5%25Rt2"  # '@' and ':' may stay as they are in a password; '/' and '%' may not
+    config = tmp_path / "esante-report.toml"
+    config.write_text(f'[targets.share]\nurl = "webdav+http://{_servers.USER}:{encoded}@127.0.0.1:{server.port}/"\n'
+                      'public_url = "https://intranet.example.fr/decks/"\n'
+                      f'[targets.dead]\nurl = "webdav+http://{_servers.USER}:{encoded}@127.0.0.1:{_servers.free_port()}/"\n'
+                      f'[targets.raw]\nurl = "webdav+http://{_servers.USER}:{SECRET}@127.0.0.1:{server.port}/"\n',
+                      encoding="utf-8")
+    os.chmod(config, 0o600)
+    seen = []
+    try:
+        code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+        seen.append(out + err)
+        assert code == 0, err
+        assert _files(root) == EXPECTED  # the server took the password, percent-decoded
+        for target in ("dead", "raw"):
+            code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", target, "--config", str(config))
+            seen.append(out + err)
+            assert code == 1 and "Traceback" not in err
+            code = main(["--debug", "publish", "--all", "--out", str(fake_out), "--to", target, "--config", str(config)])
+            captured = capsys.readouterr()
+            seen.append(captured.out + captured.err)
+            assert code == 1 and "Traceback" in captured.err
+        for url in (f"webdav+http://{_servers.USER}:{SECRET}@127.0.0.1:{server.port}/",
+                    f"webdav+http://{_servers.USER}:{encoded}@127.0.0.1:{server.port}/"):
+            code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", url)
+            seen.append(out + err)
+            assert code == 1 and "a password in a URL given on the command line is refused" in err, err
+    finally:
+        server.stop()
+    stored = list((fake_out / cache.CACHE_DIR / "published").glob("*.json"))
+    assert [p for p in stored if "127.0.0.1" in p.read_text(encoding="utf-8")]  # what publish keeps of the share
+    for piece in SECRET_PIECES:
+        assert not [text for text in seen if piece in text], piece
+        assert not [p for p in fake_out.rglob("*") if p.is_file() and piece.encode() in p.read_bytes()], piece
+
+
+@pytest.mark.parametrize("entry", [
+    'passphrase = "Zq7-Kx9-Vb3"',
+    'passwd = "Zq7-Kx9-Vb3"',
+    'options = { credentials = "Zq7-Kx9-Vb3" }',
+    'public_url = "https://lecteur:Zq7-Kx9-Vb3@intranet.example.fr/decks/"',
+])
+def test_any_secret_in_a_config_readable_by_others_is_refused(fake_out, tmp_path, capsys, entry):
+    config = tmp_path / "esante-report.toml"
+    config.write_text(f'[targets.share]\nurl = "{tmp_path / "share"}"\n{entry}\n', encoding="utf-8")
+    os.chmod(config, 0o644)
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "holds a credential but can be read by others (mode 644)" in err and "chmod 600" in err
+    assert "Zq7" not in out + err and not (tmp_path / "share").exists()
+
+
+def test_a_public_url_carrying_credentials_never_reaches_readers(fake_out, tmp_path, capsys):
+    config = tmp_path / "esante-report.toml"
+    config.write_text(f'[targets.share]\nurl = "{tmp_path / "share"}"\n'
+                      'public_url = "https://lecteur:Zq7-Kx9-Vb3@intranet.example.fr/decks/"\n'
+                      '[mail]\ntarget = "share"\n', encoding="utf-8")
+    os.chmod(config, 0o600)
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert re.match(r"error: .*: \[targets\.share\] public_url: .* carries a user name or password", err), err
+    assert "Zq7" not in out + err and not (tmp_path / "share").exists()
+
+
 def _has(module: str) -> bool:
     import importlib.util
 
@@ -312,3 +550,42 @@ def test_rendered_decks_publish_without_notebooks_cache_or_failures(distribution
     assert len(may) == 1
     # the region with no patients rows: rendered, or shown as missing, never left out
     assert ("idx-missing" in (may[0].get("class") or [])) == (f"{DATE}/post_covid-MAY.pdf" not in rendered)
+
+
+def test_webdav_folder_that_does_not_exist_yet_is_created(fake_out, tmp_path, webdav, share_env, capsys):
+    config = _config(tmp_path, f"webdav+http://127.0.0.1:{webdav.port}/decks/2021%20T4/")
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 0, err
+    assert _files(webdav.root) == {f"decks/2021 T4/{f}" for f in EXPECTED}
+    assert (webdav.root / "decks" / "2021 T4" / DATE / "post_covid.pdf").read_bytes() == \
+        (fake_out / DATE / "post_covid.pdf").read_bytes()
+    code, out, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 0 and "0 added, 0 replaced, 0 removed, 4 unchanged" in out
+
+
+def test_webdav_tampered_or_damaged_manifest_touches_nothing_outside_the_folder(fake_out, tmp_path, webdav, share_env,
+                                                                                capsys):
+    config = _config(tmp_path, f"webdav+http://127.0.0.1:{webdav.port}/decks/")
+    args = ("--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert _publish(capsys, *args)[0] == 0
+    folder = webdav.root / "decks"
+    for name in ("post_covid.pdf", "post_covid-OCC.html"):
+        (webdav.root / name).write_bytes(b"outside the target folder")
+    (webdav.root / DATE).mkdir()
+    (webdav.root / DATE / "post_covid.pdf").write_bytes(b"outside, in a date folder")
+    _tamper(folder, _hostile_names())
+    outside = {p: b for p, b in _tree(webdav.root).items() if not p.startswith("decks")}
+    webdav.requests.clear()
+    code, out, err = _publish(capsys, *args)
+    assert code == 0, err
+    assert {p: b for p, b in _tree(webdav.root).items() if not p.startswith("decks")} == outside
+    assert not [path for method, path in webdav.requests if method == "DELETE" and not path.startswith("/decks/")]
+    assert _files(folder) == EXPECTED
+    assert len(_warnings(err)) == 11
+
+    (folder / MANIFEST).write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    code, out, err = _publish(capsys, *args)
+    assert code == 0, err
+    assert _warnings(err) == [f"warning: share (webdav+http://127.0.0.1:{webdav.port}/decks/): {MANIFEST}: damaged "
+                              "(nested too deeply); treated as absent: every file is sent again"]
+    assert "4 replaced, 0 removed" in out and _files(folder) == EXPECTED

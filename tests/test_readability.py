@@ -13,7 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from esante_report import export, pdfcheck
+from esante_report.formats import web as export
+from esante_report.checks import layout as pdfcheck
 from esante_report.errors import ExportError
 
 META = export.DeckMeta(title="Deck de test", issuer="ARS Test", date="01/02/2023", subject="s", keywords="k",
@@ -199,8 +200,8 @@ def test_a_chart_data_table_shown_on_a_slide_fails(tmp_path):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from esante_report import components
-    from esante_report.style import house_style
+    from esante_report.authoring import components
+    from esante_report.authoring.style import house_style
 
     with house_style():
         fig = Figure(figsize=(6, 3))

@@ -46,7 +46,7 @@ def _name(name: str) -> str:
 @pytest.fixture(scope="session")
 def all_regions(tmp_path_factory):
     """The 18 regional decks and the national deck of 2021-11-15, rendered in one batch with 2 workers."""
-    from esante_report.batch import plan, run_jobs
+    from esante_report.pipeline.batch import plan, run_jobs
 
     out = tmp_path_factory.mktemp("regions")
     kw = dict(decks=["post_covid"], data_dir=DATA, params_dir=PARAMS, out_dir=out, notebooks=ROOT / "notebooks",
@@ -66,7 +66,7 @@ def test_every_regional_deck_and_the_national_one_render(all_regions):
 
 
 def test_the_summary_lists_every_expected_deck(all_regions):
-    from esante_report.batch import summary_table
+    from esante_report.pipeline.batch import summary_table
 
     lines = summary_table(list(all_regions.values())).splitlines()[1:]
     listed = {line.split()[1]: line.split()[2] for line in lines}

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from esante_report.render import render_date
+from esante_report.pipeline.render import render_date
 
 from .conftest import ROOT, normalise, pdf_pages_text
 

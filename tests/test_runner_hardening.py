@@ -21,8 +21,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from esante_report import batch as batch_mod
-from esante_report import outfs, versions
+from esante_report.pipeline import batch as batch_mod
+from esante_report.outdir import fs as outfs
+from esante_report.outdir import versions
 from esante_report.errors import EsanteReportError
 from esante_report.paths import notebooks_dir
 
@@ -118,14 +119,14 @@ def test_switching_data_re_renders_and_the_new_figure_is_published(switched):
 _KILLER = """
 import os, signal, sys
 from pathlib import Path
-from esante_report import versions
+from esante_report.outdir import versions
 stop, calls = int(sys.argv[1]), []
 def hook(step):
     calls.append(step)
     if len(calls) - 1 == stop:
         os.kill(os.getpid(), signal.SIGKILL)
 versions.STEP_HOOK = hook
-versions.publish([Path(p) for p in sys.argv[3:]], Path(sys.argv[2]), "post_covid")
+versions.switch([Path(p) for p in sys.argv[3:]], Path(sys.argv[2]), "post_covid")
 """
 
 
@@ -143,7 +144,7 @@ def _start(kind: str, old: dict[str, bytes], root: Path) -> Path:
         _stage(old, folder)
     else:
         folder.mkdir(parents=True)
-        versions.publish(_stage(old, root / "build-old"), folder, "post_covid")
+        versions.switch(_stage(old, root / "build-old"), folder, "post_covid")
     return folder
 
 
@@ -169,7 +170,7 @@ def test_a_kill_between_any_two_publishing_steps_leaves_one_whole_deck(switched,
         probe = _start(kind, old, tmp_path / "probe")
         versions.STEP_HOOK = steps.append
         steps.clear()
-        versions.publish(_stage(new, tmp_path / "probe" / "build"), probe, "post_covid")
+        versions.switch(_stage(new, tmp_path / "probe" / "build"), probe, "post_covid")
     finally:
         versions.STEP_HOOK = None
     assert "switch" in steps and len(steps) >= 5, steps
@@ -183,7 +184,7 @@ def test_a_kill_between_any_two_publishing_steps_leaves_one_whole_deck(switched,
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         seen.append(_seen(folder, old, new))
         # the next publish completes and tidies what the killed one left
-        versions.publish(_stage(new, root / "build-again"), folder, "post_covid")
+        versions.switch(_stage(new, root / "build-again"), folder, "post_covid")
         assert _seen(folder, old, new) == "new"
         assert versions.unexpected_files(folder) == []
     # killed before the switch: the old deck, whole; after it: the new one, whole
@@ -197,13 +198,13 @@ def test_a_link_planted_at_a_public_name_is_replaced_not_followed(switched, tmp_
     victim = tmp_path / "victim.pdf"
     victim.write_bytes(b"precious")
     (folder / "post_covid.pdf").symlink_to(victim)
-    versions.publish(_stage(switched["new"], tmp_path / "build"), folder, "post_covid")
+    versions.switch(_stage(switched["new"], tmp_path / "build"), folder, "post_covid")
     assert victim.read_bytes() == b"precious"
     assert (folder / "post_covid.pdf").read_bytes() == switched["new"]["post_covid.pdf"]
     (folder / versions.VERSIONS / "post_covid").unlink()
     (folder / versions.VERSIONS / "post_covid").symlink_to(tmp_path, target_is_directory=True)  # planted pointer
-    assert not versions.published_file(folder / "post_covid.pdf")  # the index does not list it
-    versions.publish(_stage(switched["old"], tmp_path / "build-2"), folder, "post_covid")
+    assert not versions.current_file(folder / "post_covid.pdf")  # the index does not list it
+    versions.switch(_stage(switched["old"], tmp_path / "build-2"), folder, "post_covid")
     assert victim.read_bytes() == b"precious" and os.readlink(folder / versions.VERSIONS / "post_covid") != str(tmp_path)
 
 
@@ -251,7 +252,8 @@ def _executed_notebook(path: Path) -> Path:
 
 
 def test_export_keeps_a_rejected_pdf_without_following_a_link(tmp_path, monkeypatch):
-    from esante_report import cli_export, pdfcheck
+    from esante_report.cli import export as cli_export
+    from esante_report.checks import layout as pdfcheck
     from esante_report.errors import ExportError
 
     notebook = _executed_notebook(tmp_path / "essai.ipynb")
@@ -274,7 +276,7 @@ def test_export_keeps_a_rejected_pdf_without_following_a_link(tmp_path, monkeypa
 
 
 def test_export_refuses_a_linked_failed_folder_in_one_line(tmp_path, capsys):
-    from esante_report import cli
+    from esante_report.cli.main import main as cli
 
     notebook = _executed_notebook(tmp_path / "essai.ipynb")
     out = tmp_path / "out"
@@ -290,7 +292,7 @@ def test_export_refuses_a_linked_failed_folder_in_one_line(tmp_path, capsys):
 
 
 def test_export_honours_source_date_epoch(tmp_path, monkeypatch):
-    from esante_report import cli_export
+    from esante_report.cli import export as cli_export
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1637000000")
     notebook = _executed_notebook(tmp_path / "essai.ipynb")
@@ -329,7 +331,7 @@ def _previous_deck(out: Path) -> dict[str, bytes]:
 
 
 def test_a_cell_that_never_ends_is_stopped_and_named(tmp_path):
-    from esante_report.render import render_date
+    from esante_report.pipeline.render import render_date
 
     notebooks = _notebook_dir(tmp_path, "x = 1", "while True:\n    pass")
     out = tmp_path / "out"
@@ -348,7 +350,7 @@ def test_a_cell_that_never_ends_is_stopped_and_named(tmp_path):
 
 
 def test_a_failing_cell_is_numbered_as_jupyterlab_shows_it(tmp_path):
-    from esante_report.render import render_date
+    from esante_report.pipeline.render import render_date
 
     notebooks = _notebook_dir(tmp_path, "x = 1", "raise ValueError('cassé exprès')")
     with pytest.raises(EsanteReportError, match=r"post_covid\.ipynb failed at cell 4 \(In \[\d+\]\): "
@@ -357,7 +359,7 @@ def test_a_failing_cell_is_numbered_as_jupyterlab_shows_it(tmp_path):
 
 
 def test_a_notebook_runs_in_its_build_folder(tmp_path):
-    from esante_report.render import render_date
+    from esante_report.pipeline.render import render_date
 
     notebooks = _notebook_dir(tmp_path, "import os\nfrom IPython.display import HTML\n"
                                         "open('egare.txt', 'w').write('x')\nHTML(f'<p>Dossier : {os.getcwd()}</p>')")

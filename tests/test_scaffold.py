@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from esante_report.cli import main
+from esante_report.cli.main import main
 from esante_report.decks.post_covid.data import load_post_covid
 from esante_report.decks.post_covid.new_date import next_months
 

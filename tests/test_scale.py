@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from esante_report.render import render_date
+from esante_report.pipeline.render import render_date
 
 from .conftest import normalise, pdf_pages_text
 
@@ -92,7 +92,7 @@ def test_headline_totals_and_partial_answers_of_the_generated_wave(big_wave):
 @pytest.fixture(scope="module")
 def big_regional(big_wave, tmp_path_factory):
     """Regional decks of the generated wave: the longest region name and the largest figures (issue 17)."""
-    from esante_report.batch import plan, run_jobs
+    from esante_report.pipeline.batch import plan, run_jobs
 
     from .conftest import ROOT
 

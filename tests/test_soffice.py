@@ -1,4 +1,4 @@
-"""One LibreOffice per rendering process for the Impress copies (esante_report.soffice).
+"""One LibreOffice per rendering process for the Impress copies (esante_report.formats.soffice).
 
 What a user of a batch sees: every deck's ``.odp`` opens and shows its slides, one LibreOffice served
 all the decks of a process, a converter that dies or hangs costs one deck a one-shot conversion, and no
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from esante_report import pptx_export, soffice
+from esante_report.formats import soffice
 
 from .conftest import DATA, PARAMS, ROOT
 
-pytestmark = pytest.mark.skipif(pptx_export.soffice() is None or soffice.uno_python() is None,
+pytestmark = pytest.mark.skipif(soffice.command() is None or soffice.uno_python() is None,
                                 reason="needs LibreOffice and python3-uno (.ci/system-deps)")
 
 
@@ -59,13 +59,13 @@ def fresh(monkeypatch):
     """This test's own converter state (the session's converter, if any, is left alone), stopped after."""
     monkeypatch.setattr(soffice, "_state", {"pid": os.getpid(), "converter": None, "starts": 0, "error": None})
     calls: list[str] = []
-    one_shot = pptx_export.write_odp
+    one_shot = soffice.convert_once
 
     def counted(pptx, odp, **kw):
         calls.append(Path(pptx).name)
         return one_shot(pptx, odp, **kw)
 
-    monkeypatch.setattr(pptx_export, "write_odp", counted)
+    monkeypatch.setattr(soffice, "convert_once", counted)
     yield calls
     soffice.shutdown()
 
@@ -73,7 +73,7 @@ def fresh(monkeypatch):
 def test_one_libreoffice_converts_both_seed_decks(rendered, tmp_path) -> None:
     from .test_pptx_export import _html_titles, _soup
 
-    converter = soffice.Converter(pptx_export.soffice(), soffice.uno_python())
+    converter = soffice.Converter(soffice.command(), soffice.uno_python())
     try:
         for deck in ("post_covid", "catalogue"):
             converter.convert(rendered[deck].html.with_suffix(".pptx"), tmp_path / f"{deck}.odp")
@@ -150,7 +150,7 @@ def test_a_file_libreoffice_cannot_open_gets_one_line_and_the_converter_stays(tm
 
 _SCRIPT = """
 import sys, time
-from esante_report import soffice
+from esante_report.formats import soffice
 assert soffice.convert(sys.argv[1], sys.argv[2]) is None
 state = soffice.status()
 print(state["pipe"], soffice._state["converter"].folder, state["pids"][0], flush=True)
@@ -233,3 +233,48 @@ def test_sigterm_or_ctrl_c_of_render_leaves_no_libreoffice(tmp_path, sig, code, 
             proc.kill()
     assert proc.returncode == code and said in err, (proc.returncode, err)
     assert not _running(token), _running(token)
+
+
+def processes_with_env(marker: str) -> list[str]:
+    """The processes (other than this one) whose environment holds ``marker``, as ``pid command line``: every
+    process started by one that had it in its environment, however far down, unless one cleared it."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            if marker.encode() not in Path(f"/proc/{name}/environ").read_bytes():
+                continue
+            cmdline = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":  # a zombie is already dead (its parent has yet to read its status)
+            found.append(f"{name} [{state}] {cmdline[:100]}")
+    return found
+
+
+def test_a_hung_one_shot_conversion_is_killed_with_everything_it_started(tmp_path, monkeypatch) -> None:
+    """The one-shot ``soffice --convert-to`` hangs (here a stand-in whose child is stopped, as a stopped
+    soffice.bin would be): past its timeout the deck gets one line, and no process of it is left."""
+    import secrets
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "soffice"
+    fake.write_text("#!/bin/sh\nsleep 300 >/dev/null 2>&1 &\nkill -STOP $!\nexec sleep 300\n", encoding="utf-8")
+    fake.chmod(0o755)
+    marker = f"esr-one-shot-{secrets.token_hex(8)}"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("ESR_TEST_RUN", marker)
+    assert soffice.command() == str(fake)
+    pptx = _small_pptx(tmp_path / "h.pptx", "Diapositive bloquée")
+    started = time.monotonic()
+    said = soffice.convert_once(pptx, tmp_path / "h.odp", timeout=3)
+    assert said == "LibreOffice could not convert h.pptx (TimeoutExpired): the .odp was skipped"
+    assert time.monotonic() - started < 30
+    deadline = time.monotonic() + 5
+    while processes_with_env(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not processes_with_env(marker), processes_with_env(marker)
+    assert not (tmp_path / "h.odp").exists()

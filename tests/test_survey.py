@@ -15,7 +15,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from esante_report.decks.post_covid.changes import compute_changes
-from esante_report.cli import main
+from esante_report.cli.main import main
 from esante_report.decks.post_covid.data import load_post_covid
 
 WAVE_4_MONTHS = ("2021-10", "2021-11")

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from esante_report.decks.post_covid.data import load_post_covid
 
-from esante_report.cli import main
+from esante_report.cli.main import main
 
 from .conftest import DATA, PARAMS, ROOT
 from .test_survey import IDF, OCC, WAVE_4_MONTHS, _csv_bytes, _fill, _run, _set_meta
@@ -82,7 +82,7 @@ def _rezip(form: Path, target: Path, replace: dict[str, object], extra: dict[str
 
 _CHILD = r"""
 import faulthandler, json, resource, sys
-from esante_report.cli import main
+from esante_report.cli.main import main
 import esante_report.decks.post_covid.survey, openpyxl, pandas   # imported before the guard: only the import is bounded
 faulthandler.dump_traceback_later(5, exit=True)  # the timeout guard: more than 5 s and the run fails
 code = main(sys.argv[1:])

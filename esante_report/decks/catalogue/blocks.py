@@ -2,7 +2,7 @@
 
 ``CatalogueBlocks`` applies the date rules of the reporting date (services in the
 catalogue on that date, indicators known on that date) and returns one
-:class:`~esante_report.components.Html` per slide.
+:class:`~esante_report.authoring.components.Html` per slide.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import components, plots, style
+from esante_report.authoring import components
+from esante_report.authoring import plots
+from esante_report.authoring import style
 from ...authoring import md, slide
 from .data import SECTIONS, SECTIONS_SHORT, STATUSES, CatalogueData, Service, load_catalogue
 from ...fmt import fmt_date, fmt_int, fmt_month, fmt_number
-from ...geo import CREDIT, load_boundaries
+from esante_report.authoring.geo import CREDIT, load_boundaries
 from ...provenance import provenance
 
 _render = components.renderer(Path(__file__).parent / "templates")

@@ -16,10 +16,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..._io import (Column, LocDict, LocList, check_keys, check_unique, choice, matching, parse_date, parse_number,
-                  read_csv, read_yaml, reference, shown, string_list, yaml_value)
+from esante_report.contracts.readers import (
+    Column,
+    LocDict,
+    LocList,
+    check_keys,
+    check_unique,
+    choice,
+    matching,
+    parse_date,
+    parse_number,
+    read_csv,
+    read_yaml,
+    reference,
+    shown,
+    string_list,
+    yaml_value,
+)
 from ...errors import DataError, Problem, ProblemList
-from ...regions import read_regions
+from esante_report.contracts.regions import read_regions
 from .files import SUBDIR, data_files
 from .files import files as _files
 

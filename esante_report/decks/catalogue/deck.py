@@ -1,11 +1,11 @@
-"""Deck code of the catalogue deck: its own checks, data files and CSS (see :mod:`esante_report.registry`)."""
+"""Deck code of the catalogue deck: its own checks, data files and CSS (see :mod:`esante_report.decks.registry`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from ..._io import LocDict, kind
+from esante_report.contracts.readers import LocDict, kind
 from ...errors import DataError, Problem
 
 __all__ = ["check", "data_files", "STYLESHEET"]
@@ -22,7 +22,7 @@ def data_files(data_dir: Path) -> tuple[Path, ...]:
 
 def check(params: LocDict, ctx) -> dict[str, Any] | None:
     """The data of the catalogue and the region whose departments are mapped."""
-    from ...geo import check_boundaries
+    from esante_report.authoring.geo import check_boundaries
     from .data import load_catalogue
 
     path, data_dir, problems = ctx.path, ctx.data_dir, ctx.problems

@@ -20,13 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ... import components, plots, style
+from esante_report.authoring import components
+from esante_report.authoring import plots
+from esante_report.authoring import style
 from ...authoring import change, md
-from ...components import Html
+from esante_report.authoring.components import Html
 from ...errors import DataError, Problem
 from ...fmt import NA_TEXT, fmt_date, fmt_int, fmt_long_date, fmt_month
-from ...geo import CREDIT, load_boundaries
-from ...kernels import cached_parse
+from esante_report.authoring.geo import CREDIT, load_boundaries
+from esante_report.pipeline.kernels import cached_parse
 from .data import CATEGORIES, STATUSES, PostCovidData, data_files, load_post_covid, summarise_patients
 from ...provenance import provenance
 from . import vocabulary

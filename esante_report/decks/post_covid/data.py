@@ -16,11 +16,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..._io import (Column, CsvColumns, LocDict, LocList, check_keys, check_unique, choice, kind, parse_bool,
-                  parse_date, parse_int_ge0, parse_month, read_csv, read_csv_columns, read_yaml, reference, shown,
-                  string_list)
+from esante_report.contracts.readers import (
+    Column,
+    CsvColumns,
+    LocDict,
+    LocList,
+    check_keys,
+    check_unique,
+    choice,
+    kind,
+    parse_bool,
+    parse_date,
+    parse_int_ge0,
+    parse_month,
+    read_csv,
+    read_csv_columns,
+    read_yaml,
+    reference,
+    shown,
+    string_list,
+)
 from ...errors import MAX_PROBLEMS_PER_FILE, DataError, MoreProblems, Problem, ProblemList
-from ...regions import read_regions
+from esante_report.contracts.regions import read_regions
 from .files import SUBDIR, data_files
 from .files import files as _files
 

@@ -1,5 +1,5 @@
 """Deck code of the post_covid deck: its own checks (those no Table Schema can say), data files, CSS and
-commands (the survey cycle), found by the registry (see :mod:`esante_report.registry`)."""
+commands (the survey cycle), found by the registry (see :mod:`esante_report.decks.registry`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..._io import LocDict, kind
+from esante_report.contracts.readers import LocDict, kind
 from ...errors import DataError, Problem
 
 __all__ = ["check", "data_files", "add_commands", "mail_figures", "STYLESHEET", "MAIL_TEMPLATE"]
@@ -25,7 +25,7 @@ def data_files(data_dir: Path) -> tuple[Path, ...]:
 
 def check(params: LocDict, ctx) -> dict[str, Any] | None:
     """wave and months of the params entry, against the data (waves.csv, measures.yaml, the report date)."""
-    from ...geo import check_boundaries
+    from esante_report.authoring.geo import check_boundaries
     from .data import check_wave_months, load_post_covid
 
     path, data_dir, problems = ctx.path, ctx.data_dir, ctx.problems

@@ -19,12 +19,13 @@ from typing import Any
 
 import yaml
 
-from ..._io import LocDict, _Loader, read_yaml
-from ..._rewrite import Pending, commit, csv_text, read_raw_csv
+from esante_report.contracts.readers import LocDict, _Loader, read_yaml
+from esante_report.contracts.rewrite import Pending, commit, csv_text, read_raw_csv
 from ...errors import DataError, ParamsError, Problem, _display_path
 from ...fmt import fmt_date
-from ...params import list_dates, params_path
+from esante_report.contracts.params import list_dates, params_path
 from .data import SUBDIR, load_post_covid, measures_for
+from esante_report.paths import is_report_date
 
 __all__ = ["Scaffold", "scaffold", "next_months"]
 
@@ -149,7 +150,7 @@ def scaffold(date: str, params_dir: Path, data_dir: Path) -> Scaffold:
     params_dir, data_dir = Path(params_dir), Path(data_dir)
     target = params_dir / f"{date}.yaml"
     try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
+        if not is_report_date(date):
             raise ValueError
         day = dt.date.fromisoformat(date)
     except ValueError:

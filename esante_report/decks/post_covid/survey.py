@@ -28,9 +28,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..._io import MAX_INT_DIGITS, OutOfBounds, parse_int_ge0, parse_month
-from ..._rewrite import Pending, RawCsv, commit, csv_text, read_raw_csv
-from ..._zipguard import zip_refusal
+from esante_report.contracts.readers import MAX_INT_DIGITS, OutOfBounds, parse_int_ge0, parse_month
+from esante_report.contracts.rewrite import Pending, RawCsv, commit, csv_text, read_raw_csv
+from esante_report.contracts.zipguard import zip_refusal
 from ...errors import DataError, Problem, _clip, _display_path, _one_line, quote
 from ...fmt import fmt_month
 from .data import CATEGORIES, SUBDIR, PostCovidData, load_post_covid
@@ -422,7 +422,7 @@ def _grid(book, sheet: str, max_row: int, max_col: int) -> dict[str, _Cell]:
 def read_form(path: Path, problems: list[Problem], data: PostCovidData | None = None) -> FormReturn | None:
     """Read one returned form; every problem is appended (one per cell), None when unusable.
 
-    The zip is checked before any XML is parsed (:func:`~esante_report._zipguard.zip_refusal`),
+    The zip is checked before any XML is parsed (:func:`~esante_report.contracts.zipguard.zip_refusal`),
     the workbook is loaded once, read-only, and only the cells of the form's layout are read.
     The metadata sheet must describe exactly the form the file shows: its cell addresses are
     those the layout of its months defines, its wave and region those of the file name (when it

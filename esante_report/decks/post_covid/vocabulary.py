@@ -1,9 +1,9 @@
 """Vocabulary of the post_covid deck: statuses and categories, their labels, colours and hatches.
 
-Same colours in map, legend, table and everywhere else; built on the house palette (:mod:`esante_report.style`).
+Same colours in map, legend, table and everywhere else; built on the house palette (:mod:`esante_report.authoring.style`).
 """
 
-from ...style import BLEU_FRANCE, BLEU_FRANCE_LIGHT, GREEN, ROUGE_MARIANNE
+from esante_report.authoring.style import BLEU_FRANCE, BLEU_FRANCE_LIGHT, GREEN, ROUGE_MARIANNE
 
 __all__ = ["STATUS_COLOURS", "STATUS_HATCHES", "STATUS_LABELS", "CATEGORY_LABELS", "CATEGORY_COLOURS",
            "CATEGORY_HATCHES"]
