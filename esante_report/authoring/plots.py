@@ -258,7 +258,7 @@ def stacked_bars_figure(frame: pd.DataFrame, regions: Sequence[str], months: Seq
                               aggfunc="first", dropna=False)
     with style.house_style():
         fig = _new_figure(width, height)
-        ax = fig.add_axes((0.055, 0.2, 0.94, 0.72))
+        ax = fig.add_axes((0.055, 0.2, 0.94, 0.67))  # room above for the legend
         group = len(months) + 0.6
         xs, xlabels = [], []
         for r_i, region in enumerate(regions):
