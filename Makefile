@@ -56,7 +56,10 @@ test: setup
 # opens on notebooks/. tests/test_lab.py starts Lab with LAB_FLAGS and saves a notebook through it.
 # As root (containers, CI machines) Jupyter needs --allow-root.
 LAB_FLAGS := --ServerApp.root_dir=. --FileContentsManager.preferred_dir=notebooks
+# `make lab DECK=post_covid` also starts the live preview of that deck beside Lab (its address is printed first;
+# it stops with Lab).
 lab: setup
+	@if [ -n "$(DECK)" ]; then $(BIN)/esante-report preview $(DECK) & trap 'kill -TERM $$! 2>/dev/null; wait $$!' EXIT; fi; \
 	$(BIN)/jupyter lab $(LAB_FLAGS) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Benchmarks print figures and assert nothing (see the README for the latest table)

@@ -27,7 +27,14 @@ _HOMES = {
 }
 
 
+#: modules that notebooks import by their earlier names (``from esante_report import plots``)
+_NOTEBOOK_MODULES = {"plots": "authoring.plots", "components": "authoring.components", "style": "authoring.style",
+                     "geo": "authoring.geo"}
+
+
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    if name in _NOTEBOOK_MODULES:
+        return importlib.import_module(f".{_NOTEBOOK_MODULES[name]}", __name__)
     raise AttributeError(f"module 'esante_report' has no attribute {name!r}")

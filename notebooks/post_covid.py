@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (esante-report)
 #     language: python
@@ -128,3 +128,28 @@ deck.sources()
 
 # %%
 deck.provenance()
+
+# %% slideshow={"slide_type": "skip"}
+# The figures of this deck's e-mail (notebooks/post_covid.mail.txt), as the slides above computed them:
+# kept in the executed notebook, which `esante-report mail` reads; shown on no slide
+national = {t.month: t for t in deck.month_totals()}
+lines = []
+for t in deck.month_totals(deck.region):
+    nat = national[t.month]
+    if deck.region:
+        own = esr.fr(t.total if t.regions else None) + (" (réponse partielle)" if t.partial else "")
+        share = esr.pct(100 * t.total / nat.total) if t.regions and nat.total else "non calculable"
+        lines.append(f"- {esr.fr(t.month)} : {own} (national : {esr.fr(nat.total)}, soit {share} du total national)")
+    else:
+        partial = ", dont des réponses partielles" if t.partial else ""
+        lines.append(f"- {esr.fr(t.month)} : {esr.fr(t.total if t.regions else None)} "
+                     f"({esr.fr(len(nat.regions))} régions ayant répondu{partial})")
+where = f" en {deck.region_name()}" if deck.region else ""
+esr.keep("objet", (f"{deck.region_name()} — " if deck.region else "")
+         + f"Cellules de coordination post-COVID : point d'étape du {esr.fr(deck.report_date)}")
+esr.keep("presentation", f"la présentation régionale ({deck.region_name()})" if deck.region
+         else "la présentation nationale")
+esr.keep("date", deck.report_date)
+esr.keep("vague", deck.wave_label)
+esr.keep("patients", f"Patients pris en charge{where} :\n" + "\n".join(lines))
+esr.keep("emetteur", deck.issuer)

@@ -59,6 +59,22 @@ def rendered(tmp_path_factory) -> dict[str, object]:
 
 
 @pytest.fixture(scope="session")
+def all_regions(rendered, tmp_path_factory) -> Path:
+    """The decks of ``rendered`` (copied) and the 18 regional post_covid decks of 2021-11-15, rendered once
+    through the CLI (``render --region all``), which rewrites the index and its feed.
+
+    Returns the output folder.
+    """
+    from esante_report.cli.main import main
+
+    out = tmp_path_factory.mktemp("all-regions") / "outputs"
+    shutil.copytree(rendered["out"], out, symlinks=True)
+    main(["render", "--date", "2021-11-15", "--deck", "post_covid", "--region", "all", "--data", str(DATA),
+          "--params", str(PARAMS), "--out", str(out), "--jobs", "2", "--quiet"])
+    return out
+
+
+@pytest.fixture(scope="session")
 def distribution_decks(tmp_path_factory) -> Path:
     """The national post_covid deck of 2021-11-15 and the regional decks of OCC, IDF and MAY (a region with no
     patients rows), rendered once through the CLI as a user would (so render records what it was asked for).

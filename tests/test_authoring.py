@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 from pathlib import Path
 
 import nbformat
@@ -26,6 +27,11 @@ from esante_report.errors import ExportError
 from esante_report.slides.model import build_deck
 
 from .conftest import ROOT, normalise
+
+
+def _project_decks() -> list[str]:
+    """The decks of this project: whatever notebooks/ holds, shipped or added with new-deck."""
+    return sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 pytestmark = pytest.mark.e2e
 
@@ -434,7 +440,7 @@ def test_export_errors_are_one_line_and_touch_nothing(tmp_path):
     _one_line_error(_args(str(committed), "--deck", "catalogue", "--out", str(out)),
                     r"catalogue\.ipynb: not executed \(no cell has an output\): run it first")
     _one_line_error(_args(str(committed), "--deck", "bilan", "--out", str(out)),
-                    r"unknown deck 'bilan' \(expected one of catalogue, post_covid, or no --deck")
+                    r"unknown deck 'bilan' \(expected one of " + re.escape(", ".join(_project_decks())) + ", or no --deck")
     broken = tmp_path / "broken.ipynb"
     broken.write_text('{"cells": [', encoding="utf-8")
     _one_line_error(_args(str(broken), "--deck", "catalogue", "--out", str(out)),

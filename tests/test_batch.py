@@ -98,7 +98,7 @@ def test_the_other_decks_are_published_with_their_regional_names(batch):
 
 def test_the_index_is_rewritten_and_lists_regional_decks_under_their_date(batch):
     soup = BeautifulSoup((batch["out"] / "index.html").read_text(encoding="utf-8"), "html.parser")
-    titles = [th.get_text(strip=True) for th in soup.select("tbody th")]
+    titles = [" ".join(t.get_text().split()) for t in soup.select(".idx-deck .idx-title")]
     assert titles == ["Point e-santé – catalogue des services",
                       "Cellules de coordination post-COVID — Île-de-France",
                       "Cellules de coordination post-COVID — Normandie",
@@ -106,9 +106,10 @@ def test_the_index_is_rewritten_and_lists_regional_decks_under_their_date(batch)
     assert [t["datetime"] for t in soup.select("section.idx-date time")] == [FAILING_DATE, "2021-11-15", "2020-12-08"]
     # the deck that failed is shown as missing, not left out (and nothing of it is linked)
     failed = soup.select("section.idx-date")[0]
-    assert [r.th.get_text(strip=True) for r in failed.select("tr.idx-missing")] == ["Point e-santé – catalogue des services"]
+    assert [r.select_one(".idx-title").get_text(strip=True) for r in failed.select(".idx-missing")] == [
+        "Point e-santé – catalogue des services"]
     assert not failed.select("a") and "Non disponible" in failed.get_text()
-    assert not soup.select("section.idx-date")[1].select("tr.idx-missing")
+    assert not soup.select("section.idx-date")[1].select(".idx-missing")
 
 
 def test_fail_fast_stops_at_the_first_failure(batch):

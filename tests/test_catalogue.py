@@ -92,7 +92,7 @@ def test_date_rules_services_and_indicators():
     ("indicators.csv", "covho,2020-12-08,,,fiches_total", "covho,08/12/2020,,,fiches_total",
      r"indicators\.csv:\d+: field 'as_of': expected a date YYYY-MM-DD, got '08/12/2020'"),
     ("deployments.csv", "pastel,2020-12-08,09,deploye", "pastel,2020-12-08,9,deploye",
-     r"deployments\.csv:3: field 'departement': expected a department code"),
+     r"deployments\.csv:3: field 'departement': expected text matching \[0-9\]\{2\}\|2\[AB\]\|97\[0-9\], got '9'"),
 ])
 def test_bad_catalogue_input_is_named(data_copy, file, old, new, expected):
     _edit(data_copy / "catalogue" / file, old, new)

@@ -47,9 +47,11 @@ def _write(folder: Path, *, patients=PATIENTS, cells=CELLS, waves=((1, "2021-10-
     (folder / "post_covid").mkdir(parents=True)
     shutil.copy(DATA / "regions.csv", folder / "regions.csv")
     shutil.copy(DATA / "post_covid" / "milestones.csv", folder / "post_covid" / "milestones.csv")
+    for schema in (DATA / "post_covid").glob("*.schema.json"):   # the tables' contracts
+        shutil.copy(schema, folder / "post_covid" / schema.name)
     (folder / "post_covid" / "waves.csv").write_text(
-        "wave,date,label,source\n" + "".join(f"{w},{d},Enquête n°{w},Source {w}\n" for w, d in waves),
-        encoding="utf-8")
+        "wave,date,label,source,cells_illustrative\n"
+        + "".join(f"{w},{d},Enquête n°{w},Source {w},false\n" for w, d in waves), encoding="utf-8")
     blank = lambda v: "" if v is None else str(v)  # noqa: E731
     lines = ["wave,region,month,category,patients"]
     for (wave, region, month), values in patients.items():

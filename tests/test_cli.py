@@ -16,6 +16,9 @@ from esante_report.pipeline.render import render_date
 
 from .conftest import ROOT
 
+#: the decks of this project: whatever notebooks/ holds, shipped or added with new-deck
+DECKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "esante_report", *args], capture_output=True, text=True,
@@ -51,8 +54,8 @@ def test_bad_data_exits_1_with_one_line_per_problem(tmp_path, data_copy, params_
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 2, result.stderr
     assert all("patients.csv:" in line for line in errors)
-    assert any("field 'patients': expected an integer ≥ 0, got '-54'" in line for line in errors)
-    assert any("field 'patients': expected an integer ≥ 0, got 'trente'" in line for line in errors)
+    assert any("field 'patients': expected an integer ≥ 0 of at most 9 digits, got '-54'" in line for line in errors)
+    assert any("field 'patients': expected an integer ≥ 0 of at most 9 digits, got 'trente'" in line for line in errors)
     assert "Traceback" not in result.stderr
     _assert_untouched(out, "2021-11-15", before)
 
@@ -60,13 +63,13 @@ def test_bad_data_exits_1_with_one_line_per_problem(tmp_path, data_copy, params_
 @pytest.mark.parametrize("params_text, expected", [
     ("post_covid:\n  wave: 3\n  months: [\"2021-08\"]\nbilan: {}\n",
      "2021-11-15.yaml:4: field 'bilan': unknown deck: no notebook notebooks/bilan.ipynb with a cell tagged "
-     "'parameters' (decks of this project: catalogue, post_covid)"),
+     f"'parameters' (decks of this project: {', '.join(DECKS)})"),
     ("post_covid:\n  wave: 7\n  months: [\"2021-08\"]\n",
      "2021-11-15.yaml:2: field 'wave': unknown wave 7 (expected one of 3 from"),
     ("post_covid:\n  wave: 3\n  months: [\"2021-8\"]\n",
      "2021-11-15.yaml:3: field 'months': expected a month YYYY-MM, got '2021-8'"),
     ("post_covid:\n  wave: 3\n  months: [\"2021-08\"\n",
-     "2021-11-15.yaml:4: invalid YAML"),
+     "2021-11-15.yaml:3: invalid YAML: while parsing a flow sequence"),
     ("post_covid:\n  wave: 3\n  mois: [\"2021-08\"]\n",
      "2021-11-15.yaml:3: field 'mois': unknown parameter of deck post_covid (expected one of issuer, months, wave: "
      "the parameters cell of post_covid.ipynb)"),
@@ -129,5 +132,5 @@ def test_render_all_restricted_to_one_deck(tmp_path, params_copy):
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
                      if not any(part.startswith(".") for part in p.relative_to(tmp_path / "out").parts))
     assert written == ["2021-11-15/post_covid.html", "2021-11-15/post_covid.ipynb", "2021-11-15/post_covid.odp",
-                       "2021-11-15/post_covid.pdf", "2021-11-15/post_covid.pptx", "index.html"]
+                       "2021-11-15/post_covid.pdf", "2021-11-15/post_covid.pptx", "feed.xml", "index.html"]
     assert "wrote " in result.stdout and "post_covid.pdf" in result.stdout

@@ -188,7 +188,7 @@ def test_a_maximum_added_to_the_schema_is_enforced_with_file_and_line(project, t
     assert done.returncode == 1
     errors = done.stderr.splitlines()
     first_line, first_value = over[0]
-    assert f"error: data/{NAME}/indicateurs.csv:{first_line}: field 'valeur': expected a whole number from 0 " \
+    assert f"error: data/{NAME}/indicateurs.csv:{first_line}: field 'valeur': expected an integer from 0 " \
            f"to 150, got '{first_value}'" in errors
     assert len([e for e in errors if "indicateurs.csv:" in e]) == min(len(over), 20)
     assert "Traceback" not in done.stderr

@@ -220,11 +220,11 @@ def test_several_files_each_get_their_own_cap(data_copy, capsys):
 # --------------------------------------------------------------------------- numbers
 
 @pytest.mark.parametrize("value, expected", [
-    ("9_0000", "expected an integer ≥ 0, got '9_0000'"),
-    ("٣", "expected an integer ≥ 0, got '٣'"),
-    ("５", "expected an integer ≥ 0, got '５'"),
+    ("9_0000", "expected an integer ≥ 0 of at most 9 digits, got '9_0000'"),
+    ("٣", "expected an integer ≥ 0 of at most 9 digits, got '٣'"),
+    ("５", "expected an integer ≥ 0 of at most 9 digits, got '５'"),
     ("99999999999999999999999", "expected an integer ≥ 0 of at most 9 digits, got '99999999999999999999999'"),
-    ("1e3", "expected an integer ≥ 0, got '1e3'"),
+    ("1e3", "expected an integer ≥ 0 of at most 9 digits, got '1e3'"),
 ])
 def test_patient_counts_are_ascii_bounded_integers(data_copy, capsys, value, expected):
     _edit(data_copy / PC / "patients.csv", "3,IDF,2021-08,hommes,54", f"3,IDF,2021-08,hommes,{value}")
@@ -614,7 +614,7 @@ def test_notebook_parameters_refuse_unknown_deck_and_parameter():
 
 def test_notebook_parameters_check_the_data(data_copy, params_copy):
     _edit(data_copy / PC / "patients.csv", "3,IDF,2021-08,hommes,54", "3,IDF,2021-08,hommes,-54")
-    with pytest.raises(ParamsError, match=r"patients\.csv:45: field 'patients': expected an integer ≥ 0, got '-54'"):
+    with pytest.raises(ParamsError, match=r"patients\.csv:45: field 'patients': expected an integer ≥ 0 of at most 9 digits, got '-54'"):
         notebook_parameters("post_covid", "2021-11-15", params_dir=params_copy, data_dir=data_copy)
 
 
@@ -639,4 +639,4 @@ def test_windows_and_old_mac_line_ends_keep_their_line_numbers(data_copy, capsys
     path = data_copy / PC / "patients.csv"
     text = path.read_text(encoding="utf-8").replace("3,IDF,2021-08,hommes,54", "3,IDF,2021-08,hommes,x")
     path.write_bytes(text.replace("\n", newline).encode("utf-8"))
-    _one_error(capsys, "patients.csv:45: field 'patients': expected an integer ≥ 0, got 'x'", data=data_copy)
+    _one_error(capsys, "patients.csv:45: field 'patients': expected an integer ≥ 0 of at most 9 digits, got 'x'", data=data_copy)

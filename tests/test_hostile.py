@@ -401,9 +401,11 @@ def test_index_ignores_stray_files_named_like_markup(tmp_path: Path) -> None:
         (folder / f"{name}.html").write_text("<p>deck</p>", encoding="utf-8")
         (folder / f"{name}.pdf").write_bytes(b"%PDF-1.4 not really")
     soup = _soup(write_index(tmp_path / "out"))
-    assert not soup.find_all(["script", "img", "iframe", "object", "embed", "link", "base"])
+    assert not soup.find_all(["img", "iframe", "object", "embed", "base"])
+    assert [(s.get("type"), s.get("src")) for s in soup.find_all("script")] == [("application/json", None), (None, None)]
+    assert [link["href"] for link in soup.find_all("link")] == ["feed.xml"]
     assert not [a for el in soup.find_all(True) for a in el.attrs if a.lower().startswith("on")]
-    hrefs = [a["href"] for a in soup.find_all("a", href=True)]
+    hrefs = [a["href"] for a in soup.find_all("a", href=True) if a["href"] != "feed.xml"]
     assert hrefs == [], hrefs
     text = normalise(soup.get_text(" "))
     assert not any(name in text for name in names), text[:500]

@@ -325,22 +325,28 @@ def test_tls_relay_with_an_internal_ca(work, tmp_path, monkeypatch, capsys, secu
 
 
 # --------------------------------------------------------------------------- hostile data, config and relays
-def _rendered_from(out: Path, data: Path, *names: str) -> None:
-    """Make ``names`` look rendered from ``data`` (as a render on that data would leave them): the executed
-    notebook's ``data_dir`` and the render record's data hashes point at it, so mail reads its figures there."""
+def _rendered_with_region_name(out: Path, name: str, region: str) -> None:
+    """Make ``name`` look rendered with ``region`` as its region's name (as a render on data holding that name would
+    leave it): the values its notebook kept for the e-mail say so, and the render record has the notebook's new hash."""
     import dataclasses
     import json
 
     from esante_report.pipeline import cache
+    from esante_report.slides.records import MIME
 
-    for name in names:
-        notebook = out / DATE / f"{name}.ipynb"
-        nb = json.loads(notebook.read_text(encoding="utf-8"))
-        nb["metadata"]["papermill"]["parameters"]["data_dir"] = str(data)
-        notebook.write_text(json.dumps(nb), encoding="utf-8")
-        record = cache.read_record(out, DATE, name)
-        cache.write_record(out, DATE, name, dataclasses.replace(
-            record, data=cache.data_hashes([data / p for p in record.data], data)))
+    notebook = out / DATE / f"{name}.ipynb"
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            kept = output.get("data", {}).get(MIME, {}).get("kept", {})
+            if "objet" in kept:
+                kept["objet"] = f"{region} — {kept['objet'].split(' — ', 1)[1]}"
+            if "presentation" in kept:
+                kept["presentation"] = f"la présentation régionale ({region})"
+    notebook.write_text(json.dumps(nb), encoding="utf-8")
+    record = cache.read_record(out, DATE, name)
+    digest = cache.file_hashes([notebook])[str(notebook.resolve())]
+    cache.write_record(out, DATE, name, dataclasses.replace(record, outputs={**record.outputs, notebook.name: digest}))
 
 
 def _header_names(raw: bytes) -> list[str]:
@@ -356,11 +362,8 @@ def test_a_region_name_cannot_inject_a_header_whatever_its_encoding(work, smtp, 
     hostile = {"MAY": "Mayotte =?utf-8?q?=0D=0A?=Reply-To: x@ev.fr",
                "IDF": "Île-de-France =?utf-8?q?=0D=0A=0D=0A?=Reply-To: x@ev.fr",
                "OCC": "Occitanie =?utf-8?b?DQpSZXBseS1UbzogeEBldi5mcg==?=  =?utf-8?Q?=0A?=Bcc: x@ev.fr"}
-    regions = (data / "regions.csv").read_text(encoding="utf-8").splitlines()
     for abbr, name in hostile.items():
-        regions = [f"{line.split(',')[0]},{abbr},{name}" if line.split(",")[1] == abbr else line for line in regions]
-    (data / "regions.csv").write_text("\n".join(regions) + "\n", encoding="utf-8")
-    _rendered_from(out, data, *(f"post_covid-{a}" for a in hostile))
+        _rendered_with_region_name(out, f"post_covid-{abbr}", name)
     args = [a for r in hostile for a in ("--region", r)]
     main(["mail", "--date", DATE, "--out", str(out), "--data", str(data), *args, "--config", str(config)])
     main(["mail", "--date", DATE, "--out", str(out), "--data", str(data), *args, "--config", str(config), "--send"])
@@ -377,6 +380,7 @@ def test_a_region_name_cannot_inject_a_header_whatever_its_encoding(work, smtp, 
             msg, filename, pdf = _attachment(raw)
             assert msg["From"] == "ars-oc-covid19-esante@ars.sante.fr" and msg["To"] == ", ".join(to)
             assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"]
+            assert msg["Subject"].startswith(hostile[abbr].split()[0])   # the region's name did reach it
             assert filename == f"post_covid-{abbr}.pdf" and pdf == deck
         assert all(len(boxes.boxes[a.lower()]) == 1 for a in to + cc)
 

@@ -25,7 +25,8 @@ KERNEL = "esante-report"
 
 
 def test_every_notebook_has_a_twin_and_every_twin_a_notebook():
-    assert NAMES == ["catalogue", "post_covid"]
+    # the decks are whatever notebooks/ holds: a deck added with `new-deck` is checked like the shipped ones
+    assert NAMES
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.py")) == NAMES
 
 

@@ -76,9 +76,9 @@ def test_regions_waves_milestones_measures_load():
 
 @pytest.mark.parametrize("old, new, expected", [
     ("3,IDF,2021-08,hommes,54", "3,IDF,2021-08,hommes,-54",
-     r"patients\.csv:\d+: field 'patients': expected an integer ≥ 0, got '-54'"),
+     r"patients\.csv:\d+: field 'patients': expected an integer ≥ 0 of at most 9 digits, got '-54'"),
     ("3,IDF,2021-08,hommes,54", "3,IDF,2021-08,hommes,5.4",
-     r"patients\.csv:\d+: field 'patients': expected an integer ≥ 0, got '5.4'"),
+     r"patients\.csv:\d+: field 'patients': expected an integer ≥ 0 of at most 9 digits, got '5.4'"),
     ("3,IDF,2021-08,hommes,54", "3,XYZ,2021-08,hommes,54",
      r"patients\.csv:\d+: field 'region': unknown region 'XYZ' \(expected one of ARA, "),
     ("3,IDF,2021-08,hommes,54", "3,IDF,2021-08,adultes,54",
@@ -89,7 +89,7 @@ def test_regions_waves_milestones_measures_load():
      r"patients\.csv:\d+: field 'category': duplicate \(wave=3, region=IDF, month=2021-08, category=femmes\) "
      r"already on line \d+"),
     ("3,IDF,2021-08,hommes,54", "9,IDF,2021-08,hommes,54",
-     r"patients\.csv:\d+: field 'wave': unknown wave 9 \(expected one of 3\)"),
+     r"patients\.csv:\d+: field 'wave': unknown wave 9 \(expected one of 3 from post_covid/waves\.csv\)"),
 ])
 def test_bad_patients_rows_are_named(data_copy, old, new, expected):
     _edit(data_copy / "post_covid" / "patients.csv", old, new)

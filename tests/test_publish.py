@@ -52,6 +52,11 @@ def fake_out(tmp_path: Path) -> Path:
     return out
 
 
+def _title(deck) -> str:
+    """The title of a deck of the index, as a screen reader says it (whitespace folded)."""
+    return " ".join(deck.select_one(".idx-title").get_text().split())
+
+
 def _files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
@@ -62,7 +67,7 @@ def _publish(capsys, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-EXPECTED = {".esante-manifest.json", "index.html", f"{DATE}/post_covid.html", f"{DATE}/post_covid.pdf",
+EXPECTED = {".esante-manifest.json", "index.html", "feed.xml", f"{DATE}/post_covid.html", f"{DATE}/post_covid.pdf",
             f"{DATE}/post_covid-OCC.html", f"{DATE}/post_covid-OCC.pdf"}
 
 
@@ -132,7 +137,7 @@ def test_share_index_lists_formats_sizes_and_the_missing_deck(fake_out, tmp_path
     share = tmp_path / "share"
     _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))
     soup = BeautifulSoup((share / "index.html").read_text(encoding="utf-8"), "html.parser")
-    rows = {row.th.get_text(strip=True): row for row in soup.select("tbody tr")}
+    rows = {_title(deck): deck for deck in soup.select(".idx-deck")}
     assert list(rows) == ["Titre <post_covid> & co", "Cellules — Île-de-France", "Titre <post_covid-OCC> & co"]
     assert "<post_covid>" not in (share / "index.html").read_text(encoding="utf-8")  # escaped
     missing = rows["Cellules — Île-de-France"]
@@ -141,14 +146,33 @@ def test_share_index_lists_formats_sizes_and_the_missing_deck(fake_out, tmp_path
     size = (fake_out / DATE / "post_covid.pdf").stat().st_size
     assert f"(PDF, {round(size / 1024)} Ko)" in rows["Titre <post_covid> & co"].get_text()
     assert all((share / a["href"]).is_file() for a in soup.select("a"))
-    assert not soup.select("script[src], link[href], img[src^='http']")
+    assert not soup.select("script[src], link[href]:not([rel=alternate]), img[src^='http']")
+
+
+def test_publish_sends_the_feed_with_the_readers_addresses(fake_out, tmp_path, share_env, capsys):
+    """feed.xml reaches the share with the index: one entry per published deck, linked at public_url."""
+    import xml.etree.ElementTree as ET
+
+    share = tmp_path / "share"
+    config = _config(tmp_path, str(share))
+    code, _, err = _publish(capsys, "--all", "--out", str(fake_out), "--to", "share", "--config", str(config))
+    assert code == 0, err
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.parse(share / "feed.xml").getroot()
+    assert feed.tag == f"{atom}feed"
+    links = sorted(e.find(f"{atom}link[@rel='alternate']").get("href") for e in feed.iter(f"{atom}entry"))
+    assert links == sorted(f"https://intranet.example.fr/decks/{DATE}/{name}.html" for name in DECKS)
+    assert [e.findtext(f"{atom}title") for e in feed.iter(f"{atom}entry")] == [
+        "Titre <post_covid> & co — 15 novembre 2021", "Titre <post_covid-OCC> & co — 15 novembre 2021"]
+    soup = BeautifulSoup((share / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert soup.select_one("link[rel=alternate][type='application/atom+xml']")["href"] == "feed.xml"
 
 
 def test_outputs_index_marks_the_missing_regional_deck(fake_out):
     from esante_report.outdir.index import write_index
 
     soup = BeautifulSoup(write_index(fake_out).read_text(encoding="utf-8"), "html.parser")
-    missing = [r.th.get_text(strip=True) for r in soup.select("tr.idx-missing")]
+    missing = [_title(deck) for deck in soup.select(".idx-deck.idx-missing")]
     assert missing == ["Cellules — Île-de-France"]
 
 
@@ -211,7 +235,7 @@ def test_tampered_manifest_removes_nothing_outside_the_target(fake_out, tmp_path
     assert any("an absolute path" in w for w in warnings) and any("holds a backslash" in w for w in warnings)
     assert all(w.count("\n") == 0 and "entry ignored" in w for w in warnings)
     manifest = json.loads((share / MANIFEST).read_text(encoding="utf-8"))
-    assert sorted(manifest["files"]) == sorted(EXPECTED - {MANIFEST, "index.html"})  # the bad entries are dropped
+    assert sorted(manifest["files"]) == sorted(EXPECTED - {MANIFEST, "index.html", "feed.xml"})  # the bad entries are dropped
 
 
 def test_symlinked_date_folder_or_manifest_on_a_local_share_is_refused(fake_out, tmp_path, capsys):
@@ -263,7 +287,7 @@ def test_damaged_manifest_is_treated_as_absent(fake_out, tmp_path, capsys, damag
     assert "4 replaced, 0 removed" in out  # everything sent again, nothing removed
     assert _files(share) == EXPECTED and outside.read_bytes() == b"not on the share"
     manifest = json.loads((share / MANIFEST).read_text(encoding="utf-8"))
-    assert sorted(manifest["files"]) == sorted(EXPECTED - {MANIFEST, "index.html"})
+    assert sorted(manifest["files"]) == sorted(EXPECTED - {MANIFEST, "index.html", "feed.xml"})
 
 
 def _hostile_names() -> list[str]:
@@ -272,7 +296,7 @@ def _hostile_names() -> list[str]:
              "C:", "c:\\", "\\\\host\\share", "%2e%2e", "2021-11-15\x00", "~", "/"]
     middles = ["", "/..", "/../..", "/.", "//", "\\..", "/../../..", "/\x00/", "/..\\"]
     files = ["post_covid.pdf", "post_covid-OCC.html", "x", "post_covid.pdf\n", "../post_covid.pdf", "..",
-             "post_covid.pdf/..", ".esante-manifest.json", "index.html"]
+             "post_covid.pdf/..", ".esante-manifest.json", "index.html", "feed.xml"]
     names = {f"{d}{m}/{f}" for d, m, f in itertools.product(dates, middles, files)}
     names |= {f"/{n}" for n in list(names)[:200]} | {n.replace("/", "\\") for n in list(names)[:200]}
     names |= {"../" * depth + "post_covid.pdf" for depth in range(1, 12)}
@@ -288,7 +312,7 @@ def test_no_manifest_entry_touches_a_file_outside_the_target(fake_out, tmp_path,
     share = site / "share"
     assert _publish(capsys, "--all", "--out", str(fake_out), "--to", str(share))[0] == 0
     for depth, folder in enumerate([tmp_path, tmp_path / "a", tmp_path / "a" / "b", site]):
-        for name in ("post_covid.pdf", "post_covid-OCC.html", "x", "index.html", MANIFEST):
+        for name in ("post_covid.pdf", "post_covid-OCC.html", "x", "index.html", "feed.xml", MANIFEST):
             (folder / name).write_bytes(f"outside {depth} {name}".encode())
         (folder / DATE).mkdir(exist_ok=True)
         (folder / DATE / "post_covid.pdf").write_bytes(b"outside, in a date folder")
@@ -303,7 +327,7 @@ def test_no_manifest_entry_touches_a_file_outside_the_target(fake_out, tmp_path,
         assert len(_warnings(err)) == (11 if run == 0 else 0), err
         assert run or _warnings(err)[-1] == f"warning: {share}: {MANIFEST}: … and {len(names) - 10} more entries ignored"
     manifest = json.loads((share / MANIFEST).read_text(encoding="utf-8"))
-    assert sorted(manifest["files"]) == sorted(EXPECTED - {MANIFEST, "index.html"})
+    assert sorted(manifest["files"]) == sorted(EXPECTED - {MANIFEST, "index.html", "feed.xml"})
 
 
 def test_scope_check_keeps_every_generated_name_inside_its_folder(tmp_path):
@@ -351,9 +375,9 @@ def share_env(monkeypatch):
 
 
 def _deck_puts(server) -> list[str]:
-    """Deck files uploaded (under their temporary names), without the manifest and the index."""
+    """Deck files uploaded (under their temporary names), without the manifest, the index and its feed."""
     return sorted(re.sub(r"^/(.*)/\.(.+)\.[0-9a-f]{12}\.part$", r"\1/\2", p) for p in server.puts()
-                  if "manifest" not in p and "index.html" not in p)
+                  if "manifest" not in p and "index.html" not in p and "feed.xml" not in p)
 
 
 def test_webdav_publish_is_idempotent_and_resends_only_a_changed_deck(fake_out, tmp_path, webdav, share_env, capsys):
@@ -362,7 +386,7 @@ def test_webdav_publish_is_idempotent_and_resends_only_a_changed_deck(fake_out, 
     code, out, err = _publish(capsys, *args)
     assert code == 0, err
     assert _files(webdav.root) == EXPECTED
-    assert _deck_puts(webdav) == sorted(EXPECTED - {".esante-manifest.json", "index.html"})
+    assert _deck_puts(webdav) == sorted(EXPECTED - {".esante-manifest.json", "index.html", "feed.xml"})
     assert (webdav.root / DATE / "post_covid-OCC.pdf").read_bytes() == (fake_out / DATE / "post_covid-OCC.pdf").read_bytes()
 
     webdav.requests.clear()
@@ -541,12 +565,12 @@ def test_rendered_decks_publish_without_notebooks_cache_or_failures(distribution
     rendered = {f"{DATE}/{p.name}" for p in (out / DATE).iterdir() if p.suffix in (".html", ".pdf", ".pptx", ".odp")}
     assert {f"{DATE}/post_covid.pdf", f"{DATE}/post_covid-OCC.pdf", f"{DATE}/post_covid-IDF.pdf"} <= rendered
     assert (out / DATE / "post_covid.ipynb").exists() and (out / ".esante-cache").is_dir()
-    assert _files(share) == rendered | {"index.html", ".esante-manifest.json"}
+    assert _files(share) == rendered | {"index.html", "feed.xml", ".esante-manifest.json"}
     soup = BeautifulSoup((share / "index.html").read_text(encoding="utf-8"), "html.parser")
-    titles = [r.th.get_text(strip=True) for r in soup.select("tbody tr")]
+    titles = [_title(deck) for deck in soup.select(".idx-deck")]
     assert titles == ["Cellules de coordination post-COVID", "Cellules de coordination post-COVID — Île-de-France",
                       "Cellules de coordination post-COVID — Mayotte", "Cellules de coordination post-COVID — Occitanie"]
-    may = [r for r in soup.select("tbody tr") if "Mayotte" in r.th.get_text()]
+    may = [deck for deck in soup.select(".idx-deck") if "Mayotte" in _title(deck)]
     assert len(may) == 1
     # the region with no patients rows: rendered, or shown as missing, never left out
     assert ("idx-missing" in (may[0].get("class") or [])) == (f"{DATE}/post_covid-MAY.pdf" not in rendered)

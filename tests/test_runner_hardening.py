@@ -276,7 +276,7 @@ def test_export_keeps_a_rejected_pdf_without_following_a_link(tmp_path, monkeypa
 
 
 def test_export_refuses_a_linked_failed_folder_in_one_line(tmp_path, capsys):
-    from esante_report.cli.main import main as cli
+    from esante_report.cli import main as cli
 
     notebook = _executed_notebook(tmp_path / "essai.ipynb")
     out = tmp_path / "out"
@@ -398,7 +398,7 @@ def test_leftovers_of_a_process_that_is_gone_are_removed_at_once(tmp_path):
     out.mkdir()
     with outfs.build_folder(out, "vivant") as alive:
         dead = subprocess.Popen([sys.executable, "-c", "import sys, time\n"
-                                 "from esante_report import outfs\n"
+                                 "from esante_report.outdir import fs as outfs\n"
                                  "with outfs.build_folder(sys.argv[1], 'mort'):\n"
                                  "    print('ok', flush=True); time.sleep(60)", str(out)],
                                 cwd=ROOT, stdout=subprocess.PIPE, text=True)

@@ -31,10 +31,11 @@ from html import escape
 from typing import Any, Iterable, Sequence
 
 from esante_report.authoring.components import Html, svg, table_class
+from esante_report.slides import records
 from esante_report.fmt import NA_TEXT, fmt_date, fmt_int, fmt_month, fmt_number, is_missing
 from esante_report.slides.model import NEW_SLIDE_KEY, figure_html, markdown_html
 
-__all__ = ["setup", "md", "chart", "table", "table_slides", "columns", "kpis", "note", "source", "slide", "read_table",
+__all__ = ["setup", "keep", "md", "chart", "table", "table_slides", "columns", "kpis", "note", "source", "slide", "read_table",
            "Percent", "Change", "pct", "change", "fr", "SLOT_FULL", "SLOT_HALF"]
 
 #: figure sizes (inches) that fill a slot of the 1280×720 slide at scale 1, so text keeps its size
@@ -117,13 +118,39 @@ def _md_escape(text: str) -> str:
 
 # --------------------------------------------------------------------------- blocks
 
+class _Block(Html):
+    """A building block that knows when it reaches a slide: displayed, or placed in another block.
+
+    One that a cell builds but never displays (``esr.kpis(...)`` that is not the cell's last line)
+    is reported by the slide builder as a warning naming the cell, never dropped silently.
+    """
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("html", "_repr_html_"):
+            records.shown(self)
+        return object.__getattribute__(self, name)
+
+    def __repr__(self) -> str:  # a repr is no display
+        return f"<esr block {object.__getattribute__(self, 'html')[:40]!r}…>"
+
+
+def _made(html: str, kind: str) -> Html:
+    return records.track(_Block(html), kind)
+
+
+def keep(name: str, value: Any) -> None:
+    """Keep a figure for the deck's e-mail: ``{{ name }}`` in ``notebooks/<deck>.mail.txt`` becomes ``value``
+    in French format, as this run computed it. Shown on no slide."""
+    records.keep(name, value)
+
+
 def md(text: str, **values: Any) -> Html:
     """Markdown commentary; ``{name}`` fields are filled with ``values`` in French format, escaped.
 
     >>> md("**{n}** actes en {mois}, {evol} sur août", n=286, mois="2021-09", evol=change(286, 250))
     """
     filled = text.format_map({k: _md_escape(fr(v)) for k, v in values.items()}) if values else text
-    return Html(f'<div class="esr-md">{markdown_html(filled)}</div>')
+    return _made(f'<div class="esr-md">{markdown_html(filled)}</div>', "md")
 
 
 def _figure_markup(fig, size: tuple[float, float] | None) -> str:
@@ -147,7 +174,7 @@ def chart(fig, alt: str, *, caption: str | None = None, credit: str | None = Non
         extra += f'<p class="esr-credit">{escape(str(credit))}</p>'
     if data is not None:
         extra += f'<details class="esr-data"><summary>Données du graphique</summary>{table(data).html}</details>'
-    return Html(html.replace("</figure>", extra + "</figure>", 1))
+    return _made(html.replace("</figure>", extra + "</figure>", 1), "chart")
 
 
 def _cell_class(value: Any) -> str:
@@ -193,8 +220,8 @@ def table(df, *, caption: str | None = None, index: bool | None = None, total: d
         foot = f"<tfoot><tr>{''.join(cells)}</tr></tfoot>"
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     css_class = table_class(css_class, len(rows))
-    return Html(f'<table class="esr-table {escape(css_class)}">{cap}<thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(rows)}</tbody>{foot}</table>")
+    return _made(f'<table class="esr-table {escape(css_class)}">{cap}<thead><tr>{head}</tr></thead>'
+                 f"<tbody>{''.join(rows)}</tbody>{foot}</table>", "table")
 
 
 def table_slides(df, title: str, *, rows_per_slide: int = 12, **kwargs: Any) -> None:
@@ -230,7 +257,7 @@ def columns(*blocks: Any, widths: Sequence[int] | None = None) -> Html:
     total = sum(widths)
     cols = "".join(f'<div class="esr-col" style="flex: {int(w)} 1 0; width: {100 * w / total:.1f}%">{_block(b)}</div>'
                    for b, w in zip(blocks, widths))
-    return Html(f'<div class="esr-cols">{cols}</div>')
+    return _made(f'<div class="esr-cols">{cols}</div>', "columns")
 
 
 def kpis(items: Iterable[tuple[Any, str]] | dict) -> Html:
@@ -238,17 +265,17 @@ def kpis(items: Iterable[tuple[Any, str]] | dict) -> Html:
     pairs = items.items() if isinstance(items, dict) else items
     cells = "".join(f'<div class="esr-kpi"><p class="esr-kpi-value">{escape(fr(v))}</p>'
                     f'<p class="esr-kpi-label">{escape(str(label))}</p></div>' for v, label in pairs)
-    return Html(f'<div class="esr-kpis">{cells}</div>')
+    return _made(f'<div class="esr-kpis">{cells}</div>', "kpis")
 
 
 def note(text: str, **values: Any) -> Html:
     """A small note under the content (data caveats); Markdown with French-formatted ``values``."""
-    return Html(f'<div class="esr-note">{md(text, **values).html}</div>')
+    return _made(f'<div class="esr-note">{md(text, **values).html}</div>', "note")
 
 
 def source(text: str) -> Html:
     """The source line of a slide."""
-    return Html(f'<p class="esr-source">Source : {escape(str(text))}</p>')
+    return _made(f'<p class="esr-source">Source : {escape(str(text))}</p>', "source")
 
 
 def slide(title: str | None, *blocks: Any, layout: str = "") -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Iterator
 
 import matplotlib
@@ -84,9 +85,47 @@ def house_style() -> Iterator[None]:
 
 
 def apply_house_style() -> None:
-    """Make the house style the default of this process (the notebook's kernel): every figure gets it."""
+    """Make the house style the default of this process (the notebook's kernel): every figure gets it,
+    tick labels in French number format included (``8 000``, ``0,5``)."""
     _prepare_fonts()
     matplotlib.rcParams.update(_RC)
+    _french_ticks()
+
+
+#: a tick label as matplotlib's ScalarFormatter writes a plain number
+_PLAIN_NUMBER = re.compile(r"([\u2212-]?)([0-9]+)(?:\.([0-9]+))?")
+
+
+def french_number(label: str) -> str:
+    """A plain number label in French format: ``8000`` → ``8 000`` (narrow no-break space), ``0.5`` → ``0,5``."""
+    match = _PLAIN_NUMBER.fullmatch(label)
+    if not match:
+        return label
+    sign, whole, decimals = match.groups()
+    if len(whole) >= 4:
+        whole = f"{int(whole):,}".replace(",", "\u202f")
+    return sign + whole + ("," + decimals if decimals else "")
+
+
+def _french_ticks() -> None:
+    """Every linear axis made from now on labels its ticks in French number format."""
+    from matplotlib import scale, ticker
+
+    class FrenchScalarFormatter(ticker.ScalarFormatter):
+        def __call__(self, x, pos=None):
+            return french_number(super().__call__(x, pos))
+
+        def format_data_short(self, value):
+            return french_number(super().format_data_short(value))
+
+    class FrenchLinearScale(scale.LinearScale):
+        name = "linear"
+
+        def set_default_locators_and_formatters(self, axis):
+            super().set_default_locators_and_formatters(axis)
+            axis.set_major_formatter(FrenchScalarFormatter())
+
+    scale.register_scale(FrenchLinearScale)
 
 
 def _prepare_fonts() -> None:

@@ -38,6 +38,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from html import unescape as html_unescape
 from pathlib import Path
 
 from esante_report.errors import ExportError
@@ -272,7 +273,7 @@ def _quote(runs: list[_Run]) -> str:
     return repr(text if len(text) <= 40 else text[:39] + "…")
 
 
-def _size_problems(n: int, runs: list[_Run]) -> list[str]:
+def _size_problems(n: int, runs: list[_Run], charts: tuple[Chart, ...] = ()) -> list[str]:
     """Text below the floor of its kind (docs/style.md), quoted with its size."""
     kinds = (
         ("header and footer text", MIN_SMALL_PT, lambda r: r.middle < _BODY_TOP or r.middle > _FOOTER_TOP),
@@ -298,7 +299,8 @@ def _size_problems(n: int, runs: list[_Run]) -> list[str]:
         more = len({run.text for run in bad}) - len({run.text for run in smallest[:3]})
         floor = _fmt_pt(floors[kind])
         problems.append(f"slide {n}: text {_quote(smallest[:3])} is {_fmt_pt(size)} pt ({kind} must be ≥ {floor} pt)"
-                        + (f", and {more} more text{'s' if more > 1 else ''} under {floor} pt" if more > 0 else ""))
+                        + (f", and {more} more text{'s' if more > 1 else ''} under {floor} pt" if more > 0 else "")
+                        + (_scaled_chart(bad, charts) if kind == "chart text" else ""))
     return problems
 
 
@@ -325,7 +327,7 @@ def _room_problem(n: int, body_runs: list[_Run], body_shapes: list) -> str | Non
     return None
 
 
-def _page_problems(n: int, page: _Page, expected: int) -> list[str]:
+def _page_problems(n: int, page: _Page, expected: int, charts: tuple[Chart, ...] = ()) -> list[str]:
     problems = []
     runs = page.runs
     boxes = [(r.x0, r.top, r.x1, r.bottom, r.text) for r in runs] + [(*s, None) for s in page.shapes]
@@ -358,7 +360,7 @@ def _page_problems(n: int, page: _Page, expected: int) -> list[str]:
     if _DATA_SUMMARY in shown:
         problems.append(f"slide {n}: shows {_DATA_SUMMARY!r} (a chart's data table is for screen readers, "
                         "never on the slide)")
-    problems += _size_problems(n, runs)
+    problems += _size_problems(n, runs, charts)
     room = _room_problem(n, body_runs, body_shapes)
     if room:
         problems.append(room)
@@ -399,20 +401,67 @@ def _read_pdf(path: Path) -> list[_Page]:
         return pages
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A chart as drawn (before the layout scales it to its slot): its size and the size of each text."""
+
+    cell: int
+    width_in: float
+    height_in: float
+    #: text of the chart → its font size in pt at full size
+    sizes: dict
+
+
+_SVG_BOX = re.compile(r'<svg\b[^>]*?\bviewBox="\s*[-\d.]+\s+[-\d.]+\s+([\d.]+)\s+([\d.]+)\s*"', re.I)
+_SVG_TEXT = re.compile(r'<text\b[^>]*?font-size:\s*([\d.]+)px[^>]*>([^<]{1,80})</text>')
+
+
+def charts_of(items) -> tuple[Chart, ...]:
+    """The charts among a slide's items (each with ``html`` and ``cell``): matplotlib SVG, in pt user units."""
+    out = []
+    for item in items:
+        for svg in item.html.split("<svg")[1:]:
+            box = _SVG_BOX.match("<svg" + svg)
+            if not box:
+                continue
+            sizes = {" ".join(html_unescape(text).split()): float(size) for size, text in _SVG_TEXT.findall(svg)}
+            out.append(Chart(item.cell, float(box.group(1)) / 72, float(box.group(2)) / 72, sizes))
+    return tuple(out)
+
+
+def _scaled_chart(runs: list[_Run], charts: tuple[Chart, ...]) -> str:
+    """What to do about chart text that is small because its chart was scaled down to fit its slot."""
+    for run in sorted(runs, key=lambda r: r.size):
+        for word in [" ".join(run.text.split()), *run.text.split()]:
+            for chart in charts:
+                drawn = chart.sizes.get(word)
+                if not drawn or run.size >= drawn - _SIZE_EPSILON:
+                    continue
+                scale = run.size / drawn
+                width, height = (math.floor(v * scale * 10) / 10 for v in (chart.width_in, chart.height_in))
+                return (f": the chart of cell {chart.cell} is drawn {chart.width_in:.1f} × {chart.height_in:.1f} in "
+                        f"and shown at {scale:.0%} to fit its slot; draw it with figsize=({width:g}, {height:g}) "
+                        "(long labels count in the drawn size), or with fewer, shorter labels")
+    return ""
+
+
 def check_pdf(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
-              slide_cells: tuple[tuple[int, ...], ...] = ()) -> None:
+              slide_cells: tuple[tuple[int, ...], ...] = (), charts: tuple[tuple[Chart, ...], ...] = ()) -> None:
     """Raise :class:`ExportError` naming the slide at fault (and its notebook cells), or return quietly.
 
     ``expected_chars`` (letters and digits each slide shows, from :func:`export.visible_chars`) lets
-    the check see content the layout engine could not place on its page and left out.
+    the check see content the layout engine could not place on its page and left out. ``charts``
+    (per slide, from :func:`charts_of`) lets a finding about small chart text say how much the chart
+    was scaled down and which ``figsize`` fits.
     """
-    named = findings(path, slides, expected_chars, slide_cells)
+    named = findings(path, slides, expected_chars, slide_cells, charts)
     if named:
         raise ExportError(f"{Path(path).name} failed its checks: " + "; ".join(text for _, text in named))
 
 
 def findings(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
-             slide_cells: tuple[tuple[int, ...], ...] = ()) -> list[tuple[int | None, str]]:
+             slide_cells: tuple[tuple[int, ...], ...] = (),
+             charts: tuple[tuple[Chart, ...], ...] = ()) -> list[tuple[int | None, str]]:
     """What :func:`check_pdf` finds, one (slide number or None, text naming the slide and its cells) each."""
     problems = []
     pages = _read_pdf(Path(path))
@@ -424,7 +473,7 @@ def findings(path: Path, slides: int, expected_chars: tuple[int, ...] = (),
                         "or a slide is missing)")
     for n, content in enumerate(pages, start=1):
         expected = expected_chars[n - 1] if n <= len(expected_chars) else 0
-        problems += _page_problems(n, content, expected)
+        problems += _page_problems(n, content, expected, charts[n - 1] if n <= len(charts) else ())
     named: list[tuple[int | None, str]] = []
     for problem in problems:
         match = re.match(r"slide (\d+):", problem)

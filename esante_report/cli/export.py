@@ -30,6 +30,7 @@ from esante_report.outdir import fs as outfs
 from esante_report.outdir import versions
 from esante_report.errors import EsanteReportError, ExportError
 from esante_report.paths import is_report_date
+from esante_report.slides.notebook import cell_tags
 
 __all__ = ["ExportedDeck", "export_notebook", "notebook_parameters_of", "add_parser", "run"]
 
@@ -63,7 +64,7 @@ def notebook_parameters_of(nb) -> dict[str, Any]:
     params: dict[str, Any] = {}
     injected: dict[str, Any] = {}
     for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
+        tags = cell_tags(cell)
         if cell.get("cell_type") != "code":
             continue
         if "parameters" in tags:

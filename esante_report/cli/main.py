@@ -74,8 +74,12 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
 
     new_deck = sub.add_parser("new-deck", help="scaffold a deck: notebook, data with its Table Schema, params entry")
     new_deck.add_argument("name", help="deck name: lower-case letters, digits and _, e.g. teleconsultations")
-    new_deck.add_argument("--title", required=True, help="the deck's title (in French), shown in every footer")
-    new_deck.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="reporting date: adds NAME to params/<date>.yaml")
+    new_deck.add_argument("--title", help="the deck's title (in French), shown in every footer (default: NAME)")
+    new_deck.add_argument("--date", metavar="YYYY-MM-DD",
+                          help="reporting date: adds NAME to params/<date>.yaml (default: today)")
+    new_deck.add_argument("--from-csv", nargs="+", type=Path, metavar="FILE", dest="from_csv",
+                          help="build the deck on these CSV files: copied into data/NAME/, each with an inferred "
+                               "Table Schema; the slides follow the first file's columns")
     new_deck.add_argument("--issuer", default="Ministère des Solidarités et de la Santé",
                           help="the issuing body in the header band (default: %(default)s)")
     _dirs(new_deck)
@@ -198,7 +202,9 @@ def _render(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for line in the_plan.late_warnings:
         print(f"warning: {line}", file=sys.stderr)
     if the_plan.index is not None:
-        print(f"wrote {the_plan.index}")
+        from esante_report.outdir.feed import FEED_NAME
+
+        print(f"wrote {the_plan.index}\nwrote {the_plan.index.parent / FEED_NAME}")
     return 1 if failed else 0
 
 
@@ -217,7 +223,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
         from esante_report.outdir import index as index_mod
 
         path = index_mod.write_index(args.out or default_out_dir(), force=True)
-        print(f"wrote {path}")
+        print(f"wrote {path}\nwrote {path.parent / index_mod.FEED_NAME}")
         return 0
     if args.command == "render":
         return _render(args, parser)
@@ -237,8 +243,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser, commands: di
     if args.command == "new-deck":
         from esante_report.decks.scaffold import new_deck
 
-        for path in new_deck(args.name, title=args.title, date=args.date, data_dir=data_dir, params_dir=params_dir,
-                             issuer=args.issuer):
+        import datetime as dt
+
+        title = args.title if args.title is not None else args.name.replace("_", " ").capitalize()
+        for path in new_deck(args.name, title=title, date=args.date or dt.date.today().isoformat(),
+                             data_dir=data_dir, params_dir=params_dir, issuer=args.issuer, csv_files=args.from_csv):
             print(f"wrote {path}")
         return 0
     return 2

@@ -635,9 +635,15 @@ def read_yaml(path: Path, problems: list[Problem], *, what: str = "a YAML file",
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # a token left open (a quote, a flow mapping) is reported where the scanner gave up, often the end of
+        # the file; the line to fix is where the construct starts
+        context = getattr(exc, "context_mark", None) if isinstance(exc, yaml.scanner.ScannerError) or str(
+            getattr(exc, "context", "")).startswith("while parsing a flow") else None
+        mark = context or getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if context is not None and getattr(exc, "context", None):
+            reason = f"{exc.context}, {reason}"
         problems.append(Problem(path, line, None, f"invalid YAML: {reason}"))
         return None
     except (RecursionError, ValueError, TypeError) as exc:  # a construct the checks above let through

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from esante_report.contracts.readers import Column, check_unique, matching, read_csv
 from esante_report.errors import DataError, Problem, ProblemList
 
 __all__ = ["load_regions", "REGIONS_FILE"]
@@ -14,22 +13,20 @@ __all__ = ["load_regions", "REGIONS_FILE"]
 REGIONS_FILE = "regions.csv"
 
 
-_COLUMNS = [
-    Column("code", matching(r"[0-9]{2}", "a two-digit INSEE region code as text (e.g. '84', '01')")),
-    Column("abbr", matching(r"[A-Z]{2,4}", "an abbreviation of 2 to 4 capital letters (e.g. 'ARA')")),
-    Column("name"),
-]
+_COLUMNS = ("code", "abbr", "name")
 
 
-def read_regions(data_dir: Path, problems: list[Problem]) -> pd.DataFrame:
-    """Regions as a frame (code, abbr, name), in file order; problems are appended."""
+def read_regions(data_dir: Path, problems: list[Problem], tables=None) -> pd.DataFrame:
+    """Regions as a frame (code, abbr, name), in file order, checked by ``regions.schema.json``; problems are
+    appended. ``tables``: the :class:`~esante_report.contracts.schema.Tables` of a loader reading other tables too."""
+    from esante_report.contracts.schema import Tables
+
+    tables = tables if tables is not None else Tables(data_dir, problems)
     path = Path(data_dir) / REGIONS_FILE
-    rows = read_csv(path, _COLUMNS, problems, root=data_dir)
+    rows = tables.rows(REGIONS_FILE)
     if not rows and not any(p.path == path for p in problems):
         problems.append(Problem(path, None, None, "no regions (expected one row per region)"))
-    check_unique(rows, ("code",), path, problems)
-    check_unique(rows, ("abbr",), path, problems)
-    return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in _COLUMNS], dtype=object)
+    return pd.DataFrame([{c: r.get(c) for c in _COLUMNS} for r in rows], columns=list(_COLUMNS), dtype=object)
 
 
 def load_regions(data_dir: Path) -> pd.DataFrame:

@@ -11,7 +11,7 @@ notebook's metadata, under ``esante_report``::
 - ``title`` (default: the notebook's first ``#`` heading, else its name) is the footer's title;
 - ``issuer`` (default: the ``issuer`` default of the parameters cell) is the header's issuing body;
 - ``tables`` are CSV files of ``--data``, each declared by a Table Schema beside it
-  (``<table>.schema.json``), validated before the notebook runs;
+  (``<table>.schema.json``), validated (the schema's own shape first) before the notebook runs;
 - ``regional``: ``render --region`` renders one deck per region;
 - ``code``: a module of the deck's own checks and commands (its *deck code*, see below).
 
@@ -44,6 +44,7 @@ from typing import Any
 
 from esante_report.contracts.readers import LocDict, kind
 from esante_report.errors import Problem, quote
+from esante_report.slides.notebook import cell_tags
 from esante_report.slides.sanitize import text_problem
 
 __all__ = ["DeckSpec", "Parameter", "CheckContext", "find_deck", "deck_names", "deck_code", "check_deck_params",
@@ -110,7 +111,7 @@ class DeckSpec:
         files: list[Path] = []
         for table in self.tables:
             files += [data_dir / table, _schema_of(data_dir / table)]
-            files += [data_dir / ref for ref in _references(_schema_of(data_dir / table))]
+            files += [data_dir / ref for ref in _references(_schema_of(data_dir / table), data_dir)]
         own = data_dir / self.name  # the deck's own data folder: what a notebook may read besides its tables
         if own.is_dir() and not own.is_symlink():
             files += sorted(p for p in own.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -138,14 +139,13 @@ def _schema_of(table: Path) -> Path:
     return table.with_name(table.name.removesuffix(".csv") + ".schema.json")
 
 
-def _references(schema: Path) -> list[str]:
-    """CSV files a Table Schema's foreign keys refer to (relative to the data folder)."""
-    try:
-        raw = json.loads(schema.read_text(encoding="utf-8"))
-        return [fk["reference"]["resource"] for fk in raw.get("foreignKeys", [])
-                if isinstance(fk.get("reference", {}).get("resource"), str)]
-    except (OSError, ValueError, AttributeError, TypeError, KeyError):
-        return []
+def _references(schema: Path, data_dir: Path) -> list[str]:
+    """CSV files a Table Schema's foreign keys refer to (relative to the data folder); none when the schema is
+    not a valid one (its check says why), so nothing outside the data folder is ever listed."""
+    from esante_report.contracts.schema import load_schema
+
+    loaded = load_schema(schema, [], data_dir)
+    return [resource for _, resource, _ in loaded.foreign_keys] if loaded is not None else []
 
 
 @dataclass
@@ -164,7 +164,7 @@ class CheckContext:
 def parameters_cell(nb: dict) -> tuple[str, int] | None:
     """Source of the cell tagged ``parameters`` and its index, or None."""
     for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell_tags(cell):
             source = cell.get("source", "")
             return ("".join(source) if isinstance(source, list) else str(source)), index
     return None
@@ -368,6 +368,17 @@ def _issuer(params: LocDict, spec: DeckSpec, path: Path, problems: list[Problem]
     return issuer.strip()
 
 
+#: parameters a params file never sets, and what sets them
+_SET_ELSEWHERE = {
+    "report_date": "the reporting date is set by the params file's name ({file}), never by a key: remove this "
+                   "line (to render another date, write params/YYYY-MM-DD.yaml)",
+    "data_dir": "the data folder is set by --data (default: the project's data/), never by the params file: "
+                "remove this line",
+    "params_dir": "the params folder is set by --params (default: the project's params/), never by the params "
+                  "file: remove this line",
+}
+
+
 def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: Path,
                       problems: list[Problem], report_date: dt.date | None = None, *,
                       notebooks: Path | None = None) -> dict[str, Any] | None:
@@ -397,7 +408,9 @@ def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: P
     allowed = sorted(n for n in spec.parameters if n not in reserved)
     for key, value in params.items():
         declared = spec.parameters.get(key) if isinstance(key, str) else None
-        if declared is None or key in reserved:
+        if key in _SET_ELSEWHERE:
+            problems.append(Problem(path, params.line_of(key), str(key), _SET_ELSEWHERE[key].format(file=path.name)))
+        elif declared is None or key in reserved:
             problems.append(Problem(path, params.line_of(key), str(key), "unknown parameter of deck "
                                     f"{name} (expected one of {', '.join(allowed)}: the parameters cell of "
                                     f"{spec.notebook.name})"))
@@ -417,9 +430,27 @@ def check_deck_params(name: str, params: Any, line: int, path: Path, data_dir: P
         validate_tables(Path(data_dir), spec.tables, problems)
     module = spec.module()
     if module is not None and hasattr(module, "check"):
-        own = module.check(params, CheckContext(spec, path, Path(data_dir), problems, report_date))
+        # the deck's loaders read its tables through the same schemas: a breach found twice is reported once
+        own_problems: list[Problem] = []
+        own = module.check(params, CheckContext(spec, path, Path(data_dir), own_problems, report_date))
+        seen = set(problems)
+        problems.extend(p for p in own_problems if p not in seen)
         if own is not None:
             checked.update(own)
     if len(problems) > before:
+        _one_problem_per_field(problems, before)
         return None
     return checked
+
+
+def _one_problem_per_field(problems: list[Problem], start: int) -> None:
+    """Keep the first of the problems from ``start`` on that name the same line and field: one problem, one line."""
+    seen: set = set()
+    kept = []
+    for problem in problems[start:]:
+        where = (str(problem.path), problem.line, problem.field)
+        if problem.field is not None and where in seen:
+            continue
+        seen.add(where)
+        kept.append(problem)
+    problems[start:] = kept

@@ -12,10 +12,10 @@ back-off; a permanent one (5xx) names the recipient and the others are still sen
 Every header value goes through :func:`esante_report.distribute.mailheader.header_value`, and every message is
 read back before it is written or sent (:func:`esante_report.distribute.mailheader.message_bytes`).
 
-Subject and body come from the deck's template ``templates/mail/<deck>.txt.j2`` (first line: the
-subject) filled with the deck's own key figures (``mail_figures``), computed by the deck's code
-from the data the deck was rendered from: the data files are checked against the hashes the
-render recorded, so the figures of the e-mail are those of the attached PDF.
+Subject and body come from the deck's template ``notebooks/<deck>.mail.txt`` (first line: the
+subject; see :mod:`esante_report.mailtext`) filled with the values its notebook kept with
+``esr.keep``, read from the published executed notebook: the figures of the e-mail are those of
+the attached PDF by construction, and no code computes them a second time.
 """
 
 from __future__ import annotations
@@ -53,19 +53,18 @@ _PLACEHOLDER_SENDER = "expediteur-a-configurer@example.invalid"
 Progress = Callable[[str], None]
 
 
-def _mail_code(deck: str):
-    """The deck code that can mail ``deck`` (its ``MAIL_TEMPLATE`` and ``mail_figures``), or None."""
+def _template(deck: str) -> Path | None:
+    """The deck's mail template ``notebooks/<deck>.mail.txt``, or None when it has none."""
+    from esante_report.distribute.mailtext import template_path
     from esante_report.decks.registry import find_deck
 
     spec = find_deck(deck)
-    module = spec.module() if spec is not None else None
-    if module is None or not (hasattr(module, "MAIL_TEMPLATE") and hasattr(module, "mail_figures")):
-        return None
-    return module
+    path = template_path(spec.notebook) if spec is not None else None
+    return path if path is not None and path.is_file() else None
 
 
 def _mailable(names) -> list[str]:
-    return [d for d in names if _mail_code(d) is not None]
+    return [d for d in names if _template(d) is not None]
 
 
 @dataclass
@@ -105,23 +104,6 @@ class MailResult:
 
 
 # --------------------------------------------------------------------------- building
-def _template(deck: str):
-    """The deck's own e-mail template (``MAIL_TEMPLATE`` of its deck code), or None."""
-    import jinja2
-
-    module = _mail_code(deck)
-    if module is None:
-        return None
-    path = Path(module.MAIL_TEMPLATE)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), autoescape=False,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
-                             lstrip_blocks=True)
-    try:
-        return env.get_template(path.name)
-    except jinja2.TemplateNotFound:
-        return None
-
-
 def _passed(out_dir: Path, date: str, name: str) -> tuple[Path | None, str]:
     """The PDF of a deck that passed its checks, or None and why not."""
     folder = out_dir / date
@@ -137,23 +119,21 @@ def _passed(out_dir: Path, date: str, name: str) -> tuple[Path | None, str]:
 
 
 def _figures(out_dir: Path, date: str, name: str, deck: str, data_dir: Path) -> dict:
-    """The deck's key figures, from the data it was rendered from (checked against the render's hashes)."""
+    """The values the deck's notebook kept (``esr.keep``), from the executed notebook render published with the PDF."""
+    from esante_report.slides.records import kept_values
+
     record = cache.read_record(out_dir, date, name)
     notebook = out_dir / date / f"{name}.ipynb"
+    digest = cache.file_hashes([notebook])[str(notebook.resolve())] if notebook.is_file() else None
+    if record is None or (notebook.name in record.outputs and record.outputs[notebook.name] != digest):
+        raise EsanteReportError(f"{notebook}: not the executed notebook render published with the PDF "
+                                "(render the deck again)")
     try:
-        parameters = dict(json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["papermill"]["parameters"])
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     except (OSError, ValueError, KeyError, TypeError):
-        raise EsanteReportError(f"{notebook}: executed notebook unreadable, its parameters are unknown "
+        raise EsanteReportError(f"{notebook}: executed notebook unreadable, its kept values are unknown "
                                 "(render the deck again)") from None
-    source = Path(parameters.get("data_dir") or data_dir)
-    recorded = record.data if record else {}
-    # the record names data files relative to the --data the deck was rendered from
-    current = cache.data_hashes([source / p for p in recorded], source)
-    changed = [p for p, sha in recorded.items() if current.get(p) != sha]
-    if record is None or changed:
-        raise EsanteReportError(f"{changed[0] if changed else notebook}: data changed since the deck was rendered "
-                                "(render it again, so that the e-mail quotes the figures of the PDF)")
-    return _mail_code(deck).mail_figures(source, parameters)
+    return kept_values(cells if isinstance(cells, list) else [])
 
 
 def _link(config: Config, out_dir: Path, date: str, name: str) -> str:
@@ -176,8 +156,10 @@ def _link(config: Config, out_dir: Path, date: str, name: str) -> str:
 
 def _build(config: Config, sender: str, row: MailRow, who: Recipients, deck: str, date: str, pdf: Path,
            figures: dict, link: str, message_id: str | None) -> EmailMessage:
-    text = _template(deck).render(**figures, link=link, attachment=pdf.name, attachment_size=size_fr(pdf.stat().st_size))
-    subject, _, body = text.partition("\n")
+    from esante_report.distribute.mailtext import fill
+
+    subject, body = fill(_template(deck), {**figures, "link": link, "attachment": pdf.name,
+                                           "attachment_size": size_fr(pdf.stat().st_size)})
     msg = EmailMessage()
     for name, value in (("Subject", subject), ("From", sender), ("To", ", ".join(who.to)),
                         ("Cc", ", ".join(who.cc)), ("Date", formatdate(localtime=True)),

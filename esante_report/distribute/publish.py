@@ -1,4 +1,4 @@
-"""``publish``: copy the decks readers need, and their index, to a share (folder, WebDAV, SFTP, SMB, S3).
+"""``publish``: copy the decks readers need, their index and its feed, to a share (folder, WebDAV, SFTP, SMB, S3).
 
 Only reader files (:func:`~esante_report.outdir.index.reader_formats`) of decks that passed their checks
 go: a file is published when its content is the one ``render`` checked and recorded in the cache.
@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 from esante_report.distribute.config import ConfigError, Target, redact, url_password
 from esante_report.errors import EsanteReportError, PublishError, quote
 from esante_report.outdir import fs as outfs
+from esante_report.outdir.feed import FEED_NAME, render_feed
 from esante_report.outdir.index import collect, deck_file, local_listing, render_page
 from esante_report.pipeline import cache
 
@@ -41,7 +42,7 @@ __all__ = ["PublishError", "PublishPlan", "open_target", "plan_publish", "publis
 
 MANIFEST_NAME = ".esante-manifest.json"
 INDEX_NAME = "index.html"
-_TOP_FILES = (INDEX_NAME, MANIFEST_NAME)
+_TOP_FILES = (INDEX_NAME, FEED_NAME, MANIFEST_NAME)
 #: a manifest larger than this is not one this toolkit wrote: treated as damaged
 _MANIFEST_LIMIT = 64 * 1024 * 1024
 #: bad manifest entries warned about one by one; the rest are counted in one line
@@ -471,7 +472,7 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
 
     page_dates = collect(out_dir, after, set(dates) if dates is not None else planned_dates(out_dir))
     index_digest = hashlib.sha256(json.dumps(page_dates, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    if manifest.get("index") != index_digest or INDEX_NAME not in _top_files(fs, root):
+    if manifest.get("index") != index_digest or not {INDEX_NAME, FEED_NAME} <= _top_files(fs, root):
         plan.index = "replace" if INDEX_NAME in _top_files(fs, root) else "add"
     if dry_run:
         return plan
@@ -488,6 +489,7 @@ def publish(out_dir: Path, target: Target, *, dates: list[str] | None, decks: li
             files[rel] = {"sha256": plan.hashes[rel], "size": plan.sizes[rel]}
         if plan.index != "unchanged":
             progress(f"publish: writing {INDEX_NAME}")
+            _put(fs, root, FEED_NAME, render_feed(page_dates, target.public_url), target)
             _put(fs, root, INDEX_NAME, render_page(page_dates).encode("utf-8"), target)
         for rel in plan.remove:
             progress(f"publish: removing {rel}")

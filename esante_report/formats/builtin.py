@@ -49,7 +49,7 @@ class Pdf(Format):
         from esante_report.checks import layout, pdfua
 
         rendered = build.rendered
-        layout.check_pdf(path, rendered.slides, rendered.expected_chars, rendered.slide_cells)
+        layout.check_pdf(path, rendered.slides, rendered.expected_chars, rendered.slide_cells, rendered.charts)
         pdfua.check(path)
 
 

@@ -29,6 +29,7 @@ import nbformat
 from markupsafe import Markup
 
 from esante_report import fonts
+from esante_report.checks.layout import charts_of
 from esante_report.errors import ExportError
 from esante_report.paths import node_modules_dir, templates_dir
 from esante_report.slides.model import HIDDEN_TAGS, SlideList, build_deck
@@ -71,6 +72,8 @@ class Rendered:
     expected_chars: tuple[int, ...] = ()
     #: per slide: the notebook cells it comes from (to name them in warnings)
     slide_cells: tuple[tuple[int, ...], ...] = ()
+    #: per slide: its charts as drawn (the layout check says how much a chart with small text was scaled down)
+    charts: tuple = ()
     #: the slide list both decks show (the editable decks are written from it too)
     deck: SlideList | None = field(default=None, compare=False, repr=False)
 
@@ -139,7 +142,8 @@ def _template() -> jinja2.Template:
 
 
 def _context(deck: SlideList, meta: DeckMeta) -> dict:
-    slides = [{"number": s.number, "layout": s.layout, "title": Markup(s.title) if s.title else None,
+    slides = [{"number": s.number, "layout": s.layout, "key_figures": s.key_figures,
+               "title": Markup(s.title) if s.title else None,
                "items": [{"kind": i.kind, "html": Markup(i.html)} for i in s.items],
                "notes": [Markup(n) for n in s.notes]} for s in deck.slides]
     return {"slides": slides, "total": len(slides), "meta": meta}
@@ -183,7 +187,8 @@ def build(nb: nbformat.NotebookNode, meta: DeckMeta) -> Rendered:
     print_html = _print_deck(deck, meta)
     return Rendered(_render(deck, meta, "reveal"), print_html, len(deck.slides), tuple(deck.warnings),
                     expected_chars=tuple(visible_chars(print_html)),
-                    slide_cells=tuple(tuple(s.cells) for s in deck.slides), deck=deck)
+                    slide_cells=tuple(tuple(s.cells) for s in deck.slides),
+                    charts=tuple(charts_of(s.items) for s in deck.slides), deck=deck)
 
 
 _INVISIBLE = re.compile(r'<(style|script|aside|title)\b.*?</\1>|<details class="esr-data">.*?</details>', re.S)

@@ -1,1 +1,1 @@
-"""The output folder: safe writes (``fs``), atomic deck versions (``versions``) and the readers' index (``index``)."""
+"""The output folder: safe writes (``fs``), atomic deck versions (``versions``), the readers' index (``index``) and its Atom feed (``feed``)."""

@@ -96,12 +96,13 @@ def _check_regional_notebook(notebook: Path) -> None:
     import json
 
     from esante_report.decks.registry import parameters_in
+    from esante_report.slides.notebook import cell_tags
 
     try:
         cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError, AttributeError):
         return  # the render reports an unreadable notebook
-    source = "\n".join("".join(c.get("source", "")) for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = "\n".join("".join(c.get("source", "")) for c in cells if "parameters" in cell_tags(c))
     if "region" not in parameters_in(source):
         raise RenderError(f"{notebook}: the parameters cell has no 'region' parameter, so a regional deck would show "
                           "national figures (expected a line `region = None` read by the notebook)")
@@ -234,7 +235,10 @@ def _run_here(jobs: list[Job], progress: StderrProgress, on_result: Callable[[Jo
         try:
             results[i] = render_job(job, board.update if board and not progress.quiet else progress)
         except Exception as exc:  # as a pool worker would report it: that deck failed, the others go on
-            results[i] = JobResult(job.date, job.name, "failed", error=f"{type(exc).__name__}: {exc}")
+            import traceback
+
+            results[i] = JobResult(job.date, job.name, "failed", error=f"{type(exc).__name__}: {exc}",
+                                   traceback=traceback.format_exc())
         on_result(results[i])
         if fail_fast and results[i].status == "failed":
             break
@@ -437,7 +441,10 @@ def _result_of(future, job: Job) -> JobResult:
     try:
         return future.result()
     except Exception as exc:  # a worker died (killed, out of memory): that deck failed, the others go on
-        return JobResult(job.date, job.name, "failed", error=f"worker failed: {type(exc).__name__}: {exc}")
+        import traceback
+
+        return JobResult(job.date, job.name, "failed", error=f"worker failed: {type(exc).__name__}: {exc}",
+                         traceback=traceback.format_exc())
 
 
 def _run_dask(jobs: list[Job], workers: int, scheduler: str | None, fail_fast: bool, progress: StderrProgress,

@@ -206,12 +206,15 @@ def render_job(job: Job, progress: Progress | None = None) -> JobResult:
     start = time.monotonic()
     try:
         deck = _render(job, progress)
-    except EsanteReportError as exc:
+    except Exception as exc:  # noqa: BLE001 - a toolkit bug fails this deck only, its traceback kept for --debug
         with contextlib.suppress(OSError):
             cache.forget(Path(job.out_dir), job.date, job.name)
         import traceback
 
-        return JobResult(job.date, job.name, "failed", time.monotonic() - start, error=_one_line(str(exc)),
+        error = _one_line(str(exc)) if isinstance(exc, EsanteReportError) else (
+            f"{type(exc).__name__}: {_one_line(str(exc))} (an error of esante-report itself; "
+            "--debug shows its traceback)")
+        return JobResult(job.date, job.name, "failed", time.monotonic() - start, error=error,
                          traceback=traceback.format_exc())
     return JobResult(job.date, job.name, "rendered", time.monotonic() - start, deck.slides, deck=deck)
 
@@ -258,13 +261,13 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
 
     with outfs.build_folder(out_dir, f"{job.date}-{job.name}") as tmp:
         stage("execute", f"running {source.name}")
-        executed = _execute(job, source, tmp, final_dir)
+        executed = execute(job, source, tmp, final_dir)
         import nbformat
 
         nb = nbformat.read(executed, as_version=4)
         try:
             written = stages.write_formats(
-                nb, _meta(job), tmp, job.name, job.formats, stage=stage,
+                nb, job_meta(job), tmp, job.name, job.formats, stage=stage,
                 warn=lambda message: progress(f"{job.label}: warning: {source.name}: {message}"))
         except stages.CheckFailed as exc:
             kept, note = _try_keep_failed(executed, final_dir, job.name)
@@ -318,10 +321,11 @@ def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log
 
     # papermill records both paths in the notebook's JSON, which cannot hold a non-UTF-8 byte of a file name:
     # such paths go through an in-memory I/O handler instead (the notebook then records fixed names)
-    if _utf8(source) and _utf8(executed):
+    prepared = with_record_cells(source)
+    if _utf8(source) and _utf8(executed) and prepared is None:
         notebook, target = str(source), str(executed)
     else:
-        notebook, target = _BuildIO.source(source), _BuildIO.target(job.name)
+        notebook, target = _BuildIO.source(source, prepared), _BuildIO.target(job.name)
     state: dict[str, Any] = {}
 
     def notebook_started(notebook=None, **_) -> None:  # nbclient hooks (nbclient >= 0.6)
@@ -356,7 +360,50 @@ def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log
             outfs.write_text(executed, saved)
 
 
-def _execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
+def with_record_cells(source: Path) -> str | None:
+    """The notebook to run for ``source`` when it needs cells of render's (else None: the file as it is).
+
+    After each Markdown cell with ``{{ name }}`` placeholders, a hidden cell records their values at that
+    point of the run; at the end, one reports the building blocks built but never displayed. Both are
+    tagged :data:`~esante_report.records.INJECTED_TAG`: left out of the cell count, shown on no slide.
+    """
+    import nbformat
+
+    from esante_report.slides import records
+
+    text = source.read_text(encoding="utf-8")
+    if "esante_report" not in text and "{{" not in text:
+        return None  # a notebook that uses no building block and quotes no value
+    nb = nbformat.reads(text, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.get("cell_type") == "markdown":
+            expressions = records.placeholders(cell.get("source", ""))
+            if expressions:
+                cells.append(_record_cell(records.values_cell_source(expressions), f"values-{len(cells)}"))
+    cells.append(_record_cell(records.finish_cell_source(), "finish"))
+    nb.cells = cells
+    return nbformat.writes(nb)
+
+
+def _record_cell(source: str, key: str):
+    from nbformat.v4 import new_code_cell
+
+    from esante_report.slides.records import INJECTED_TAG
+
+    cell = new_code_cell(source)
+    cell.id = f"esante-report-{key}"
+    cell.metadata["tags"] = [INJECTED_TAG]
+    cell.metadata["slideshow"] = {"slide_type": "skip"}
+    return cell
+
+
+def execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
+    """Run the notebook ``source`` of ``job`` in the build folder ``tmp``; the executed notebook.
+
+    Raises :class:`RenderError` naming the cell as JupyterLab numbers it; the partly executed notebook is kept
+    in ``final_dir/failed/``."""
     _lighter_imports()
     from papermill.exceptions import PapermillExecutionError
 
@@ -413,7 +460,7 @@ class _BuildIO:
     whatever bytes it holds). The executed notebook records these fixed names."""
 
     SCHEME = "esante-report:"
-    _sources: dict[str, Path] = {}
+    _sources: dict[str, Path | str] = {}
     _saved: dict[str, str] = {}
 
     @classmethod
@@ -424,10 +471,11 @@ class _BuildIO:
             papermill_io.register(cls.SCHEME, cls)
 
     @classmethod
-    def source(cls, path: Path) -> str:
+    def source(cls, path: Path, text: str | None = None) -> str:
+        """The name papermill reads ``path`` by (or ``text``, the notebook to run instead of the file's)."""
         cls.register()
         name = f"{cls.SCHEME}notebooks/{Path(path).name.encode('ascii', 'replace').decode()}"
-        cls._sources[name] = Path(path)
+        cls._sources[name] = Path(path) if text is None else text
         return name
 
     @classmethod
@@ -442,7 +490,8 @@ class _BuildIO:
 
     @classmethod
     def read(cls, path: str) -> str:
-        return cls._sources[path].read_text(encoding="utf-8")
+        source = cls._sources[path]
+        return source if isinstance(source, str) else source.read_text(encoding="utf-8")
 
     @classmethod
     def write(cls, buf: str, path: str) -> None:
@@ -467,16 +516,11 @@ def _cells(executed: Path) -> list:
     return cells if isinstance(cells, list) else []
 
 
-def _tags(cell) -> list:
-    tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell, dict) else []
-    return tags if isinstance(tags, list) else []
-
-
 def lab_cell_number(executed: Path, cell_index: int) -> int:
-    """The number JupyterLab shows for cell ``cell_index`` of the executed notebook (1-based, the cells
-    papermill injected left out), as warnings and the PDF check count."""
-    injected = sum("injected-parameters" in _tags(c) for c in _cells(executed)[:cell_index])
-    return cell_index + 1 - injected
+    """The number JupyterLab shows for cell ``cell_index`` of the executed notebook file."""
+    from esante_report.slides.notebook import lab_number
+
+    return lab_number(_cells(executed), cell_index)
 
 
 def _running_cell(executed: Path) -> int | None:
@@ -519,7 +563,8 @@ def _clear_failed(failed_dir: Path, name: str) -> None:
         os.rmdir(failed_dir)  # only when empty
 
 
-def _meta(job: Job):
+def job_meta(job: Job):
+    """The header, footer and document metadata of ``job``'s deck (:func:`~esante_report.pipeline.stages.deck_meta`)."""
     spec = deck_spec(job.deck, Path(job.notebooks))
     issuer = job.parameters.get("issuer")
     if not isinstance(issuer, str) or not issuer.strip():

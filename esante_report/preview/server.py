@@ -139,8 +139,11 @@ class PreviewServer:
 
     def notify(self) -> None:
         """Called from any thread when the session's state changed."""
-        if self._loop is not None and self._changed is not None:
-            self._loop.call_soon_threadsafe(self._changed.set)
+        if self._loop is not None and self._changed is not None and not self.stopping:
+            try:
+                self._loop.call_soon_threadsafe(self._changed.set)
+            except RuntimeError:  # the loop closed meanwhile: the preview is stopping
+                pass
 
     async def wait_change(self, seen: int) -> None:
         while self.session.state.version == seen and not self.stopping:

@@ -111,6 +111,7 @@ class Session:
         self._seen: dict[Path, str | None] = {}
         self._lock = threading.Lock()
         self._builds = 0
+        self.closed = False
 
     # ------------------------------------------------------------------ what is watched
 
@@ -204,7 +205,8 @@ class Session:
         source = self._read_notebook()
         only_text = (changed is not None and self._executed is not None and changed <= {self.notebook.resolve(),
                      self.twin.resolve()} and _cell_sources(source, "code") == self._code
-                     and [c.cell_type for c in source.cells] == [c.cell_type for c in self._source_cells])
+                     and [c.cell_type for c in source.cells] == [c.cell_type for c in self._source_cells]
+                     and _quoted(source.cells) == _quoted(self._source_cells))
         self.state = State(version=self.state.version + 1, html=self.state.html, deck=self.state.deck,
                            status="building", problems=self.state.problems)
         self.on_change()
@@ -213,11 +215,11 @@ class Session:
         if only_text:  # Markdown only: nothing that executes changed
             executed = self._with_text_of(source)
         else:
-            path = render._execute(self.job, self.notebook, build, self.folder / "failed")
+            path = render.execute(self.job, self.notebook, build, self.folder / "failed")
             executed = nbformat.read(str(path), as_version=4)
             self._executed, self._code, self._source_cells = executed, _cell_sources(source, "code"), source.cells
         warnings: list[str] = []
-        written = stages.write_formats(executed, render._meta(self.job), build, self.job.name, ["html"],
+        written = stages.write_formats(executed, render.job_meta(self.job), build, self.job.name, ["html"],
                                        warn=warnings.append)
         html = written.files["html"].read_text(encoding="utf-8")
         problems = [(self._slide_of(w, written.rendered.slide_cells), w) for w in warnings]
@@ -232,9 +234,11 @@ class Session:
         """The last executed notebook with the Markdown cells of ``source`` (same cells, same order)."""
         import copy
 
+        from esante_report.slides.notebook import is_injected
+
         executed = copy.deepcopy(self._executed)
-        own = [i for i, c in enumerate(executed.cells)
-               if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]  # papermill's cell aside
+        own = [i for i, c in enumerate(executed.cells)   # the cells papermill and render added aside
+               if not is_injected(c)]
         for i, cell in zip(own, source.cells):
             if cell.cell_type == "markdown":
                 executed.cells[i].source = cell.source
@@ -272,23 +276,33 @@ class Session:
         try:
             folder = build / "pdf"
             folder.mkdir()
-            written = stages.write_formats(executed, render._meta(self.job), folder, self.job.name, ["html", "pdf"],
+            written = stages.write_formats(executed, render.job_meta(self.job), folder, self.job.name, ["html", "pdf"],
                                            warn=lambda message: None, checks=False)
             pdf = written.files["pdf"]
             rendered = written.rendered
-            found += layout.findings(pdf, rendered.slides, rendered.expected_chars, rendered.slide_cells)
+            found += layout.findings(pdf, rendered.slides, rendered.expected_chars, rendered.slide_cells,
+                                     rendered.charts)
             found += [(_slide_number(p), p) for p in pdfua.problems(pdf)]
         except Exception as exc:  # noqa: BLE001 - shown, never fatal to the preview
             found.append((None, f"the PDF could not be laid out: {' '.join(str(exc).split())[:300]}"))
-        if self.state.version != version:
-            return  # a newer deck is already shown: its own check will report
+        if self.state.version != version or self.closed:
+            return  # a newer deck is already shown (its own check will report), or the preview stopped
         self.state = State(version=self.state.version + 1, html=self.state.html, deck=self.state.deck,
                            status=self.state.status, error=self.state.error, problems=self.state.problems + found,
                            checking=False)
         self.on_change()
 
     def close(self) -> None:
+        self.closed = True
+        self.on_change = lambda: None
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _quoted(cells) -> list[list[str]]:
+    """The ``{{ name }}`` placeholders of each Markdown cell: their values come from a run, so new ones need one."""
+    from esante_report.slides.records import placeholders
+
+    return [placeholders(c.source) for c in cells if c.cell_type == "markdown"]
 
 
 def _slide_number(text: str) -> int | None:

@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from esante_report.slides import images
+from esante_report.slides import records
 from esante_report.slides import sanitize
+from esante_report.slides.notebook import INJECTED_TAGS, cell_tags
 from esante_report.errors import ExportError, quote
 
 if TYPE_CHECKING:  # nbformat imports jsonschema, slow to import: the kernel never needs it
@@ -51,6 +53,7 @@ __all__ = ["Item", "Slide", "SlideList", "build_deck", "markdown_html", "cell_op
 NEW_SLIDE_KEY = "esante_report"
 #: cells with these tags never reach a slide (papermill's parameters cells among them)
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove_cell", "remove-cell"})
+#: cells added to the notebook by papermill and by render: not cells the analyst counts
 
 _OPTION = re.compile(r"#\|\s*([a-z][a-z0-9-]*)\s*:(.*)")
 #: what output metadata ``esante_report`` may hold (authoring.slide and show_slides write it)
@@ -101,6 +104,21 @@ class Slide:
     cells: list[int] = field(default_factory=list)
     layout: str = ""               # cover | divider | "" (content)
     reprs: list[tuple[int, str]] = field(default_factory=list)   # (cell, repr) left off this slide
+
+    @property
+    def key_figures(self) -> bool:
+        """A slide of key figures (``esr.kpis``) alone, maybe with a source line or a note: they fill the slide."""
+        kinds = [_block_class(item.html) for item in self.items]
+        return "esr-kpis" in kinds and all(k in ("esr-kpis", "esr-source", "esr-note") for k in kinds)
+
+
+_FIRST_CLASS = re.compile(r'\s*<(?:div|p)\s+class="([a-z-]+)"')
+
+
+def _block_class(html: str) -> str:
+    """The class of the building block an item's markup starts with (``esr-kpis``…), else ""."""
+    match = _FIRST_CLASS.match(html[:80])
+    return match.group(1) if match else ""
 
 
 @dataclass
@@ -256,8 +274,7 @@ def _metadata(cell) -> dict:
 
 
 def _tags(cell) -> set[str]:
-    tags = _metadata(cell).get("tags", [])
-    return {t for t in tags if isinstance(t, str)} if isinstance(tags, list) else set()
+    return set(cell_tags(cell))
 
 
 def _kind(cell) -> str:
@@ -312,11 +329,48 @@ def figure_html(svg_or_img: str, alt: str, caption: str | None = None) -> str:
             f"{svg_or_img}</div>{cap}</figure>")
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~])")
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` escaped so that Markdown shows it as it is (a value from data quoted in commentary)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _fill(text: str, n: int, values: dict | None) -> str:
+    """``text`` with its ``{{ name }}`` placeholders replaced by the values the kernel recorded, escaped."""
+    expressions = records.placeholders(text)
+    if not expressions:
+        return text
+    bad = next((e for e in expressions if not records.EXPRESSION.fullmatch(e)), None)
+    if bad is not None:
+        raise ExportError(f"cell {n}: {{{{ {bad[:60]} }}}}: a placeholder names a variable of the notebook, maybe "
+                          "with attributes (e.g. {{ total }}, {{ stats.total }}); no call, index or operator: "
+                          "compute the value in a code cell above")
+    if values is None:
+        raise ExportError(f"cell {n}: {{{{ {expressions[0]} }}}}: placeholders are filled when esante-report "
+                          "render runs the notebook; render the deck (export shows a notebook as it ran)")
+    missing = [e for e in expressions if e not in values.get("values", {})]
+    if missing:
+        raise ExportError(f"cell {n}: {{{{ {missing[0]} }}}}: no variable of that name (or attribute) when the "
+                          "notebook reaches this cell, or it is a function (expected a value computed by a code "
+                          f"cell above, e.g. {missing[0].split('.')[0]} = ...)")
+    filled = values["values"]
+
+    def value(match: re.Match) -> str:
+        return markdown_literal(str(filled[match.group(1).strip()]))
+
+    return records.PLACEHOLDER.sub(value, text)
+
+
 class _Builder:
     def __init__(self) -> None:
         self.slides: list[Slide] = []
         self.warnings: list[str] = []
         self.figures = 0
+        #: execution count -> cell number, and the blocks recorded as never displayed
+        self.counts: dict[int, int] = {}
+        self.undisplayed: list[dict] = []
 
     @property
     def current(self) -> Slide:
@@ -342,8 +396,8 @@ class _Builder:
         return html
 
     # -- cells
-    def markdown(self, cell, n: int, kind: str) -> None:
-        text = _source(cell, n)
+    def markdown(self, cell, n: int, kind: str, values: dict | None = None) -> None:
+        text = _fill(_source(cell, n), n, values)
         if kind == "notes":
             if text.strip():
                 self.current.notes.append(self.markdown_html(text, n, cell))
@@ -372,6 +426,7 @@ class _Builder:
         outputs = cell.get("outputs", [])
         if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
             raise ExportError(f"cell {n}: outputs: expected a list of outputs")
+        outputs = [o for o in outputs if not _is_record(o)]
         if kind == "notes":
             notes = [self._output_html(o, cell, n, warn=False) for o in outputs]
             self.current.notes.extend(h for h in notes if h)
@@ -428,6 +483,26 @@ class _Builder:
         if printed:
             self.warn(n, "printed text is not shown on slides (use esr.md(...) to put text on a slide)")
 
+    def read_records(self, cell, n: int | None) -> None:
+        """Note the cell's execution count and the blocks its kernel recorded as never displayed."""
+        count = cell.get("execution_count")
+        if n is not None and isinstance(count, int) and not isinstance(count, bool):
+            self.counts[count] = n
+        for record in records.records(cell):
+            lost = record.get("undisplayed")
+            if isinstance(lost, list):
+                self.undisplayed.extend(x for x in lost if isinstance(x, dict))
+
+    def warn_undisplayed(self) -> None:
+        for block in self.undisplayed:
+            kind = block.get("block")
+            kind = kind if isinstance(kind, str) and records.NAME.fullmatch(kind) else "block"
+            count = block.get("execution_count")
+            n = self.counts.get(count) if isinstance(count, int) else None
+            where = f"cell {n}" if n is not None else "a cell"
+            self.warnings.append(f"{where}: esr.{kind}(...) is built but never displayed, so no slide shows it: "
+                                 "make it the last line of its cell, or pass it to display(...)")
+
     def _output_html(self, output, cell, n: int, options: dict | None = None, warn: bool = True) -> str | None:
         """Sanitised markup of one output; None when no MIME type can be shown, "" when it was refused
         (with a warning naming the cell)."""
@@ -467,6 +542,20 @@ class _Builder:
         return None
 
 
+def _is_record(output) -> bool:
+    data = output.get("data")
+    return isinstance(data, dict) and records.MIME in data and set(data) <= {records.MIME, "text/plain"}
+
+
+def _markdown_values(cells: list, index: int) -> dict | None:
+    """The placeholder values recorded for the Markdown cell at ``index``: by the injected cell after it."""
+    following = cells[index + 1] if index + 1 < len(cells) else None
+    if following is None or records.INJECTED_TAG not in _tags(following):
+        return None
+    found = [r for r in records.records(following) if isinstance(r.get("values"), dict)]
+    return found[0] if found else {"values": {}}
+
+
 def _xml_safe(slide: Slide) -> None:
     """Every text of ``slide`` as text every deck format holds (no control character, no lone surrogate)."""
     slide.title = sanitize.xml_text(slide.title) if slide.title is not None else None
@@ -479,11 +568,14 @@ def build_deck(nb: nbformat.NotebookNode) -> SlideList:
     """The slides of an executed notebook, and the warnings about what could not be placed."""
     builder = _Builder()
     n = 0
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
         tags = _tags(cell)
-        if "injected-parameters" in tags:
-            continue  # papermill's cell: not one the analyst sees in the source notebook
+        if tags & INJECTED_TAGS:
+            builder.read_records(cell, None)  # the end-of-notebook report of blocks never displayed
+            continue  # papermill's and render's cells: not ones the analyst sees in the source notebook
         n += 1
+        if cell.get("cell_type") == "code":
+            builder.read_records(cell, n)
         if tags & HIDDEN_TAGS:
             continue
         kind = _kind(cell)
@@ -491,11 +583,12 @@ def build_deck(nb: nbformat.NotebookNode) -> SlideList:
             continue
         ctype = cell.get("cell_type")
         if ctype == "markdown":
-            builder.markdown(cell, n, kind)
+            builder.markdown(cell, n, kind, _markdown_values(nb.cells, index))
         elif ctype == "code":
             builder.code(cell, n, kind)
         elif _source(cell, n).strip():
             builder.warn(n, f"{ctype} cell ({_describe(cell, n)!r}) is not shown on slides")
+    builder.warn_undisplayed()
     slides = [s for s in builder.slides if s.items or s.title or s.reprs]
     for i, slide in enumerate(slides, start=1):
         slide.number = i

@@ -16,29 +16,44 @@ from __future__ import annotations
 from typing import Any
 
 from esante_report.errors import ExportError, quote
+from esante_report.slides.records import INJECTED_TAG
 
-__all__ = ["cell_label", "validate", "refuse_unexecuted", "PAPERMILL_ERROR_TAG"]
+__all__ = ["cell_label", "cell_tags", "is_injected", "lab_number", "validate", "refuse_unexecuted",
+           "PAPERMILL_ERROR_TAG", "INJECTED_TAGS"]
 
 _TEXT_FIELDS = {"source", "text"}
 #: the tag of the two Markdown cells papermill adds to a notebook whose run failed (banner and anchor)
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 
 
-def _tags(cell: Any) -> list:
+#: the cells the analyst did not write: papermill's parameters, and the cells render adds (records)
+INJECTED_TAGS = frozenset({"injected-parameters", INJECTED_TAG})
+
+
+def cell_tags(cell: Any) -> list[str]:
+    """The tags of a notebook cell (a dict or a node), whatever its metadata holds: strings only."""
     meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
     tags = meta.get("tags", []) if isinstance(meta, dict) else []
-    return tags if isinstance(tags, list) else []
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
-def _is_injected(cell: Any) -> bool:
-    return "injected-parameters" in _tags(cell)
+def is_injected(cell: Any) -> bool:
+    """A cell the analyst did not write (papermill's parameters, a record render added)."""
+    return bool(INJECTED_TAGS.intersection(cell_tags(cell)))
+
+
+def lab_number(cells: list, index: int) -> int:
+    """The number JupyterLab shows for the cell at ``index`` of an executed notebook's ``cells``: 1-based, the
+    cells papermill and render added left out. Every message naming a cell counts this way."""
+    return sum(1 for c in cells[:index + 1] if not is_injected(c))
 
 
 def cell_label(cells: list, index: int) -> str:
     """``cell N`` for the cell at ``index`` of ``cells`` (injected parameters left out of the count)."""
-    if 0 <= index < len(cells) and _is_injected(cells[index]):
-        return "papermill's injected-parameters cell"
-    return f"cell {sum(1 for c in cells[:index + 1] if not _is_injected(c))}"
+    if 0 <= index < len(cells) and is_injected(cells[index]):
+        return ("papermill's injected-parameters cell" if "injected-parameters" in cell_tags(cells[index])
+                else "a cell render added")
+    return f"cell {lab_number(cells, index)}"
 
 
 def _field(path: list) -> str:
@@ -101,15 +116,15 @@ def refuse_unexecuted(nb: Any, name: str) -> None:
     """
     cells = [c for c in nb.get("cells", []) if isinstance(c, dict)]
     # the analyst's numbering: neither papermill's injected cell nor its error cells are theirs
-    own = [c for c in cells if not _is_injected(c) and PAPERMILL_ERROR_TAG not in _tags(c)]
-    if _papermill(nb.get("metadata")).get("exception") is True or any(PAPERMILL_ERROR_TAG in _tags(c) for c in cells):
-        ran = [c for c in cells if PAPERMILL_ERROR_TAG not in _tags(c)]
+    own = [c for c in cells if not is_injected(c) and PAPERMILL_ERROR_TAG not in cell_tags(c)]
+    if _papermill(nb.get("metadata")).get("exception") is True or any(PAPERMILL_ERROR_TAG in cell_tags(c) for c in cells):
+        ran = [c for c in cells if PAPERMILL_ERROR_TAG not in cell_tags(c)]
         marked = [c for c in ran if _papermill(c.get("metadata")).get("exception") is True]
         errors = [c for c in ran if any(_is_error(o) for o in _outputs(c))]
         culprit = (marked or errors or [None])[0]
         if culprit is None:
             where = "(no cell is marked as the failing one)"
-        elif _is_injected(culprit):
+        elif is_injected(culprit):
             where = "in papermill's injected-parameters cell"
         else:
             where = f"at cell {next(k for k, c in enumerate(own, start=1) if c is culprit)}"

@@ -17,24 +17,20 @@ from pathlib import Path
 import pandas as pd
 
 from esante_report.contracts.readers import (
-    Column,
     LocDict,
     LocList,
     check_keys,
     check_unique,
     choice,
-    matching,
     parse_date,
-    parse_number,
-    read_csv,
     read_yaml,
-    reference,
     shown,
     string_list,
     yaml_value,
 )
 from ...errors import DataError, Problem, ProblemList
 from esante_report.contracts.regions import read_regions
+from esante_report.contracts.schema import Tables
 from .files import SUBDIR, data_files
 from .files import files as _files
 
@@ -128,7 +124,8 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
     data_dir = Path(data_dir)
     files = _files(data_dir)
     problems: list[Problem] = ProblemList()
-    regions = read_regions(data_dir, problems)
+    tables = Tables(data_dir, problems)
+    regions = read_regions(data_dir, problems, tables)
     support = _read_support(files["support"], problems, data_dir)
     support_unusable = any(p.path == files["support"] for p in problems)
     services = _read_services(files["services"], None if support_unusable else set(support), problems, data_dir)
@@ -144,16 +141,18 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
     ids = sorted(s.id for s in services)
     hint = ", ".join(ids) if len(ids) <= 20 else "an id of services.yaml"
     # services.yaml with problems: its ids are not a reliable reference, so they are checked next run
-    service_id = reference(ids, "service", f"an id of services.yaml: {hint}",
-                           unchecked=any(p.path == files["services"] for p in problems))
+    services_unusable = any(p.path == files["services"] for p in problems)
 
-    ind_rows = read_csv(files["indicators"], [
-        Column("service", service_id), Column("as_of", parse_date),
-        Column("period_start", parse_date, blank_ok=True), Column("period_end", parse_date, blank_ok=True),
-        Column("indicator"), Column("value", parse_number, blank_ok=True), Column("unit", blank_ok=True),
-        Column("label", blank_ok=True, required=False), Column("chart", blank_ok=True, required=False),
-        Column("text", blank_ok=True),
-    ], problems, root=data_dir)
+    def unknown_services(rows: list, path: Path) -> None:
+        if services_unusable:
+            return
+        for row in rows:
+            if row["service"] not in ids:
+                problems.append(Problem(path, row.line, "service", f"unknown service {shown(row['service'])} "
+                                        f"(expected an id of services.yaml: {hint})"))
+
+    ind_rows = tables.rows(files["indicators"])
+    unknown_services(ind_rows, files["indicators"])
     for row in ind_rows:
         if row["period_start"] and row["period_end"] and row["period_end"] < row["period_start"]:
             problems.append(Problem(files["indicators"], row.line, "period_end",
@@ -167,14 +166,11 @@ def load_catalogue(data_dir: Path | str) -> CatalogueData:
         if row["chart"] and row["value"] is None:
             problems.append(Problem(files["indicators"], row.line, "chart",
                                     f"{row['chart']!r} names a chart but value is empty (expected a value to plot)"))
+    # a period may be left blank, so this key cannot be the schema's primary key (whose fields are required)
     check_unique(ind_rows, ("service", "as_of", "period_start", "period_end", "indicator"), files["indicators"],
                  problems)
-    dep_rows = read_csv(files["deployments"], [
-        Column("service", service_id), Column("as_of", parse_date),
-        Column("departement", matching(r"[0-9]{2}|2[AB]|97[0-9]", "a department code such as '09', '31' or '2A'")),
-        Column("status", choice("deploye")),
-    ], problems, root=data_dir)
-    check_unique(dep_rows, ("service", "as_of", "departement"), files["deployments"], problems)
+    dep_rows = tables.rows(files["deployments"])
+    unknown_services(dep_rows, files["deployments"])
     if problems:
         raise DataError(problems)
     indicators = pd.DataFrame([{**r, "line": r.line} for r in ind_rows],

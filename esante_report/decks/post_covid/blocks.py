@@ -497,26 +497,6 @@ class PostCovidBlocks:
                                 caption=f"{self.region_name()} ({self.region}) et national (régions ayant "
                                         "répondu) : patients, toutes catégories")
 
-    # -- the e-mail that carries this deck (templates/mail/post_covid.txt.j2)
-    def mail_figures(self) -> dict[str, object]:
-        """Key figures the deck's e-mail quotes, as French text: each month's total of the deck (the region's
-        for a regional deck) and the national one, computed as the deck's own slides compute them."""
-        national = {t.month: t for t in self.month_totals()}
-        months = []
-        for t in self.month_totals(self.region):
-            nat = national[t.month]
-            months.append({
-                "month": fmt_month(t.month),
-                "total": NA_TEXT if not t.regions else fmt_int(t.total),
-                "partial": bool(t.partial),
-                "national": fmt_int(nat.total),
-                "regions_reporting": fmt_int(len(nat.regions)),
-                "share": (f"{fmt_int(round(100 * t.total / nat.total))}\u00a0%" if t.regions and nat.total
-                          else "non calculable"),
-            })
-        return {"region": self.region_name() if self.region else None, "wave": self.wave_label,
-                "report_date": fmt_date(self.report_date), "issuer": self.issuer, "months": months}
-
     # -- closing
     def sources(self) -> Html:
         """Sources and the data notes that travel with the figures."""

@@ -17,27 +17,18 @@ import numpy as np
 import pandas as pd
 
 from esante_report.contracts.readers import (
-    Column,
     CsvColumns,
     LocDict,
     LocList,
     check_keys,
-    check_unique,
-    choice,
     kind,
-    parse_bool,
-    parse_date,
-    parse_int_ge0,
-    parse_month,
-    read_csv,
-    read_csv_columns,
     read_yaml,
-    reference,
     shown,
     string_list,
 )
-from ...errors import MAX_PROBLEMS_PER_FILE, DataError, MoreProblems, Problem, ProblemList
+from ...errors import DataError, Problem, ProblemList
 from esante_report.contracts.regions import read_regions
+from esante_report.contracts.schema import Tables, schema_path
 from .files import SUBDIR, data_files
 from .files import files as _files
 
@@ -71,16 +62,11 @@ class PostCovidData:
         return dataclasses.replace(self, milestones=kept)
 
 
-def _int(text: str) -> int:
-    try:
-        return parse_int_ge0(text)
-    except ValueError:
-        raise ValueError(f"expected a wave number (integer ≥ 0), got {text!r}") from None
-
-
 def load_post_covid(data_dir: Path | str) -> PostCovidData:
     """Read and check ``<data_dir>/regions.csv`` and ``<data_dir>/post_covid/*``.
 
+    Each CSV file is read through its Table Schema (``<table>.schema.json`` beside it: types,
+    allowed values, primary and foreign keys); what no schema can say is checked here.
     Every file must lie inside ``data_dir`` (a symlink leading out is refused).
     When a file other files refer to has problems (regions.csv, waves.csv), the
     references to it are not checked, so one broken file gives its own problems
@@ -89,54 +75,22 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     data_dir = Path(data_dir)
     problems: list[Problem] = ProblemList()
     files = _files(data_dir)
-    regions = read_regions(data_dir, problems)
+    tables = Tables(data_dir, problems)
+    regions = read_regions(data_dir, problems, tables)
     known_regions = set(regions["abbr"])
     # a file with problems is not a reliable reference: references to it are checked on the next run
     regions_unusable = not known_regions or _has_problems(problems, data_dir / "regions.csv")
     region_hint = ", ".join(regions["abbr"]) or "the abbreviations of data/regions.csv"
-    region = reference(regions["abbr"], "region", f"one of {region_hint}", unchecked=regions_unusable)
 
-    waves_rows = read_csv(files["waves"], [
-        Column("wave", _int), Column("date", parse_date), Column("label"), Column("source"),
-        Column("cells_illustrative", parse_bool, blank_ok=True, required=False),
-    ], problems, root=data_dir)
-    check_unique(waves_rows, ("wave",), files["waves"], problems)
+    waves_rows = tables.rows(files["waves"])
     _require_rows(waves_rows, files["waves"], "one row per survey wave", problems)
     known_waves = {r["wave"] for r in waves_rows}
     waves_unusable = _has_problems(problems, files["waves"])
 
-    def check_wave(rows: list, path: Path) -> list:
-        if waves_unusable:
-            return rows
-        kept = []
-        for r in rows:
-            if r["wave"] not in known_waves:
-                problems.append(Problem(path, r.line, "wave", f"unknown wave {r['wave']} (expected one of "
-                                        f"{', '.join(map(str, sorted(known_waves)))})"))
-            else:
-                kept.append(r)
-        return kept
-
-    patients_columns = read_csv_columns(files["patients"], [
-        Column("wave", _int, store="int"), Column("region", region), Column("month", parse_month),
-        Column("category", choice(*CATEGORIES)), Column("patients", parse_int_ge0, blank_ok=True, store="int"),
-    ], problems, root=data_dir)
+    patients_columns = tables.columns(files["patients"])
     _require_rows(patients_columns, files["patients"], "one row per wave, region, month and category", problems)
-    patients = _patients_frame(patients_columns)
-    del patients_columns
-    patients = _check_patients(patients, None if waves_unusable else known_waves, files["patients"], problems)
-
-    cells_rows = read_csv(files["cells"], [
-        Column("wave", _int), Column("region", region), Column("status", choice(*STATUSES)),
-        Column("cells", parse_int_ge0, blank_ok=True),
-    ], problems, root=data_dir)
-    cells_rows = check_wave(cells_rows, files["cells"])
-    check_unique(cells_rows, ("wave", "region"), files["cells"], problems)
-
-    milestone_rows = read_csv(files["milestones"], [
-        Column("date", parse_date), Column("date_label", blank_ok=True), Column("actor"),
-        Column("title"), Column("what"),
-    ], problems, root=data_dir)
+    cells_rows = tables.rows(files["cells"])
+    milestone_rows = tables.rows(files["milestones"])
     _require_rows(milestone_rows, files["milestones"], "at least one milestone", problems)
 
     measures = _read_measures(files["measures"], set() if waves_unusable else known_waves,
@@ -145,6 +99,8 @@ def load_post_covid(data_dir: Path | str) -> PostCovidData:
     if problems:
         raise DataError(problems)
 
+    patients = _patients_frame(patients_columns)
+    del patients_columns
     waves = pd.DataFrame([dict(r) for r in waves_rows], columns=["wave", "date", "label", "source",
                                                                  "cells_illustrative"])
     waves["cells_illustrative"] = waves["cells_illustrative"].map(bool)
@@ -164,14 +120,13 @@ def _has_problems(problems: list[Problem], path: Path) -> bool:
 
 def _require_rows(rows, path: Path, expected: str, problems: list[Problem]) -> None:
     """A file with a header and no row (and no other problem) is refused: the deck would look complete."""
-    if not rows and not any(p.path == path for p in problems):
+    if not rows and not any(p.path in (path, schema_path(path)) for p in problems):
         problems.append(Problem(path, None, None, f"no rows, only a header (expected {expected})"))
 
 
 def _patients_frame(columns: CsvColumns) -> pd.DataFrame:
     """Patients as a typed frame built column by column (no object per row): int64 wave, texts (one
-    shared string object per distinct value, see the parsers), Int64 counts (<NA> = non renseigné),
-    and the file ``line`` of each row (for messages; dropped once checked)."""
+    shared string object per distinct value, see the parsers) and Int64 counts (<NA> = non renseigné)."""
     def ints(values) -> np.ndarray:
         return np.frombuffer(values, dtype=np.int64).copy() if len(values) else np.zeros(0, dtype=np.int64)
 
@@ -183,40 +138,7 @@ def _patients_frame(columns: CsvColumns) -> pd.DataFrame:
         "month": np.array(values["month"], dtype=object),
         "category": np.array(values["category"], dtype=object),
         "patients": pd.arrays.IntegerArray(patients, patients < 0),   # -1 = empty cell = <NA>
-        "line": ints(columns.lines),
     })
-
-
-_PATIENTS_KEY = ["wave", "region", "month", "category"]
-
-
-def _check_patients(frame: pd.DataFrame, known_waves: set[int] | None, path: Path,
-                    problems: list[Problem]) -> pd.DataFrame:
-    """Rows of unknown waves and repeated (wave, region, month, category) become problems, vectorised.
-
-    Only the first problems of each kind are written out; the others are counted
-    (a 50 MB file of bad rows must not build two million messages).
-    """
-    if known_waves is not None:
-        unknown = ~frame["wave"].isin(known_waves)
-        hint = ", ".join(map(str, sorted(known_waves)))
-        for row in frame.loc[unknown, ["line", "wave"]].head(MAX_PROBLEMS_PER_FILE).itertuples(index=False):
-            problems.append(Problem(path, int(row.line), "wave", f"unknown wave {row.wave} (expected one of {hint})"))
-        if unknown.sum() > MAX_PROBLEMS_PER_FILE:
-            problems.append(MoreProblems(path, int(unknown.sum()) - MAX_PROBLEMS_PER_FILE))
-        frame = frame[~unknown]
-    repeated = frame.duplicated(_PATIENTS_KEY, keep="first")
-    if repeated.any():
-        first = frame[~repeated].set_index(_PATIENTS_KEY)["line"]
-        for row in frame.loc[repeated].head(MAX_PROBLEMS_PER_FILE).itertuples(index=False):
-            shown_key = f"wave={row.wave}, region={row.region}, month={row.month}, category={row.category}"
-            problems.append(Problem(path, int(row.line), "category",
-                                    f"duplicate ({shown_key}) already on line "
-                                    f"{int(first.loc[(row.wave, row.region, row.month, row.category)])} "
-                                    "(expected one row per wave, region, month, category)"))
-        if repeated.sum() > MAX_PROBLEMS_PER_FILE:
-            problems.append(MoreProblems(path, int(repeated.sum()) - MAX_PROBLEMS_PER_FILE))
-    return frame.drop(columns="line").reset_index(drop=True)
 
 
 def check_wave_months(data: PostCovidData, wave: int, months: list[str], report_date: dt.date | None,

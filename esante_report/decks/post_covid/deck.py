@@ -3,7 +3,6 @@ commands (the survey cycle), found by the registry (see :mod:`esante_report.deck
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from esante_report.contracts.readers import LocDict, kind
 from ...errors import DataError, Problem
 
-__all__ = ["check", "data_files", "add_commands", "mail_figures", "STYLESHEET", "MAIL_TEMPLATE"]
+__all__ = ["check", "data_files", "add_commands", "STYLESHEET"]
 
 STYLESHEET = Path(__file__).parent / "deck.css"
 #: what the deck's notebook imports: a warm kernel of a batch imports it before the deck runs
@@ -74,27 +73,3 @@ def add_commands(subparsers) -> dict:
 
     cli.add_parsers(subparsers)
     return {name: cli.run for name in cli.COMMANDS}
-
-
-#: the deck's e-mail (``esante-report mail``): subject, blank line, body; filled with :func:`mail_figures`
-MAIL_TEMPLATE = Path(__file__).parent / "templates" / "mail.txt.j2"
-
-
-def mail_figures(data_dir: Path, parameters: dict) -> dict:
-    """Key figures of one rendered deck for its e-mail, from the data and the papermill ``parameters`` it ran with."""
-    import dataclasses
-    import json
-
-    args = {k: v for k, v in parameters.items() if k not in ("data_dir", "params_dir", "region")}
-    national = _blocks(str(data_dir), json.dumps(args, sort_keys=True, default=str))
-    return dataclasses.replace(national, region=parameters.get("region")).mail_figures()
-
-
-@functools.lru_cache(maxsize=4)
-def _blocks(data_dir: str, args: str):
-    """The data of a date read once for all its regional decks (18 regions: one read of patients.csv)."""
-    import json
-
-    from .blocks import PostCovidBlocks
-
-    return PostCovidBlocks.load(data_dir, **json.loads(args))
