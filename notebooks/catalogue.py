@@ -79,3 +79,9 @@ deck.support()
 
 # %%
 deck.sources()
+
+# %% [markdown]
+# ## Provenance des données
+
+# %%
+deck.provenance()

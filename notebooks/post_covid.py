@@ -123,6 +123,12 @@ for part in range(deck.region_changes_parts()):
 # %%
 deck.sources()
 
+# %% [markdown]
+# ## Provenance des données
+
+# %%
+deck.provenance()
+
 # %% slideshow={"slide_type": "skip"}
 # The figures of this deck's e-mail (notebooks/post_covid.mail.txt), as the slides above computed them:
 # kept in the executed notebook, which `esante-report mail` reads; shown on no slide

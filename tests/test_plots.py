@@ -55,3 +55,37 @@ def test_alt_text_is_written_from_the_data():
 def test_every_status_colour_has_readable_labels():
     for colour in vocabulary.STATUS_COLOURS.values():
         assert style.contrast_ratio(style.text_colour_on(colour), colour) >= 4.5
+
+
+def _label_boxes(fig):
+    """The boxes of the labels drawn on a map (text on a coloured box), as drawn by Agg."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    return [(t.get_text(), t.get_fontsize(), t.get_bbox_patch().get_window_extent(renderer))
+            for ax in fig.axes for t in ax.texts if t.get_bbox_patch() is not None]
+
+
+def _overlaps(boxes):
+    return [(a, b) for i, (a, _, box_a) in enumerate(boxes) for b, _, box_b in boxes[i + 1:]
+            if box_a.overlaps(box_b)]
+
+
+def test_map_labels_are_chart_text_size_and_never_cover_one_another():
+    """Normandie, Île-de-France and Centre-Val de Loire are small neighbours: at chart text size (14 pt),
+    their labels collide unless they are moved apart. Sizes as the post_covid deck draws its maps."""
+    data = load_post_covid(DATA)
+    boundaries = load_boundaries(DATA / "geo" / "regions.geojson")
+    ami = ["BRE", "IDF", "CVL", "NOR", "OCC", "NAQ"]
+    for height in (2.5, 1.9):  # the map shrinks under a sentence of a regional deck
+        boxes = _label_boxes(plots.highlight_map_figure(ami, data.regions, boundaries, width=1.3 * height,
+                                                        height=height))
+        assert sorted(text for text, _, _ in boxes) == sorted(ami)
+        assert all(size >= 14 for _, size, _ in boxes) and not _overlaps(boxes), (height, _overlaps(boxes))
+    cells = data.cells[data.cells["wave"] == 3]
+    boxes = _label_boxes(plots.status_map_figure(cells, data.regions, boundaries, width=6.2, height=3.75,
+                                                 colours=vocabulary.STATUS_COLOURS,
+                                                 hatches=vocabulary.STATUS_HATCHES))
+    assert len(boxes) == 13 and all(size >= 14 for _, size, _ in boxes) and not _overlaps(boxes), _overlaps(boxes)

@@ -255,3 +255,57 @@ def test_an_untagged_pdf_is_refused(tmp_path):
     weasyprint.HTML(string=export.export_print_html(nb, META)).write_pdf(str(path))  # no pdf_tags
     with pytest.raises(ExportError, match=r"not a tagged PDF, so chart text cannot be told from body text"):
         _check(path, 1)
+
+
+# --------------------------------------------------------------------------- the shipped decks as a whole
+
+#: the slide body in pt on the 960×540 pt page: under the header band (44 CSS px), above the footer band (34 px)
+_BODY_TOP_PT, _BODY_BOTTOM_PT = 44 * 0.75, (720 - 34) * 0.75
+#: the house small print colour (#595959) as pdfplumber gives a fill: sources, credits, the accessible version
+_SMALL_PRINT_RGB = (89 / 255,) * 3
+
+
+def _body_chars(pdf: Path) -> list[tuple[float, tuple]]:
+    """(size in pt, fill) of every character between the header and footer bands, read by pdfplumber.
+
+    pdfplumber's ``size`` is the height of a character's box: the size as drawn on the page (font size
+    times the scale of its matrix) for upright text; text turned 90° (an axis label) has it across, as
+    the box's width.
+    """
+    import pdfplumber
+
+    out = []
+    with pdfplumber.open(str(pdf)) as doc:
+        for page in doc.pages:
+            for c in page.chars:
+                if not c["text"].strip() or not _BODY_TOP_PT < (c["top"] + c["bottom"]) / 2 < _BODY_BOTTOM_PT:
+                    continue
+                a, b = c["matrix"][:2]
+                out.append((c["size"] if abs(a) >= abs(b) else c["x1"] - c["x0"],
+                            tuple(c["non_stroking_color"] or ())))
+    return out
+
+
+def _shipped_pdf(request, deck: str) -> Path:
+    if deck in ("post_covid", "catalogue"):
+        return request.getfixturevalue("rendered")[deck].pdf
+    return request.getfixturevalue("distribution_decks") / "2021-11-15" / f"{deck}.pdf"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("deck", ["post_covid", "post_covid-OCC", "post_covid-MAY", "catalogue"])
+def test_shipped_decks_are_readable_from_the_back_of_the_room(request, deck):
+    """At least 90 % of a deck's slide text at 14 pt or more, half of it at 16 pt or more; under 14 pt, only
+    small print (sources, credits) in the house grey — never chart text. MAY has no rows of its own: its deck
+    shows the national figures under a note."""
+    import statistics
+
+    chars = _body_chars(_shipped_pdf(request, deck))
+    sizes = [size for size, _ in chars]
+    tolerance = 0.05  # matrix arithmetic, as the PDF check allows
+    share = sum(size >= 14 - tolerance for size in sizes) / len(sizes)
+    median = statistics.median(sizes)
+    assert share >= 0.90 and median >= 16 - tolerance, (
+        f"{deck}: {share:.1%} of {len(sizes)} characters at ≥ 14 pt, median {median:.2f} pt")
+    small = {(round(size, 2), fill) for size, fill in chars if size < 14 - tolerance}
+    assert all(fill and all(abs(x - y) < 0.01 for x, y in zip(fill, _SMALL_PRINT_RGB)) for _, fill in small), small

@@ -44,8 +44,10 @@ def test_post_covid_outputs_exist_with_one_pdf_page_per_slide(rendered):
     assert deck.html.name == "post_covid.html" and deck.html.parent.name == "2021-11-15"
     assert deck.ipynb.exists()
     pages = pdf_pages_text(deck.pdf)
-    assert len(pages) == deck.slides == 9
-    assert len(_soup(deck.html).select(".reveal .slides > section.esr-slide")) == 9
+    # the detail table over two slides (at most 8 rows each, at body text size), the provenance on its own
+    assert len(pages) == deck.slides == 11
+    assert len(_soup(deck.html).select(".reveal .slides > section.esr-slide")) == 11
+    assert [p for p in pages if "Patients pris en charge : détail" in p][1].count("(suite)") == 1
 
 
 def test_post_covid_pdf_shows_the_seed_figures(rendered):

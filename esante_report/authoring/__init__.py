@@ -39,7 +39,7 @@ __all__ = ["setup", "keep", "md", "chart", "table", "table_slides", "columns", "
            "Percent", "Change", "pct", "change", "fr", "SLOT_FULL", "SLOT_HALF"]
 
 #: figure sizes (inches) that fill a slot of the 1280×720 slide at scale 1, so text keeps its size
-SLOT_FULL = (12.3, 4.7)
+SLOT_FULL = (12.2, 4.7)
 SLOT_HALF = (6.9, 4.9)
 SLOT_THIRD = (4.6, 4.2)
 

@@ -33,8 +33,10 @@ def _new_figure(width: float, height: float) -> Figure:
 
 # --------------------------------------------------------------------------- timeline
 
-def timeline_figure(milestones: pd.DataFrame, width: float = 12.4, height: float = 4.6) -> Figure:
+def timeline_figure(milestones: pd.DataFrame, width: float = style.FULL_WIDTH_IN, height: float = 4.6) -> Figure:
     """Milestones (date, date_label, title) on a horizontal time axis, one equal slot each."""
+    size = style.CHART_TEXT_PT
+    line = size * 1.3  # points from one line of a label to the next
     with style.house_style():
         fig = _new_figure(width, height)
         ax = fig.add_axes((0.0, 0.02, 1.0, 0.96))
@@ -54,15 +56,15 @@ def timeline_figure(milestones: pd.DataFrame, width: float = 12.4, height: float
             lines_y = y + (0.04 if up else -0.04)
             if up:
                 ax.annotate(title, (i, lines_y), xytext=(0, 2), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=14, fontweight="semibold", color=style.GREY_TEXT)
-                ax.annotate(when, (i, lines_y), xytext=(0, 2 + 18 * (title.count("\n") + 1) + 4),
-                            textcoords="offset points", ha="center", va="bottom", fontsize=14,
+                            va="bottom", fontsize=size, fontweight="semibold", color=style.GREY_TEXT)
+                ax.annotate(when, (i, lines_y), xytext=(0, 2 + line * (title.count("\n") + 1) + 4),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=size,
                             fontweight="bold", color=style.BLEU_FRANCE)
             else:
-                ax.text(i, lines_y, when, ha="center", va="top", fontsize=14, fontweight="bold",
+                ax.text(i, lines_y, when, ha="center", va="top", fontsize=size, fontweight="bold",
                         color=style.BLEU_FRANCE)
-                ax.annotate(title, (i, lines_y), xytext=(0, -20), textcoords="offset points", ha="center",
-                            va="top", fontsize=14, fontweight="semibold", color=style.GREY_TEXT)
+                ax.annotate(title, (i, lines_y), xytext=(0, -(line + 2)), textcoords="offset points",
+                            ha="center", va="top", fontsize=size, fontweight="semibold", color=style.GREY_TEXT)
     return fig
 
 
@@ -108,10 +110,62 @@ def _outline(ax, geom) -> None:
                              zorder=5))
 
 
-def _label(ax, x: float, y: float, text: str, background: str, size: float = 12.5) -> None:
-    ax.text(x, y, text, ha="center", va="center", fontsize=size, fontweight="semibold",
-            color=style.text_colour_on(background), linespacing=1.05,
-            bbox={"boxstyle": "round,pad=0.18", "facecolor": background, "edgecolor": "none", "alpha": 0.9})
+#: padding of a map label's box, in units of its font size
+_LABEL_PAD = 0.18
+
+
+def _label(ax, x: float, y: float, text: str, background: str, size: float = style.CHART_TEXT_PT):
+    # above the outline of a highlighted region (zorder 5): a small region's label stays readable
+    return ax.text(x, y, text, ha="center", va="center", fontsize=size, fontweight="semibold",
+                   color=style.text_colour_on(background), linespacing=1.05, zorder=6,
+                   bbox={"boxstyle": f"round,pad={_LABEL_PAD}", "facecolor": background, "edgecolor": "none",
+                         "alpha": 0.9})
+
+
+def _separate(ax, labels: list, passes: int = 40) -> None:
+    """Move apart map labels whose boxes overlap, each pair by the shorter way, so that none hides another.
+
+    Labels of small neighbouring regions (Île-de-France and its neighbours) collide at the size of chart
+    text; each moves by half the overlap, so that it stays on or next to its region.
+    """
+    if len(labels) < 2:
+        return
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    fig = ax.get_figure()
+    ax.apply_aspect()  # the axes' final box: positions below are the drawn ones
+    renderer = RendererAgg(*fig.bbox.size, fig.dpi)  # text extents only: nothing is drawn
+
+    def box(label):
+        pad = _LABEL_PAD * label.get_fontsize() * fig.dpi / 72
+        return label.get_window_extent(renderer).padded(pad + 1)
+
+    def shift(label, dx: float, dy: float) -> None:
+        x, y = ax.transData.transform(label.get_position())
+        label.set_position(ax.transData.inverted().transform((x + dx, y + dy)))
+
+    for _ in range(passes):
+        boxes = [box(label) for label in labels]
+        moved = False
+        for i in range(len(labels)):
+            for j in range(i + 1, len(labels)):
+                a, b = boxes[i], boxes[j]
+                wide = min(a.x1, b.x1) - max(a.x0, b.x0)
+                tall = min(a.y1, b.y1) - max(a.y0, b.y0)
+                if wide <= 0 or tall <= 0:
+                    continue
+                if tall <= wide:  # apart vertically: the higher one up
+                    step = (tall / 2 + 0.5) * (1 if (a.y0 + a.y1) >= (b.y0 + b.y1) else -1)
+                    shift(labels[i], 0, step)
+                    shift(labels[j], 0, -step)
+                else:
+                    step = (wide / 2 + 0.5) * (1 if (a.x0 + a.x1) >= (b.x0 + b.x1) else -1)
+                    shift(labels[i], step, 0)
+                    shift(labels[j], -step, 0)
+                boxes[i], boxes[j] = box(labels[i]), box(labels[j])
+                moved = True
+        if not moved:
+            return
 
 
 def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Mapping, *,
@@ -143,9 +197,8 @@ def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Ma
         for code, abbr in code_to_abbr.items():
             if abbr == highlight and code in boundaries and code not in OVERSEAS:
                 _outline(ax, boundaries[code][1])
-        for code in metro:
-            x, y = label_point(boundaries[code][1])
-            _label(ax, x, y, labels[code], fill.get(code, "#EEEEEE"))
+        _separate(ax, [_label(ax, *label_point(boundaries[code][1]), labels[code], fill.get(code, "#EEEEEE"))
+                       for code in metro])
         overseas = [c for c in OVERSEAS if c in boundaries and c in code_to_abbr]
         slot = 1.0 / max(len(overseas), 1)
         for i, code in enumerate(overseas):
@@ -155,7 +208,7 @@ def status_map_figure(cells: pd.DataFrame, regions: pd.DataFrame, boundaries: Ma
                 _outline(inset, boundaries[code][1])
             inset.set_aspect(1 / math.cos(math.radians(abs(label_point(boundaries[code][1])[1]))))
             inset.text(1.04, 0.5, labels[code], transform=inset.transAxes, ha="left", va="center",
-                       fontsize=12.5, fontweight="semibold", color=style.GREY_TEXT)
+                       fontsize=style.CHART_TEXT_PT, fontweight="semibold", color=style.GREY_TEXT)
     return fig
 
 
@@ -171,10 +224,8 @@ def highlight_map_figure(highlight: Sequence[str], regions: pd.DataFrame, bounda
         metro = [c for c in boundaries if c not in OVERSEAS]
         _draw_regions(ax, boundaries, metro, fill, {})
         code_to_abbr = {v: k for k, v in abbr_to_code.items()}
-        for code in sorted(chosen):
-            if code in boundaries and code not in OVERSEAS:
-                x, y = label_point(boundaries[code][1])
-                _label(ax, x, y, code_to_abbr[code], style.BLEU_FRANCE, size=12.5)
+        _separate(ax, [_label(ax, *label_point(boundaries[code][1]), code_to_abbr[code], style.BLEU_FRANCE)
+                       for code in sorted(chosen) if code in boundaries and code not in OVERSEAS])
     return fig
 
 
@@ -186,9 +237,8 @@ def departments_map_figure(departments: Mapping, marked: Sequence[str], width: f
         fig = _new_figure(width, height)
         ax = fig.add_axes((0, 0, 1, 1))
         _draw_regions(ax, departments, list(departments), fill, {}, edge="white")
-        for code, (_, geom) in departments.items():
-            x, y = label_point(geom)
-            _label(ax, x, y, f"{code} ✓" if code in marked else code, fill[code], size=12.5)
+        _separate(ax, [_label(ax, *label_point(geom), f"{code} ✓" if code in marked else code, fill[code])
+                       for code, (_, geom) in departments.items()])
     return fig
 
 
@@ -196,7 +246,8 @@ def departments_map_figure(departments: Mapping, marked: Sequence[str], width: f
 
 def stacked_bars_figure(frame: pd.DataFrame, regions: Sequence[str], months: Sequence[str],
                         categories: Sequence[str], *, value: str, ylabel: str, colours: Mapping[str, str],
-                        hatches: Mapping[str, str], labels: Mapping[str, str], width: float = 12.4,
+                        hatches: Mapping[str, str], labels: Mapping[str, str],
+                        width: float = style.FULL_WIDTH_IN,
                         height: float = 4.5, ymax: float | None = None) -> Figure:
     """Stacked bars (categories) per region and month; a region that did not report is marked 'n.r.'.
 
@@ -207,7 +258,7 @@ def stacked_bars_figure(frame: pd.DataFrame, regions: Sequence[str], months: Seq
                               aggfunc="first", dropna=False)
     with style.house_style():
         fig = _new_figure(width, height)
-        ax = fig.add_axes((0.055, 0.2, 0.94, 0.72))
+        ax = fig.add_axes((0.055, 0.2, 0.94, 0.67))  # room above for the legend
         group = len(months) + 0.6
         xs, xlabels = [], []
         for r_i, region in enumerate(regions):
@@ -227,15 +278,15 @@ def stacked_bars_figure(frame: pd.DataFrame, regions: Sequence[str], months: Seq
                 label = fmt_int(sum(reported)) if reported else "n.r."
                 if reported and len(reported) < len(values):
                     label += "*"  # partial: some categories not reported, the bar total is incomplete
-                ax.text(x, bottom, label, ha="center", va="bottom", fontsize=12.5,
+                ax.text(x, bottom, label, ha="center", va="bottom", fontsize=style.CHART_TEXT_PT,
                         color=style.GREY_TEXT if reported else style.GREY_MUTED,
                         fontstyle="normal" if reported else "italic")
                 xs.append(x)
                 xlabels.append(fmt_month_short(month))
-        ax.set_xticks(xs, xlabels, fontsize=12.5, rotation=0)
+        ax.set_xticks(xs, xlabels, rotation=0)
         for r_i, region in enumerate(regions):
             ax.text(r_i * group + (len(months) - 1) / 2, -0.17, region, transform=ax.get_xaxis_transform(),
-                    ha="center", va="top", fontsize=13.5, fontweight="semibold")
+                    ha="center", va="top", fontsize=style.CHART_LABEL_PT, fontweight="semibold")
         ax.set_xlim(-0.7, (len(regions) - 1) * group + len(months) - 0.3)
         ax.set_ylabel(ylabel)
         ax.margins(y=0.12)
@@ -248,7 +299,9 @@ def stacked_bars_figure(frame: pd.DataFrame, regions: Sequence[str], months: Seq
         ax.set_axisbelow(True)
         handles = [Patch(facecolor=colours[c], hatch=hatches[c], edgecolor="white", label=labels[c])
                    for c in categories]
-        ax.legend(handles=handles, loc="upper left", ncols=len(categories), bbox_to_anchor=(0, 1.12))
+        # above the plotting area, which keeps the values written over the bars
+        ax.legend(handles=handles, loc="lower left", ncols=len(categories), bbox_to_anchor=(0, 1.02),
+                  borderaxespad=0)
     return fig
 
 
@@ -268,8 +321,8 @@ def bars_figure(labels: Sequence[str], values: Sequence[float], title: str, *,
         ys = list(range(len(values)))[::-1]
         ax.barh(ys, values, color=colours, height=0.66)
         for y, v, text in zip(ys, values, value_labels):
-            ax.text(v, y, f" {text}", va="center", ha="left", fontsize=14, fontweight="semibold")
-        ax.set_yticks(ys, wrapped, fontsize=13)
+            ax.text(v, y, f" {text}", va="center", ha="left", fontsize=style.CHART_TEXT_PT, fontweight="semibold")
+        ax.set_yticks(ys, wrapped)
         ax.set_xlim(0, max(values) * 1.38 if values else 1)
         ax.set_xticks([])
         ax.spines["bottom"].set_visible(False)
@@ -277,5 +330,5 @@ def bars_figure(labels: Sequence[str], values: Sequence[float], title: str, *,
         ax.tick_params(axis="y", length=0)
         if legend:
             handles = [Patch(facecolor=c, label=name) for name, c in legend.items()]
-            fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 0.0), ncols=1, fontsize=13)
+            fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 0.0), ncols=1)
     return fig

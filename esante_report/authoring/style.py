@@ -16,7 +16,9 @@ import matplotlib
 from esante_report.fonts import FAMILY, register_matplotlib_fonts
 
 __all__ = ["BLEU_FRANCE", "BLEU_FRANCE_LIGHT", "BLEU_FRANCE_PALE", "ROUGE_MARIANNE", "GREY_TEXT", "GREY_MUTED",
-           "GREY_LINE", "GREY_BG", "GREEN", "ORANGE", "SERIES", "house_style", "apply_house_style", "text_colour_on", "contrast_ratio"]
+           "GREY_LINE", "GREY_BG", "GREEN", "ORANGE", "SERIES", "CHART_TEXT_PT", "CHART_LABEL_PT", "FULL_WIDTH_IN",
+           "house_style",
+           "apply_house_style", "text_colour_on", "contrast_ratio"]
 
 BLEU_FRANCE = "#000091"
 BLEU_FRANCE_LIGHT = "#8585F6"
@@ -32,15 +34,22 @@ ORANGE = "#B34000"
 #: generic series colours, in order
 SERIES = [BLEU_FRANCE, BLEU_FRANCE_LIGHT, ROUGE_MARIANNE, GREEN, ORANGE, GREY_LINE]
 
-#: sizes in points: a chart drawn at its slot size keeps them on the 960×540 pt page, where
-#: chart text must be ≥ 12 pt (docs/style.md)
+#: chart text in pt — ticks, values, legends, map labels: a chart drawn at its slot size keeps it on the
+#: 960×540 pt page, where it reads as the text around it (docs/style.md: the floor of body text)
+CHART_TEXT_PT = 14
+#: axis labels and the names under groups of bars: one step above the ticks
+CHART_LABEL_PT = 15
+#: width (inches) of a chart that fills the slide body (1184 CSS px, 12.33 in) at scale 1: the SVG of a
+#: figure is padded by 0.04 in on each side (components.svg), and a wider one is scaled down, its text with it
+FULL_WIDTH_IN = 12.2
+
 _RC = {
     "font.family": [FAMILY, "DejaVu Sans"],
-    "font.size": 14,
+    "font.size": CHART_TEXT_PT,
     "axes.titlesize": 16,
     "axes.titleweight": "semibold",
     "axes.titlelocation": "left",
-    "axes.labelsize": 14,
+    "axes.labelsize": CHART_LABEL_PT,
     "axes.labelcolor": GREY_TEXT,
     "axes.edgecolor": GREY_LINE,
     "axes.spines.top": False,
@@ -49,14 +58,14 @@ _RC = {
     "axes.grid": False,
     "xtick.color": GREY_TEXT,
     "ytick.color": GREY_TEXT,
-    "xtick.labelsize": 13,
-    "ytick.labelsize": 13,
-    "legend.fontsize": 13,
-    "legend.title_fontsize": 13,
+    "xtick.labelsize": CHART_TEXT_PT,
+    "ytick.labelsize": CHART_TEXT_PT,
+    "legend.fontsize": CHART_TEXT_PT,
+    "legend.title_fontsize": CHART_TEXT_PT,
     "legend.frameon": False,
     "text.color": GREY_TEXT,
     "text.parse_math": False,      # a '$' from data is a dollar sign, never a formula
-    "figure.figsize": (12.3, 4.7),  # a full-width slot of the slide at scale 1
+    "figure.figsize": (FULL_WIDTH_IN, 4.7),  # a full-width slot of the slide at scale 1
     "figure.dpi": 96,
     "savefig.dpi": 96,
     "svg.fonttype": "none",        # text stays text: selectable, and measured by the PDF check

@@ -183,7 +183,8 @@ class CatalogueBlocks:
         inside = {c: v for c, v in departments.items() if region_geom.contains(v[1].representative_point())}
         marked = sorted(set(dep["departement"]) & set(inside))
         names = {c: n for c, (n, _) in inside.items()}
-        fig = plots.departments_map_figure(inside, marked, width=3.8, height=3.45)
+        # the narrow column is 370 px (3.85 in) wide: drawn at scale 1, padding included
+        fig = plots.departments_map_figure(inside, marked, width=3.75, height=3.45)
         alt = (f"Carte des {len(inside)} départements de la région {self._region_name()} : {len(marked)} "
                f"départements déployés à 100 % ({', '.join(f'{names[c]} ({c})' for c in marked)}) ; "
                f"non déployés : {', '.join(f'{names[c]} ({c})' for c in sorted(set(inside) - set(marked))) or 'aucun'}.")
@@ -286,6 +287,7 @@ class CatalogueBlocks:
         return _render("catalogue_support.html.j2", desks=desks)
 
     def sources(self) -> components.Html:
+        """Sources and the data notes that travel with the figures."""
         return _render(
             "closing.html.j2", sources=[self.data.deck["source"], CREDIT],
             notes=["Indicateurs : chiffres connus à la date de la version (colonne as_of de indicators.csv) ; "
@@ -293,5 +295,9 @@ class CatalogueBlocks:
                    "Contacts : boîtes fonctionnelles et guichets seulement ; les personnes nommées dans la "
                    "source sont remplacées par leur fonction et leur organisme.",
                    "Deux services n'avaient qu'un logo pour titre : leur nom est établi d'après la diapositive "
-                   "(voir la mention « Nom » sur leur fiche)."],
-            report_date=fmt_date(self.report_date), provenance=provenance(self.data.files, self.data_dir))
+                   "(voir la mention « Nom » sur leur fiche)."])
+
+    def provenance(self) -> components.Html:
+        """The reference date, the fingerprint of every data file read, and the version that drew the deck."""
+        return _render("provenance.html.j2", report_date=fmt_date(self.report_date),
+                       provenance=provenance(self.data.files, self.data_dir))

@@ -46,16 +46,16 @@ NA_SHORT = "n.r."
 _BARS_PER_CHART = 20
 #: height of the patients chart (inches)
 _CHART_HEIGHT = 4.0
-#: rows of the patients table on one slide
-_ROWS_PER_TABLE = 13
-#: months side by side in one table
-_MONTHS_PER_TABLE = 3
+#: rows of the patients table on one slide: few enough for the body text size, the rest on "(suite)" slides
+_ROWS_PER_TABLE = components.LARGE_TABLE_ROWS
+#: months side by side in one table (four columns each): more do not fit the slide's width at that size
+_MONTHS_PER_TABLE = 2
 #: monthly totals in the headline row (the latest ones)
 _KPI_MONTHS = 3
 #: characters of the measures' highlighted sentence on one line of the slide
 _HIGHLIGHT_CHARS = 100
-#: regions' changes listed on one slide
-_CHANGES_PER_SLIDE = 12
+#: regions' changes listed on one slide (a table at the body text size)
+_CHANGES_PER_SLIDE = components.LARGE_TABLE_ROWS
 
 
 def join_fr(names: list[str]) -> str:
@@ -116,9 +116,8 @@ class PostCovidBlocks:
         """The national deck of the same point (a region without rows shows the national picture)."""
         if not hasattr(self, "_national_view"):
             self._national_view = dataclasses.replace(self, region=None)
-            # under the note: a shorter chart, and the table over more slides
+            # under the note: a shorter chart
             self._national_view._chart_height = _CHART_HEIGHT - 0.5
-            self._national_view._rows_per_table = _ROWS_PER_TABLE - 2
             for cached in ("_patients_summary", "_changes", "_regions_geo"):
                 if hasattr(self, cached):
                     setattr(self._national_view, cached, getattr(self, cached))
@@ -264,10 +263,10 @@ class PostCovidBlocks:
         # the map shrinks by one line's height for each line of the sentence above the columns
         # (a long region name wraps it) and for each ARS named beyond six
         lines = math.ceil(len(f"{unchanged or ''}. {own or ''}") / _HIGHLIGHT_CHARS) if unchanged or own else 0
-        shrink = 0.22 * (lines + max(0, len(names) - 6))
-        height = max(1.3, 2.3 - shrink)
+        shrink = 0.3 * (lines + max(0, len(names) - 6))
+        height = max(1.3, 2.5 - shrink)
         fig = plots.highlight_map_figure(m["ami"]["regions"], self.national.regions, self._boundaries(),
-                                         width=round(3.0 * height / 2.3, 2), height=round(height, 2))
+                                         width=round(1.3 * height, 2), height=round(height, 2))
         alt = (f"Carte des {len(names)} régions dont l'ARS a lancé un appel à manifestation d'intérêt "
                f"post-COVID : {join_fr([self.region_name(r) for r in m['ami']['regions']])}.")
         return _render(
@@ -383,7 +382,7 @@ class PostCovidBlocks:
         ymax = max((int(shown[m].sum(axis=1, skipna=True).max()) for m in self.months), default=0) or None
         fig = plots.stacked_bars_figure(data, regions, self.months, CATEGORIES,
                                         height=getattr(self, "_chart_height", _CHART_HEIGHT),
-                                        width=12.3 if not self.region else 7.0, ymax=ymax, value="patients",
+                                        width=style.FULL_WIDTH_IN if not self.region else 7.0, ymax=ymax, value="patients",
                                         ylabel="Patients pris en charge", colours=vocabulary.CATEGORY_COLOURS,
                                         hatches=vocabulary.CATEGORY_HATCHES, labels=vocabulary.CATEGORY_LABELS)
         totals = self.month_totals(self.region)
@@ -438,7 +437,7 @@ class PostCovidBlocks:
         s = self._summary()
         regions = [self.region] if self.region else s.regions_shown
         month_groups = [self.months[i:i + _MONTHS_PER_TABLE] for i in range(0, len(self.months), _MONTHS_PER_TABLE)]
-        n = max(1, math.ceil(len(regions) / getattr(self, "_rows_per_table", _ROWS_PER_TABLE)))
+        n = max(1, math.ceil(len(regions) / _ROWS_PER_TABLE))
         size = math.ceil(len(regions) / n) if regions else 0
         chunks = [regions[i * size:(i + 1) * size] for i in range(n)] if regions else [[]]
         return [(chunk, months, i == len(chunks) - 1) for months in month_groups for i, chunk in enumerate(chunks)]
@@ -451,10 +450,8 @@ class PostCovidBlocks:
         regions, months, footer = self.patients_table_parts()[part]
         s = self._summary()
         by_month = {t.month: t for t in self.month_totals(self.region)}
-        # a short table has the room for the body size, unless three months make it too wide for it
-        css_class = components.table_class("esr-patients", len(regions)) if len(months) <= 2 else "esr-patients"
         return _render(
-            "post_covid_patients_table.html.j2", css_class=css_class,
+            "post_covid_patients_table.html.j2", css_class=components.table_class("esr-patients", len(regions)),
             caption=(f"{self.wave_label} — « Total » = toutes catégories ; n.r. = non renseigné (jamais compté "
                      "comme 0) ; * = réponse partielle"),
             months=[fmt_month(m) for m in months],
@@ -502,7 +499,7 @@ class PostCovidBlocks:
 
     # -- closing
     def sources(self) -> Html:
-        """Sources, the data notes that travel with the figures, and the provenance of every file read."""
+        """Sources and the data notes that travel with the figures."""
         notes = [f"Patients : {NA_TEXT} (n.r.) = case laissée vide par la région dans l'enquête ; elle n'est jamais "
                  "comptée comme 0. * = réponse partielle (certaines catégories non renseignées).",
                  "Dates des jalons : « dernier trimestre 2020 » et « automne 2020 » sont placés au début de la période.",
@@ -511,7 +508,9 @@ class PostCovidBlocks:
         if bool(self.wave_info["cells_illustrative"]):
             notes.insert(0, "Carte des cellules : données illustratives (la carte source ne portait pas de "
                             "valeurs par région).")
-        return _render(
-            "closing.html.j2", sources=[self.wave_info["source"], CREDIT],
-            notes=notes, report_date=fmt_date(self.report_date),
-            provenance=provenance(self.national.files, self.data_dir))
+        return _render("closing.html.j2", sources=[self.wave_info["source"], CREDIT], notes=notes)
+
+    def provenance(self) -> Html:
+        """The reference date, the fingerprint of every data file read, and the version that drew the deck."""
+        return _render("provenance.html.j2", report_date=fmt_date(self.report_date),
+                       provenance=provenance(self.national.files, self.data_dir))
