@@ -323,6 +323,11 @@ def _run_papermill(job: Job, source: Path, tmp: Path, executed: Path, kernel_log
     # papermill records both paths in the notebook's JSON, which cannot hold a non-UTF-8 byte of a file name:
     # such paths go through an in-memory I/O handler instead (the notebook then records fixed names)
     prepared = with_record_cells(source)
+    if prepared is not None and _utf8(tmp):
+        # the notebook with render's cells, beside its run in the build folder: papermill reads a plain file
+        source = tmp / f".{job.name}.source.ipynb"  # the build folder is this render's own
+        source.write_text(prepared, encoding="utf-8")
+        prepared = None
     if _utf8(source) and _utf8(executed) and prepared is None:
         notebook, target = str(source), str(executed)
     else:
