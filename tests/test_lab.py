@@ -33,7 +33,7 @@ def _lab_flags() -> list[str]:
     match = re.search(r"^LAB_FLAGS\s*:=\s*(.*)$", text, re.M)
     assert match, "the Makefile defines LAB_FLAGS"
     # the lab target passes them (and nothing that would change the served folder)
-    recipe = re.search(r"^lab:.*\n\t(.*)$", text, re.M)
+    recipe = re.search(r"^lab:.*\n((?:\t.*\n?)+)", text, re.M)  # every line of the recipe
     assert recipe and "$(LAB_FLAGS)" in recipe.group(1) and "notebooks/" not in recipe.group(1)
     return shlex.split(match.group(1))
 
