@@ -30,7 +30,10 @@ class _Stderr(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         start = getattr(record, "esr_start", record.created)
-        print(f"[{record.created - start:6.1f}s] {record.getMessage()}", file=sys.stderr, flush=True)
+        # one write for the whole line: the workers of a batch share stderr, and print() writes the line and
+        # its newline apart, so two workers' lines could run into each other
+        sys.stderr.write(f"[{record.created - start:6.1f}s] {record.getMessage()}\n")
+        sys.stderr.flush()
 
 
 def _logger() -> logging.Logger:

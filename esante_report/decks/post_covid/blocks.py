@@ -54,6 +54,22 @@ _MONTHS_PER_TABLE = 2
 _KPI_MONTHS = 3
 #: characters of the measures' highlighted sentence on one line of the slide
 _HIGHLIGHT_CHARS = 100
+#: characters of an ARS name on one line of the measures' first column
+_AMI_NAME_CHARS = 24
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """Lines ``text`` takes when wrapped at ``width`` characters (a longer word is cut)."""
+    lines, used = 1, 0
+    for word in text.split():
+        size = len(word)
+        if used and used + 1 + size > width:
+            lines, used = lines + 1, 0
+        if size > width:
+            lines += (size - 1) // width
+            size = size % width or width
+        used = used + (1 if used else 0) + size
+    return lines
 #: regions' changes listed on one slide (a table at the body text size)
 _CHANGES_PER_SLIDE = components.LARGE_TABLE_ROWS
 
@@ -261,9 +277,9 @@ class PostCovidBlocks:
                    f"L'ARS {self.region_name()} ne figure pas parmi les ARS ayant lancé un appel à manifestation "
                    "d'intérêt post-COVID.")
         # the map shrinks by one line's height for each line of the sentence above the columns
-        # (a long region name wraps it) and for each ARS named beyond six
+        # (a long region name wraps it) and for each line the list of ARS takes beyond six
         lines = math.ceil(len(f"{unchanged or ''}. {own or ''}") / _HIGHLIGHT_CHARS) if unchanged or own else 0
-        shrink = 0.3 * (lines + max(0, len(names) - 6))
+        shrink = 0.3 * (lines + max(0, sum(_wrapped_lines(n, _AMI_NAME_CHARS) for n in names) - 6))
         height = max(1.3, 2.5 - shrink)
         fig = plots.highlight_map_figure(m["ami"]["regions"], self.national.regions, self._boundaries(),
                                          width=round(1.3 * height, 2), height=round(height, 2))
