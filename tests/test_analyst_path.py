@@ -19,16 +19,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from .conftest import DATA, ROOT, pdf_pages_text
+from .test_decks import _cli
 
 DATE = "2021-11-15"
 PLAIN_TITLE = "Témoin sans émetteur"
-
-
-def _cli(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("ESANTE_REPORT_ROOT", None)
-    return subprocess.run([sys.executable, "-m", "esante_report", *args], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=900)
 
 
 def _new_project(root: Path) -> Path:
