@@ -194,21 +194,35 @@ class Converter:
         self.kill()
 
     def kill(self) -> None:
-        """End the UNO process and LibreOffice at once (a hang, a death, a process on its way out)."""
+        """End the UNO process and LibreOffice at once (a hang, a death, a process on its way out).
+
+        LibreOffice goes first, found by its pipe name or its profile folder, with its whole process group
+        (oosplash and the soffice.bin it forks), so that no window is left in which the UNO process is gone
+        and LibreOffice is not; then the UNO process; then whatever is left, for up to 3 s."""
+        self._kill_office()
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         with contextlib.suppress(OSError):
             self.proc.stdin.close()
-        for _ in range(20):  # LibreOffice, if the UNO process could not stop it (oosplash may fork once more)
-            pids = _processes_with(self.pipe)
-            if not pids:
+        for _ in range(60):  # oosplash may fork once more
+            if not self._kill_office():
                 break
-            for pid in pids:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
             time.sleep(0.05)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _kill_office(self) -> bool:
+        """SIGKILL every LibreOffice process of this converter and its process group; whether any was found."""
+        own_group = os.getpgrp()
+        found = [pid for pid in {*_processes_with(self.pipe), *_processes_with(self.folder)} if pid != self.proc.pid]
+        for pid in found:
+            with contextlib.suppress(OSError):
+                group = os.getpgid(pid)
+                if group != own_group:
+                    os.killpg(group, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        return bool(found)
 
 
 _state: dict = {"pid": None, "converter": None, "starts": 0, "error": None}
