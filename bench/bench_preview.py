@@ -61,7 +61,7 @@ def _save_to_slide(page, save, expect: str) -> float:
     start = time.perf_counter()
     save()
     page.wait_for_function("v => window.esrPreview().shownDeck > v", arg=before, timeout=300_000, polling="raf")
-    page.wait_for_function("t => document.getElementById('deck').contentDocument.body.textContent"
+    page.wait_for_function("t => (document.getElementById('deck').contentDocument?.body?.textContent || '')"
                            ".replace(/[\\s\\u202f\\u00a0]/g, ' ').includes(t)", arg=expect, timeout=300_000,
                            polling="raf")
     return time.perf_counter() - start

@@ -167,14 +167,14 @@ def test_a_figure_edited_in_the_csv_shows_on_the_same_slide(preview, browser):
     text = path.read_text(encoding="utf-8")
     rows = list(csv.reader(text.splitlines()))
     target = next(i for i, r in enumerate(rows) if i and r[3] == "hommes" and r[4].strip())
-    deck_text = "() => document.getElementById('deck').contentDocument.body.textContent.replace(/\\s/g, ' ')"
+    deck_text = "() => (document.getElementById('deck').contentDocument?.body?.textContent || '').replace(/\\s/g, ' ')"
     assert "7 777" not in page.evaluate(deck_text).replace("\u202f", " ").replace("\u00a0", " ")
     rows[target][4] = "7777"
     before = _deck_version(page)
     path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
     try:
         _wait(page, "v => window.esrPreview().shownDeck > v", before)
-        _wait(page, "() => document.getElementById('deck').contentDocument.body.textContent"
+        _wait(page, "() => (document.getElementById('deck').contentDocument?.body?.textContent || '')"
                     ".replace(/[\\s\\u202f\\u00a0]/g, ' ').includes('7 777')")
         _wait(page, "n => window.esrPreview().slide === n", slide)  # the new deck opens where the reader was
     finally:
