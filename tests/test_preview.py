@@ -193,8 +193,11 @@ def test_a_cell_that_raises_shows_an_overlay_naming_the_cell(preview, browser):
     original = _save_notebook(preview["project"], add_failing_cell)
     cell = _heading_cell(original, "## Sources et notes") + 1  # as JupyterLab numbers it
     try:
-        _wait(page, "() => !document.getElementById('failure').hidden")
-        message = page.locator("#failure").inner_text()
+        # the overlay's text at a moment it is shown (a save may reach the watcher as two events: two builds)
+        message = page.wait_for_function(
+            "() => { const f = document.getElementById('failure');"
+            " return !f.hidden && f.textContent.includes('ValueError') ? f.textContent : null; }",
+            timeout=WAIT * 1000, polling=250).json_value()
         assert f"cell {cell}" in message and "ValueError" in message and "chiffre introuvable" in message, message
         assert _deck(page).locator(".reveal .slides > section").count() > 0  # the last good deck stays shown
     finally:

@@ -7,6 +7,7 @@ import asyncio
 import queue
 import sys
 import threading
+import time
 import webbrowser
 from pathlib import Path
 from typing import TextIO
@@ -17,6 +18,8 @@ __all__ = ["preview"]
 
 #: the first build, before any change
 _FIRST = object()
+#: seconds the events of one save are given to arrive, so that one save makes one build
+_SETTLE = 0.15
 
 
 def preview(deck: str, *, date: str | None = None, region: str | None = None, port: int = 0, browser: bool = True,
@@ -87,6 +90,7 @@ def _builds(session, pending: queue.Queue, stop: threading.Event) -> None:
         except queue.Empty:
             continue
         first, changed = item is _FIRST, set() if item is _FIRST else set(item)
+        time.sleep(_SETTLE)  # an editor's save may come as several events: take them as one change
         while True:
             try:
                 more = pending.get_nowait()
