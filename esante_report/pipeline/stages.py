@@ -13,6 +13,7 @@ line, and the deck is published without it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,7 +143,7 @@ def _write(fmt: Format, build: Build, warn: Callable[[str], None]):
                 raise
             raise ExportError(f"{build.name}{fmt.suffix}: could not be written ({type(exc).__name__}: "
                               f"{_short(exc)})") from exc
-        with _suppress_oserror():
+        with contextlib.suppress(OSError):
             build.path(fmt.suffix).unlink(missing_ok=True)
         warn(f"the {fmt.description or fmt.name} copy was skipped: {type(exc).__name__}: {_short(exc)}")
         return None
@@ -166,14 +167,6 @@ def _check(fmt: Format, build: Build, path: Path, stage: Stage, warn: Callable[[
 def _short(exc: BaseException, limit: int = 160) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class _suppress_oserror:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        return kind is not None and issubclass(kind, OSError)
 
 
 def deck_meta(spec, *, date: dt.date, issuer: str | None, data_dir: Path, title: str | None = None,

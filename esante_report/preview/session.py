@@ -277,7 +277,7 @@ class Session:
         try:
             folder = build / "pdf"
             folder.mkdir()
-            written = stages.write_formats(executed, render.job_meta(self.job), folder, self.job.name, ["html", "pdf"],
+            written = stages.write_formats(executed, render.job_meta(self.job), folder, self.job.name, ["pdf"],
                                            warn=lambda message: None, checks=False)
             reading = PdfReading(written.files["pdf"], structure=written.facts.get("pdf"))  # read once for both
             rendered = written.rendered
