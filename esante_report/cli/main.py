@@ -297,6 +297,24 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+class _QuietAsyncio:
+    """Without ``--debug``, what asyncio reports (a kernel's task cut short by Ctrl-C or SIGTERM is reported
+    as "Task exception was never retrieved", with its traceback, when it is collected) is one line, and
+    nothing once the command was interrupted: its one ``error:`` line says all."""
+
+    interrupted = False
+
+    def filter(self, record) -> bool:
+        if self.interrupted:
+            return False
+        record.msg, record.args = record.getMessage().splitlines()[0] if record.getMessage() else "", ()
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+_quiet_asyncio = _QuietAsyncio()
+
+
 def _traceback(exc: BaseException) -> int:
     """``--debug``: the traceback on stderr, with every credential hidden as in all other output."""
     import traceback
@@ -311,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="surrogateescape" if stream is sys.stdout else "backslashreplace")
     parser, commands = _parser()
     args = parser.parse_args(argv)
+    import logging
+
+    _quiet_asyncio.interrupted = False
+    (logging.getLogger("asyncio").removeFilter if args.debug else logging.getLogger("asyncio").addFilter)(
+        _quiet_asyncio)
     try:
         if args.project is not None:
             from esante_report.paths import use_project
@@ -335,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             return _traceback(exc)
         raise
     except KeyboardInterrupt as exc:
+        _quiet_asyncio.interrupted = True
         if isinstance(exc, Terminated):
             print("error: terminated (SIGTERM); outputs already published are untouched", file=sys.stderr)
             return 143

@@ -104,3 +104,9 @@ def _builds(session, pending: queue.Queue, stop: threading.Event) -> None:
             session.build(None)
         elif (real := session.changed(changed)):
             session.build(real)
+        else:
+            continue
+        # A file saved while that build ran may have been read by it or not, and its events may be taken above as
+        # no change: the files are compared with what the build started from until they match.
+        while not stop.is_set() and (late := session.changed(set(session.watched()))):
+            session.build(late)
