@@ -1,7 +1,5 @@
 """``python -m esante_report`` = ``esante-report``."""
 
-import sys
+from esante_report.cli.main import run
 
-from esante_report.cli.main import main
-
-sys.exit(main())
+run()

@@ -22,7 +22,7 @@ def data_files(data_dir: Path) -> tuple[Path, ...]:
 
 def check(params: LocDict, ctx) -> dict[str, Any] | None:
     """The data of the catalogue and the region whose departments are mapped."""
-    from esante_report.authoring.geo import check_boundaries
+    from esante_report.contracts.boundaries import check_boundaries
     from .data import load_catalogue
 
     path, data_dir, problems = ctx.path, ctx.data_dir, ctx.problems

@@ -24,7 +24,7 @@ def data_files(data_dir: Path) -> tuple[Path, ...]:
 
 def check(params: LocDict, ctx) -> dict[str, Any] | None:
     """wave and months of the params entry, against the data (waves.csv, measures.yaml, the report date)."""
-    from esante_report.authoring.geo import check_boundaries
+    from esante_report.contracts.boundaries import check_boundaries
     from .data import check_wave_months, load_post_covid
 
     path, data_dir, problems = ctx.path, ctx.data_dir, ctx.problems
