@@ -89,15 +89,16 @@ def test_a_format_registered_by_another_package_renders(tmp_path):
     assert f"{DATE}/catalogue.md" in _index_links(root / "outputs")
 
 
-def test_export_of_a_rendered_notebook_gives_the_same_html_and_pdf(tmp_path):
-    root = _project(tmp_path, 'formats = ["html", "pdf"]\n')
+def test_export_of_a_rendered_notebook_gives_the_same_html_pdf_and_pptx(tmp_path):
+    """render writes the PowerPoint deck in its helper process, export in its own: the same bytes."""
+    root = _project(tmp_path, 'formats = ["html", "pdf", "pptx"]\n')
     done = _cli(root, "render", "--date", "2021-11-15", "--deck", "post_covid", "--quiet")
     assert done.returncode == 0, done.stderr
     rendered = root / "outputs" / "2021-11-15"
     done = _cli(root, "export", str(rendered / "post_covid.ipynb"), "--deck", "post_covid", "--out",
                 str(tmp_path / "export"))
     assert done.returncode == 0, done.stderr
-    for suffix in (".html", ".pdf"):
+    for suffix in (".html", ".pdf", ".pptx"):
         assert (tmp_path / "export" / f"post_covid{suffix}").read_bytes() == (rendered / f"post_covid{suffix}").read_bytes()
     # the PDF's cover names the HTML deck as its accessible version, in both
     assert "post_covid.html" in normalise(pdf_pages_text(tmp_path / "export" / "post_covid.pdf")[0])

@@ -64,12 +64,21 @@ class Pptx(Format):
     name, suffix, label, description = "pptx", ".pptx", "PPTX", "PowerPoint"
     optional = True
 
-    def write(self, build: Build) -> Path:
-        from esante_report.formats import pptx
+    def warm(self) -> None:
+        from esante_report.formats import pptx_helper
+
+        pptx_helper.warm()
+
+    def write(self, build: Build) -> Path | Pending:
+        """Written by the helper process while the PDF is laid out, when this process has one; else here."""
+        from esante_report.formats import pptx, pptx_helper
 
         if build.rendered.deck is None:
             raise ExportError(f"{build.name}: no slide list to write the PowerPoint deck from")
         path = build.path(self.suffix)
+        writing = pptx_helper.submit(build.rendered.deck, build.meta, path)
+        if writing is not None:
+            return writing
         pptx.write_pptx(build.rendered.deck, build.meta, path)
         return path
 
@@ -88,4 +97,4 @@ class Odp(Format):
         """LibreOffice converts the PPTX in its own process while the render goes on (the PDF is laid out)."""
         from esante_report.formats import odp
 
-        return odp.Conversion(build.files["pptx"], build.path(self.suffix))
+        return odp.Conversion(build.files.get("pptx") or build.pending["pptx"], build.path(self.suffix))

@@ -573,6 +573,13 @@ def _house_master(prs, meta, writer: _Writer) -> None:
 # --------------------------------------------------------------------------- entry points
 
 
+def warm() -> None:
+    """Import what :func:`write_pptx` uses (python-pptx, cairosvg, Pillow) ahead of the first deck."""
+    import cairosvg  # noqa: F401
+    import pptx  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+
 def write_pptx(deck: SlideList, meta: DeckMeta, path: Path) -> None:
     """Write ``deck`` (the slide list the HTML and PDF decks show) as the PowerPoint file ``path``."""
     from pptx import Presentation

@@ -58,13 +58,16 @@ class Build:
     files: dict[str, Path] = field(default_factory=dict)
     #: format name → what its writer learnt of the file it wrote, for its check (the PDF's structure)
     facts: dict[str, Any] = field(default_factory=dict)
+    #: format name → its file still being written in the background (a format that needs it may wait for it)
+    pending: dict[str, Pending] = field(default_factory=dict)
 
     def path(self, suffix: str) -> Path:
         return Path(self.folder) / f"{self.name}{suffix}"
 
 
 class Pending:
-    """A file still being written in the background (the Impress copy while the PDF is laid out)."""
+    """A file still being written in the background while the PDF is laid out (the PowerPoint deck by a helper
+    process, the Impress copy by LibreOffice)."""
 
     def finish(self) -> Path | None:  # pragma: no cover - interface
         """Wait; the file written, or None when it was skipped (the format said why)."""

@@ -221,7 +221,10 @@ def run_jobs(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
         results = _run_dask(jobs, order, workers, scheduler, fail_fast, progress, on_result, board,
                             scheduler_timeout or SCHEDULER_TIMEOUT)
     elif workers <= 1 or len(jobs) == 1:
-        with kernels.in_process(len(jobs)):
+        from esante_report.formats import pptx_helper
+
+        # one deck at a time: a second process writes the PowerPoint deck while this one lays out the PDF
+        with kernels.in_process(len(jobs)), pptx_helper.beside():
             results = _run_here(jobs, order, progress, on_result, board, fail_fast)
     else:
         results = _run_pool(jobs, order, workers, fail_fast, progress, on_result, board)

@@ -35,6 +35,7 @@ from esante_report.contracts.params import DeckRun, list_dates, load_params
 from esante_report.formats.registry import DEFAULT_FORMATS
 from esante_report.pipeline import stages
 from esante_report.pipeline.progress import StderrProgress
+from esante_report.slides.notebook import lighter_imports
 
 __all__ = ["RenderedDeck", "Job", "JobResult", "render_date", "render_all", "render_job", "job_for",
            "deck_title", "params_entries", "StderrProgress", "KERNEL_NAME"]
@@ -254,8 +255,8 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
     def stage(name: str, message: str) -> None:
         nonlocal current, clock
         now = time.monotonic()
-        if current:
-            timings[current] = now - clock
+        if current:  # a stage may come back (a file written in the background, then finished)
+            timings[current] = timings.get(current, 0.0) + now - clock
         current, clock = name, now
         progress(f"{job.label}: {message}")
 
@@ -280,24 +281,13 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
         stage("publish", "publishing")
         outputs = versions.switch([executed, *written.paths], final_dir, job.name)  # one atomic switch
     _clear_failed(failed_dir, job.name)
-    timings[current] = time.monotonic() - clock
+    timings[current] = timings.get(current, 0.0) + time.monotonic() - clock
     cache.write_record(out_dir, job.date, job.name, cache.Record(
         key=cache.input_key(job.key, data_hashes), data=data_hashes, outputs=outputs, slides=slides, title=job.title,
         seconds=round(sum(timings.values()), 2)))  # the next batch starts its longest decks first
     files = {name: final_dir / path.name for name, path in written.files.items()}
     return RenderedDeck(job.deck, job.date, final_dir / f"{job.name}.html", final_dir / f"{job.name}.pdf",
                         final_dir / f"{job.name}.ipynb", slides, name=job.name, timings=timings, files=files)
-
-
-def _lighter_imports() -> None:
-    """Skip an import that costs about a second per process and that rendering never uses.
-
-    nbformat imports jsonschema, whose format checkers import ``rfc3987_syntax`` (a grammar
-    compiled at import) only to check "iri" strings; nbformat does not check formats, and
-    jsonschema skips that checker when the import fails. Done only if nothing imported it yet.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 def _warm_up(formats: tuple[str, ...]) -> threading.Thread:
@@ -410,7 +400,7 @@ def execute(job: Job, source: Path, tmp: Path, final_dir: Path) -> Path:
 
     Raises :class:`RenderError` naming the cell as JupyterLab numbers it; the partly executed notebook is kept
     in ``final_dir/failed/``."""
-    _lighter_imports()
+    lighter_imports()
     from papermill.exceptions import PapermillExecutionError
 
     warm = _warm_up(job.formats)

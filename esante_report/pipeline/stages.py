@@ -96,18 +96,21 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
             if result is None:
                 skipped.add(fmt.name)
             elif isinstance(result, Pending):
+                build.pending[fmt.name] = result
                 pending.append((fmt, result))
             else:
                 build.files[fmt.name] = result
                 if checks:
                     _check(fmt, build, result, stage, warn, skipped)
-        for fmt, job in pending:
+        for fmt, job in pending:  # in the order they started: a file another one needs comes first
             stage(fmt.name, f"finishing the {fmt.description or fmt.name} copy")
             path = job.finish()
             if path is None:
-                warn(getattr(job, "skipped", None) or f"the {fmt.name} copy was skipped")
+                if not any(need in skipped for need in fmt.needs):  # else the file it needed said why
+                    warn(getattr(job, "skipped", None) or f"the {fmt.name} copy was skipped")
                 skipped.add(fmt.name)
                 continue
+            del build.pending[fmt.name]
             build.files[fmt.name] = path
             if checks:
                 _check(fmt, build, path, stage, warn, skipped)

@@ -13,12 +13,13 @@ and what was expected.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from esante_report.errors import ExportError, quote
 from esante_report.slides.records import INJECTED_TAG
 
-__all__ = ["cell_label", "cell_tags", "is_injected", "lab_number", "validate", "refuse_unexecuted",
+__all__ = ["lighter_imports", "cell_label", "cell_tags", "is_injected", "lab_number", "validate", "refuse_unexecuted",
            "PAPERMILL_ERROR_TAG", "INJECTED_TAGS"]
 
 _TEXT_FIELDS = {"source", "text"}
@@ -145,3 +146,14 @@ def _outputs(cell: Any) -> list:
 
 def _is_error(output: Any) -> bool:
     return isinstance(output, dict) and output.get("output_type") == "error"
+
+
+def lighter_imports() -> None:
+    """Skip an import that costs about a second per process and that rendering never uses.
+
+    nbformat imports jsonschema, whose format checkers import ``rfc3987_syntax`` (a grammar
+    compiled at import) only to check "iri" strings; nbformat does not check formats, and
+    jsonschema skips that checker when the import fails. Done only if nothing imported it yet.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
