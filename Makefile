@@ -64,6 +64,7 @@ lab: setup
 
 # Benchmarks print figures and assert nothing (see the README for the latest table)
 bench: setup
+	$(BIN)/python bench/bench_targets.py
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_memory.py
 	$(BIN)/python bench/bench_regional.py

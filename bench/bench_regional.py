@@ -7,9 +7,8 @@ Side by side, in one run, on the seed data of 2021-11-15:
 (c) bare papermill on the same notebook;
 (d) the import time of the authoring API against ``import pandas, matplotlib.pyplot``;
 
-with the peak memory (largest process: worker or kernel) of each, the ratios of the issue's targets (one deck
-with every format, one deck in HTML and PDF, the 19 decks with ``--jobs 2``, each against bare papermill in the
-same run), and the per-stage profile of one regional deck. Asserts nothing; run it on a quiet machine.
+with the peak memory (largest process: worker or kernel) of each, and the per-stage profile of one regional
+deck. The speed targets' ratios are measured by ``bench_targets.py``. Asserts nothing; run it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -127,15 +126,6 @@ TARGETS = (("one deck, all four formats", 1.3), ("one deck, HTML and PDF (`--for
            ("the national deck + 18 regional decks, `--jobs 2`", 6.0))
 
 
-def print_ratios(papermill: float, every_format: float, html_pdf: float, nineteen: float) -> None:
-    """The three ratios to bare papermill, measured in one run, against their targets (a Markdown table)."""
-    print(f"| work (bare papermill of the national notebook: {papermill:.2f} s) | seconds | × papermill | target |")
-    print("|---|---:|---:|---:|")
-    for (label, target), seconds in zip(TARGETS, (every_format, html_pdf, nineteen)):
-        ratio = seconds / papermill
-        print(f"| {label} | {seconds:.2f} | **{ratio:.2f}×** | ≤ {target:g}× {'met' if ratio <= target else 'not met'} |")
-
-
 def batch_of_nineteen(out: Path) -> float:
     """Seconds the national deck and its 18 regional decks take with ``--jobs 2``, in a fresh process."""
     return _batch_run(out, 2, "")[0]
@@ -177,8 +167,7 @@ def main() -> None:
             print(f"| {label} | {seconds:.1f} | {seconds / one:.2f} | {cpu:.1f} | {cpu / decks:.2f} | {rss:.0f} "
                   f"| {pss:.0f} | {single:.0f} |")
         two = batch["--jobs 2"]
-        print()
-        print_ratios(pm, one, bare, two[0])
+        print("\nThe targets' ratios to bare papermill, over interleaved rounds: `bench/bench_targets.py`.")
         cores = len(os.sched_getaffinity(0))
         print(f"\nBound: 19 decks need at least 19 × {two[1] / 19:.2f} CPU s / {cores} cores = "
               f"{two[1] / cores:.1f} s, that is {two[1] / cores / one:.2f} × one deck's wall time.")

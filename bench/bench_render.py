@@ -6,9 +6,7 @@ On the seed decks (same notebooks, same parameters):
 (b) the stock pipeline: papermill + ``jupyter nbconvert --to slides`` + ``--to html`` + ``weasyprint``;
 (c) ``esante-report render``, cold (``--force``) and cached (a second, no-change run);
 
-the three ratios of the issue's targets in the same run (one deck with every format, one deck in HTML and
-PDF, the national post-COVID deck and its 18 regional decks with ``--jobs 2``, each against bare papermill of
-the national notebook); then a batch of N dates × 2 decks (params generated in a temporary folder, default N=12) with
+then a batch of N dates × 2 decks (params generated in a temporary folder, default N=12) with
 ``--jobs 1``, ``--jobs 2`` and a local Dask cluster of 2 workers, with the peak memory of the
 largest process (worker or kernel), and the sizes of the HTML and PDF decks.
 
@@ -75,9 +73,6 @@ def _single(deck: str, tmp: Path) -> dict:
     render = [BIN / "esante-report", "render", "--date", SEEDS[deck], "--deck", deck, "--out", out, "--no-index"]
     row["cold"], row["cold_mem"] = _timed(*render, "--force")
     row["cached"], _ = _timed(*render)
-    if deck == "post_covid":  # the second target: HTML and PDF only
-        row["html_pdf"], _ = _timed(*render[:-3], "--out", tmp / "out-html-pdf", "--no-index", "--force",
-                                    "--formats", "html,pdf")
     row["start"], _ = _timed(sys.executable, "-c", "import esante_report.cli.main")
     row["html_size"] = (out / SEEDS[deck] / f"{deck}.html").stat().st_size / 1024 / 1024
     row["pdf_size"] = (out / SEEDS[deck] / f"{deck}.pdf").stat().st_size / 1024 / 1024
@@ -99,8 +94,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dates", type=int, default=12, help="dates in the batch (default 12)")
     parser.add_argument("--no-batch", action="store_true", help="single decks only")
-    parser.add_argument("--no-regional", action="store_true",
-                        help="without the 19 post-COVID decks of one date (national + 18 regions, --jobs 2)")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     print(f"esante-report benchmark — {dt.datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, {cores} cores, "
@@ -121,13 +114,6 @@ def main() -> None:
             rows[deck] = r
         print("\nseconds; 'cached' is a no-change render (beyond start-up: cached - start-up); "
               "peak MiB = largest process of the render (kernel included)")
-        if not args.no_regional:
-            from bench_regional import batch_of_nineteen, print_ratios
-
-            national = rows["post_covid"]
-            print("\nthe issue's targets, against bare papermill of the national post_covid notebook in this run:\n")
-            print_ratios(national["papermill"], national["cold"], national["html_pdf"],
-                         batch_of_nineteen(tmp / "nineteen"))
         if args.no_batch:
             return
         params = tmp / "params"
