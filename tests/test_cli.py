@@ -20,9 +20,9 @@ from .conftest import ROOT
 DECKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def _cli(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "esante_report", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, timeout=600, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                          cwd=cwd or ROOT, timeout=600, env={**os.environ, "PYTHONWARNINGS": "ignore", **env})
 
 
 def _published(out: Path, date: str) -> dict[str, bytes]:
@@ -125,9 +125,12 @@ def test_missing_boundaries_are_reported_before_anything_runs(tmp_path, data_cop
 
 
 def test_render_all_restricted_to_one_deck(tmp_path, params_copy):
+    (tmp_path / "tmp").mkdir()
     result = _cli("render", "--all", "--deck", "post_covid", "--params", str(params_copy),
-                  "--out", str(tmp_path / "out"), "--quiet")
+                  "--out", str(tmp_path / "out"), "--quiet", TMPDIR=str(tmp_path / "tmp"))
     assert result.returncode == 0, result.stderr
+    # nothing left in the temporary folder: no fonts of WeasyPrint, no files of LibreOffice
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == []
     # the cache, the lock and the version folders behind the published links are hidden
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")
                      if not any(part.startswith(".") for part in p.relative_to(tmp_path / "out").parts))

@@ -116,8 +116,11 @@ def _deck(page):
 
 
 def _go(page, slide: int) -> None:
-    page.evaluate("n => document.getElementById('deck').contentWindow.Reveal.slide(n - 1)", slide)
-    _wait(page, "n => window.esrPreview().slide === n", slide)
+    """Go to ``slide`` as a reader would; asked again until the deck shown is there (a rebuild of the test
+    before may still load a new deck: a deck whose document is not ready yet takes no order)."""
+    _wait(page, "n => { const w = document.getElementById('deck').contentWindow, r = w && w.Reveal;"
+                " if (window.esrPreview().slide !== n && r && r.isReady && r.isReady()) { r.slide(n - 1); }"
+                " return window.esrPreview().slide === n; }", slide)
 
 
 def _deck_version(page) -> int:
@@ -136,6 +139,14 @@ def _save_notebook(project: Path, change) -> nbformat.NotebookNode:
 
 def _heading_cell(nb, heading: str) -> int:
     return next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith(heading))
+
+
+def _before_the_notes(*cells):
+    """A change for :func:`_save_notebook`: ``cells`` inserted just before the « Sources et notes » slide."""
+    def change(nb):
+        at = _heading_cell(nb, "## Sources et notes")
+        nb.cells[at:at] = list(cells)
+    return change
 
 
 @pytest.mark.browser
@@ -186,11 +197,8 @@ def test_a_figure_edited_in_the_csv_shows_on_the_same_slide(preview, browser):
 def test_a_cell_that_raises_shows_an_overlay_naming_the_cell(preview, browser):
     page = _open(browser, preview["url"])
 
-    def add_failing_cell(nb):
-        at = _heading_cell(nb, "## Sources et notes")
-        nb.cells.insert(at, nbformat.v4.new_code_cell("raise ValueError('chiffre introuvable')"))
-
-    original = _save_notebook(preview["project"], add_failing_cell)
+    original = _save_notebook(preview["project"], _before_the_notes(
+        nbformat.v4.new_code_cell("raise ValueError('chiffre introuvable')")))
     cell = _heading_cell(original, "## Sources et notes") + 1  # as JupyterLab numbers it
     try:
         # the overlay's text at a moment it is shown (a save may reach the watcher as two events: two builds)
@@ -210,16 +218,12 @@ def test_a_cell_that_raises_shows_an_overlay_naming_the_cell(preview, browser):
 def test_text_too_small_shows_the_readability_finding_on_its_slide(preview, browser):
     page = _open(browser, preview["url"])
 
-    def add_tiny_chart(nb):
-        at = _heading_cell(nb, "## Sources et notes")
-        nb.cells.insert(at, nbformat.v4.new_markdown_cell("## Un graphique illisible"))
-        nb.cells.insert(at + 1, nbformat.v4.new_code_cell(
-            "#| fig-alt: Un mot écrit en tout petit\n"
-            "fig, ax = plt.subplots(figsize=esr.SLOT_FULL)\n"
-            "ax.text(0.5, 0.5, 'minuscule', fontsize=4)\n"
-            "plt.show()"))
-
-    original = _save_notebook(preview["project"], add_tiny_chart)
+    original = _save_notebook(preview["project"], _before_the_notes(
+        nbformat.v4.new_markdown_cell("## Un graphique illisible"),
+        nbformat.v4.new_code_cell("#| fig-alt: Un mot écrit en tout petit\n"
+                                  "fig, ax = plt.subplots(figsize=esr.SLOT_FULL)\n"
+                                  "ax.text(0.5, 0.5, 'minuscule', fontsize=4)\n"
+                                  "plt.show()")))
     find = ("() => Array.from(document.getElementById('deck').contentDocument"
             ".querySelectorAll('.reveal .slides > section')).findIndex("
             "s => s.textContent.includes('Un graphique illisible')) + 1")

@@ -2,7 +2,7 @@
 
 Once the notebook has run, a render of one deck at a time leaves the machine's second core idle. So this
 process lays out the PDF while a helper process draws the charts' PNG fallbacks and writes the PowerPoint
-deck (0.8 s of the post-COVID deck), and LibreOffice converts that deck into the Impress copy meanwhile.
+deck (about 0.8 s), and LibreOffice converts that deck into the Impress copy meanwhile.
 
 The helper is started while the notebook runs (it imports python-pptx and cairosvg then) inside
 :func:`beside`, writes every deck of this process one at a time, and ends with the block. It also ends at the

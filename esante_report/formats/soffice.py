@@ -114,7 +114,8 @@ class Converter:
         try:
             self.proc = subprocess.Popen(
                 [python, str(_WORKER), command, self.folder, self.pipe, str(_START_TIMEOUT)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env(),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env={**_child_env(), "TMPDIR": self.folder},  # LibreOffice's own temporary files go with it
                 start_new_session=True, text=True, encoding="utf-8", bufsize=1)
         except OSError:
             shutil.rmtree(self.folder, ignore_errors=True)

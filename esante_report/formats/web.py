@@ -20,7 +20,9 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -378,6 +380,16 @@ _SHARED: dict[str, object] = {}
 _STYLE_BLOCK = re.compile(r"<style>(.*?)</style>\n?", re.S)
 
 
+def _forget_fonts(inherited: Path | None) -> None:
+    """Remove the temporary folder where WeasyPrint put this process's ``@font-face`` fonts, unless this
+    process inherited it (a forked worker): the parent removes it."""
+    config = _SHARED.get("font_config")
+    folder = getattr(config, "_folder", None)  # WeasyPrint 70's own name, read by its __del__ too
+    if folder and folder != inherited:
+        shutil.rmtree(folder, ignore_errors=True)
+        config._folder = None
+
+
 def _shared_styles(print_html: str):
     """The print deck without its ``<style>`` blocks, and those as parsed stylesheets shared between decks.
 
@@ -388,7 +400,16 @@ def _shared_styles(print_html: str):
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    font_config = _SHARED.setdefault("font_config", FontConfiguration())
+    if "font_config" not in _SHARED:
+        _SHARED["font_config"] = FontConfiguration()
+    if _SHARED.get("fonts_of") != os.getpid():  # first use in this process (a pool worker inherits the parent's)
+        from multiprocessing import util
+
+        _SHARED["fonts_of"] = os.getpid()
+        # WeasyPrint removes the folder of the loaded fonts when the configuration is collected; a process
+        # that ends with os._exit (the command, a pool worker) collects nothing: the folder goes at exit
+        util.Finalize(None, _forget_fonts, args=(getattr(_SHARED["font_config"], "_folder", None),), exitpriority=1)
+    font_config = _SHARED["font_config"]
     sheets = []
     for css in _STYLE_BLOCK.findall(print_html.split("</head>", 1)[0]):
         key = "css:" + hashlib.sha256(css.encode()).hexdigest()

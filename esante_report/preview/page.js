@@ -5,7 +5,7 @@
   var status = document.getElementById("status");
   var failure = document.getElementById("failure");
   var panel = document.getElementById("problems");
-  var state = null, shownDeck = -1, hooked = null, place = "";
+  var state = null, shownDeck = -1, hooked = null, place = "", loadedPlace = "";
 
   function reveal() {
     try { return frame.contentWindow && frame.contentWindow.Reveal; } catch (e) { return null; }
@@ -41,20 +41,33 @@
       panel.appendChild(li);
     });
   }
+  function go(r, where) {
+    // a place "#/h/v/f" as remember() writes it
+    var parts = where.replace(/^#\//, "").split("/").map(Number);
+    r.slide(parts[0] || 0, parts[1] || 0, parts.length > 2 ? parts[2] : undefined);
+  }
   function hook() {
     var r = reveal();
     if (r && r !== hooked && r.on) {
       hooked = r;
+      // the reader may have moved in the old deck while this one loaded: it opens where they are now
+      var wanted = place !== loadedPlace ? place : "";
       ["ready", "slidechanged", "fragmentshown", "fragmenthidden"].forEach(function (name) {
-        r.on(name, function () { remember(); show(); });
+        r.on(name, function () {
+          if (name === "ready" && wanted) { var w = wanted; wanted = ""; go(r, w); return; }
+          remember(); show();
+        });
       });
-      if (r.isReady && r.isReady()) { remember(); }
+      if (r.isReady && r.isReady()) {
+        if (wanted) { go(r, wanted); wanted = ""; } else { remember(); }
+      }
     }
     show();
   }
   frame.addEventListener("load", hook);
   function load(deck) {
     shownDeck = deck;
+    loadedPlace = place;
     frame.src = "/deck?token=" + encodeURIComponent(token) + "&v=" + deck + place;
   }
   var events = new EventSource("/events?token=" + encodeURIComponent(token));
