@@ -127,6 +127,13 @@ def _deck_version(page) -> int:
     return page.evaluate("() => window.esrPreview().shownDeck")
 
 
+def _new_deck_shows(page, before: int, script: str, slide: int) -> None:
+    """Wait for a deck newer than ``before`` whose frame makes ``script`` true, open on ``slide``."""
+    _wait(page, "v => window.esrPreview().shownDeck > v", before)
+    _wait(page, script)
+    _wait(page, "n => window.esrPreview().slide === n", slide)  # the new deck opens where the reader was
+
+
 def _save_notebook(project: Path, change) -> nbformat.NotebookNode:
     """Edit the notebook as JupyterLab saves it (whole file rewritten); returns the original to put back."""
     path = project / "notebooks" / "post_covid.ipynb"
@@ -160,10 +167,9 @@ def test_a_heading_edit_shows_on_the_same_slide(preview, browser):
         nb.cells[_heading_cell(nb, "## Mesures d'accompagnement")], "source",
         "## Mesures d'accompagnement post-COVID, revues en séance"))
     try:
-        _wait(page, "v => window.esrPreview().shownDeck > v", before)
-        _wait(page, "() => { const d = document.getElementById('deck').contentDocument;"
-                    " const h = d && d.querySelector('.present h2'); return h && h.textContent.includes('revues en séance'); }")
-        _wait(page, "n => window.esrPreview().slide === n", slide)  # the new deck opens where the reader was
+        _new_deck_shows(page, before, "() => { const d = document.getElementById('deck').contentDocument;"
+                        " const h = d && d.querySelector('.present h2');"
+                        " return h && h.textContent.includes('revues en séance'); }", slide)
     finally:
         nbformat.write(original, preview["project"] / "notebooks" / "post_covid.ipynb")
     page.close()
@@ -184,10 +190,8 @@ def test_a_figure_edited_in_the_csv_shows_on_the_same_slide(preview, browser):
     before = _deck_version(page)
     path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
     try:
-        _wait(page, "v => window.esrPreview().shownDeck > v", before)
-        _wait(page, "() => (document.getElementById('deck').contentDocument?.body?.textContent || '')"
-                    ".replace(/[\\s\\u202f\\u00a0]/g, ' ').includes('7 777')")
-        _wait(page, "n => window.esrPreview().slide === n", slide)  # the new deck opens where the reader was
+        _new_deck_shows(page, before, "() => (document.getElementById('deck').contentDocument?.body?.textContent"
+                        " || '').replace(/[\\s\\u202f\\u00a0]/g, ' ').includes('7 777')", slide)
     finally:
         path.write_text(text, encoding="utf-8")
     page.close()
