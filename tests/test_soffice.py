@@ -193,6 +193,33 @@ def test_no_libreoffice_is_left_when_the_process_is_killed(tmp_path) -> None:
     assert not _running(pipe) and _gone(pid) and not Path(folder).exists()
 
 
+def test_a_converter_whose_reader_is_gone_stops_its_libreoffice(tmp_path) -> None:
+    """The UNO process cannot say "ready" (the process that reads it is dying, its end of the pipe closed):
+    it stops the LibreOffice it started and removes its folder, instead of ending with a traceback and
+    leaving LibreOffice running."""
+    folder, pipe = tmp_path / "uno", f"esr-uno-test-{os.getpid()}-{time.monotonic_ns()}"
+    folder.mkdir()
+    proc = subprocess.Popen([soffice.uno_python(), str(soffice._WORKER), soffice.command(), str(folder), pipe, "60"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    proc.stdout.close()  # nobody reads what it says; its parent (this process) stays
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stderr = proc.stderr.read().decode("utf-8", "replace")
+        assert proc.poll() == 1 and "Traceback" not in stderr, (proc.poll(), stderr)
+        deadline = time.monotonic() + 10
+        while _running(pipe) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _running(pipe) and not folder.exists()
+    finally:
+        for line in _running(pipe):
+            os.kill(int(line.split()[0]), signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+
+
 def _pool_convert(pptx: str, odp: str) -> str:
     assert soffice.convert(pptx, odp) is None
     return soffice.status()["pipe"]

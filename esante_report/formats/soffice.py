@@ -103,7 +103,7 @@ class Converter:
     """One LibreOffice, and the UNO child process that drives it; :meth:`convert` PPTX files to ODP."""
 
     def __init__(self, command: str, python: str) -> None:
-        self.command, self.python = command, python
+        self.command, self.python, self.owner = command, python, os.getpid()
         self.pipe = f"esr-uno-{os.getpid()}-{secrets.token_hex(6)}"
         self.folder = tempfile.mkdtemp(prefix="esr-uno-")
         self.pgid: int | None = None
@@ -120,6 +120,7 @@ class Converter:
         except OSError:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise
+        _live.add(self)
         threading.Thread(target=self._read, name="esante-report-soffice", daemon=True).start()
 
     def _read(self) -> None:
@@ -211,6 +212,7 @@ class Converter:
                 break
             time.sleep(0.05)
         shutil.rmtree(self.folder, ignore_errors=True)
+        _live.discard(self)
 
     def _kill_office(self) -> bool:
         """SIGKILL every LibreOffice process of this converter and its process group; whether any was found."""
@@ -227,6 +229,8 @@ class Converter:
 
 
 _state: dict = {"pid": None, "converter": None, "starts": 0, "error": None}
+#: every converter not yet killed, the one being closed included (a forked child holds its parent's: skipped)
+_live: set[Converter] = set()
 _lock = threading.RLock()
 
 
@@ -322,8 +326,8 @@ def kill_now() -> None:
     kill_conversions()
     if _state["pid"] != os.getpid():
         return
-    converter = _state["converter"]
-    if converter is not None:
+    # the state's converter, or one that shutdown() is closing (no longer in the state) when the end came
+    for converter in [c for c in list(_live) if c.owner == os.getpid()]:
         with contextlib.suppress(Exception):
             converter.kill()
 

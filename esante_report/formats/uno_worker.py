@@ -35,13 +35,17 @@ import subprocess  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
-_office = {"proc": None, "profile_dir": None}
+_office = {"proc": None, "profile_dir": None, "pipe": None}
 _stopping = threading.Lock()
+_stopper = {"thread": None}
 
 
 def _say(obj) -> None:
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+    except (OSError, ValueError):  # the toolkit's process is gone (its end of the pipe with it)
+        _stop(1)
 
 
 def _bin_pid(pgid: int):
@@ -65,10 +69,38 @@ def _bin_pid(pgid: int):
     return None
 
 
+def _with_pipe(pipe):
+    """The pids of LibreOffice processes started for ``pipe`` (their command line names it), this one aside."""
+    found = []
+    if not pipe:
+        return found
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if name.isdigit() and int(name) != os.getpid():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as f:
+                    if f"--accept=pipe,name={pipe};".encode() in f.read():
+                        found.append(int(name))
+            except OSError:
+                continue
+    return found
+
+
 def _stop(code: int = 0) -> None:
-    """Stop LibreOffice (its process group), remove the profile folder, and exit with ``code``."""
+    """Stop LibreOffice (its process group), remove the profile folder, and exit with ``code``.
+
+    Called from any thread, and from signal handlers: the first call does it and ends the process; a later call
+    from another thread waits for that end, and one from a signal handler interrupting the first returns to it.
+    """
     if not _stopping.acquire(blocking=False):
-        return
+        if _stopper["thread"] is threading.current_thread():
+            return
+        while True:  # the first call ends the process: nothing else may end it sooner (LibreOffice left running)
+            time.sleep(60)
+    _stopper["thread"] = threading.current_thread()
     proc = _office["proc"]
     if proc is not None and proc.poll() is None:
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -84,6 +116,13 @@ def _stop(code: int = 0) -> None:
     if proc is not None:
         try:  # what is left of the group (soffice.bin may outlive oosplash by a moment)
             os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid in _with_pipe(_office.get("pipe")):  # one started while a signal came, before it was recorded
+        try:
+            if os.getpgid(pid) != os.getpgrp():
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
     if _office["profile_dir"]:
@@ -103,7 +142,7 @@ def _start(soffice: str, profile_dir: str, pipe: str, timeout: float):
     import uno
     from com.sun.star.connection import NoConnectException
 
-    _office["profile_dir"] = profile_dir
+    _office["profile_dir"], _office["pipe"] = profile_dir, pipe
     profile = os.path.join(profile_dir, "profile")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SAL_", "OOO_", "PYTHON"))}
     env["HOME"] = profile_dir
@@ -155,24 +194,28 @@ def main(argv) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: _stop(1))
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    code = 1
     try:
-        desktop = _start(soffice, profile_dir, pipe, timeout)
-    except Exception as exc:  # no uno, no LibreOffice, no connection: said in one line
-        _say({"ready": False, "error": f"{type(exc).__name__}: {exc}"[:300]})
-        _stop(1)
-    pgid = _office["proc"].pid
-    _say({"ready": True, "pgid": pgid, "pid": _bin_pid(pgid)})
-    for line in sys.stdin:
-        if not line.strip():
-            continue
         try:
-            request = json.loads(line)
-            _convert(desktop, request["in"], request["out"])
-            reply = {"ok": True, "pid": _bin_pid(pgid)}
-        except Exception as exc:  # UNO raises its own types; the toolkit gets one line and falls back
-            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
-        _say(reply)
-    _stop(0)
+            desktop = _start(soffice, profile_dir, pipe, timeout)
+        except Exception as exc:  # no uno, no LibreOffice, no connection: said in one line
+            _say({"ready": False, "error": f"{type(exc).__name__}: {exc}"[:300]})
+            _stop(1)
+        pgid = _office["proc"].pid
+        _say({"ready": True, "pgid": pgid, "pid": _bin_pid(pgid)})
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                request = json.loads(line)
+                _convert(desktop, request["in"], request["out"])
+                reply = {"ok": True, "pid": _bin_pid(pgid)}
+            except Exception as exc:  # UNO raises its own types; the toolkit gets one line and falls back
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            _say(reply)
+        code = 0
+    finally:  # whatever ends this process (the end of its input, an error) ends LibreOffice first
+        _stop(code)
     return 0
 
 
