@@ -201,7 +201,7 @@ def test_a_converter_whose_reader_is_gone_stops_its_libreoffice(tmp_path) -> Non
     folder.mkdir()
     proc = subprocess.Popen([soffice.uno_python(), str(soffice._WORKER), soffice.command(), str(folder), pipe, "60"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, env={**os.environ, "TMPDIR": str(folder)})  # as soffice does
     proc.stdout.close()  # nobody reads what it says; its parent (this process) stays
     try:
         deadline = time.monotonic() + 60

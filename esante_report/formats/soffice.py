@@ -354,7 +354,7 @@ def convert_once(pptx: Path, odp: Path, *, timeout: float = 180) -> str | None:
         profile = Path(tmp) / "profile"
         outdir = Path(tmp) / "out"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SAL_", "OOO_"))}
-        env["HOME"] = tmp
+        env["HOME"] = env["TMPDIR"] = tmp  # its temporary files go with its profile
         try:
             done = _run_group([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
                                "--nolockcheck", "--convert-to", "odp", "--outdir", str(outdir), str(pptx)],
