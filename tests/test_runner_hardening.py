@@ -393,6 +393,42 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
     assert {p.name: p.read_bytes() for p in (out / DATE).iterdir() if p.is_file()} == before
 
 
+_SWALLOWED = """
+import os, signal, sys, time
+import weasyprint.svg
+draw = weasyprint.svg.SVG.draw
+def interrupted_draw(self, *args, **kwargs):
+    # Ctrl-C while WeasyPrint draws a chart: it catches BaseException there, logs, and goes on
+    if os.environ.get("ESR_SIGNALLED"):  # once
+        draw(self, *args, **kwargs)
+        return
+    os.environ["ESR_SIGNALLED"] = "1"
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    time.sleep(5)
+weasyprint.svg.SVG.draw = interrupted_draw
+from esante_report.cli.main import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_an_interruption_a_library_swallows_still_stops_the_render(tmp_path, signum):
+    """WeasyPrint swallows the KeyboardInterrupt raised while it draws a chart: the render still stops at
+    once, with its one line, and publishes nothing (before, it went on and published a PDF without that
+    chart)."""
+    out = tmp_path / "out"
+    before = _previous_deck(out)
+    process = subprocess.run([sys.executable, "-c", _SWALLOWED, signum, "render", "--date", DATE, "--deck",
+                              "post_covid", "--out", str(out), "--force", "--jobs", "1", "--no-index"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=600)
+    assert process.returncode == {"SIGINT": 130, "SIGTERM": 143}[signum], process.stderr
+    assert _errors(process.stderr) == [{
+        "SIGINT": "error: interrupted; outputs already published are untouched",
+        "SIGTERM": "error: terminated (SIGTERM); outputs already published are untouched"}[signum]], process.stderr
+    assert {p.name: p.read_bytes() for p in (out / DATE).iterdir() if p.is_file()} == before
+    assert not [p for p in out.iterdir() if p.name.startswith(outfs.TEMP_PREFIX)]
+
+
 def test_leftovers_of_a_process_that_is_gone_are_removed_at_once(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

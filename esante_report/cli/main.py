@@ -16,6 +16,7 @@ from pathlib import Path
 
 from esante_report.distribute.config import redact
 from esante_report.errors import EsanteReportError
+from esante_report.pipeline import interrupt
 from esante_report.paths import is_report_date
 
 __all__ = ["main", "run"]
@@ -281,20 +282,30 @@ class Terminated(KeyboardInterrupt):
 
 
 def _terminate(signum, frame) -> None:
-    raise Terminated()
+    raise interrupt.record(Terminated())
+
+
+def _interrupt(signum, frame) -> None:
+    raise interrupt.record(KeyboardInterrupt())
 
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
-    """While the command runs, SIGTERM unwinds like Ctrl-C (build folders removed, one line, exit 143)."""
+    """While the command runs, SIGTERM unwinds like Ctrl-C (build folders removed, one line, exit 143); both
+    are recorded too, so that one a library swallows still stops the command (see ``pipeline.interrupt``)."""
+    interrupt.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGTERM, _terminate)
+    previous_int = signal.signal(signal.SIGINT, _interrupt) if signal.getsignal(signal.SIGINT) is \
+        signal.default_int_handler else None
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 class _QuietAsyncio:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, NoReturn
 
 from esante_report.pipeline import cache
+from esante_report.pipeline import interrupt
 from esante_report.pipeline import kernels
 from esante_report.pipeline import lifeline
 from esante_report.outdir import fs as outfs
@@ -400,7 +401,7 @@ def _worker_init(messages, remaining, started, parent: int) -> None:
             return  # unwinding already: a second interruption would cut the clean-up short
         _worker["terminated"] = True
         if _worker["busy"]:
-            raise KeyboardInterrupt("terminated")
+            raise interrupt.record(KeyboardInterrupt("terminated"))
         raise SystemExit(143)  # waiting for a deck: the worker ends, its finalizers stop its kernels and LibreOffice
 
     signal.signal(signal.SIGTERM, terminate)

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 from esante_report.errors import CheckFailed, EsanteReportError, ExportError
 from esante_report.formats import registry
+from esante_report.pipeline import interrupt
 from esante_report.formats.registry import Build, Format, Pending
 
 __all__ = ["Written", "CheckFailed", "write_formats", "deck_meta", "warm"]
@@ -93,6 +94,7 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
             if fmt.name != "html":
                 stage(fmt.name, _DOING.get(fmt.name, f"writing {fmt.label or fmt.name}"))
             result = _write(fmt, build, warn)
+            interrupt.check()  # a library may have swallowed Ctrl-C or SIGTERM while the file was written
             if result is None:
                 skipped.add(fmt.name)
             elif isinstance(result, Pending):
@@ -105,6 +107,7 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
         for fmt, job in pending:  # in the order they started: a file another one needs comes first
             stage(fmt.name, f"finishing the {fmt.description or fmt.name} copy")
             path = job.finish()
+            interrupt.check()
             if path is None:
                 if not any(need in skipped for need in fmt.needs):  # else the file it needed said why
                     warn(getattr(job, "skipped", None) or f"the {fmt.name} copy was skipped")
@@ -114,6 +117,7 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
             build.files[fmt.name] = path
             if checks:
                 _check(fmt, build, path, stage, warn, skipped)
+        interrupt.check()
     except BaseException:
         for _, job in pending:
             job.abandon()
