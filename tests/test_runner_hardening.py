@@ -426,6 +426,7 @@ def test_an_interruption_a_library_swallows_still_stops_the_render(tmp_path, sig
         "SIGINT": "error: interrupted; outputs already published are untouched",
         "SIGTERM": "error: terminated (SIGTERM); outputs already published are untouched"}[signum]], process.stderr
     assert {p.name: p.read_bytes() for p in (out / DATE).iterdir() if p.is_file()} == before
+    assert not (out / DATE / "failed").exists()  # a deck cut short is not kept as rejected either
     assert not [p for p in out.iterdir() if p.name.startswith(outfs.TEMP_PREFIX)]
 
 
