@@ -34,6 +34,8 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+from esante_report.formats.uno_worker import processes_with
+
 
 __all__ = ["Converter", "ConverterError", "convert", "convert_once", "command", "kill_conversions", "warm", "shutdown",
            "kill_now", "status", "UNO_PYTHON_ENV"]
@@ -79,24 +81,6 @@ def uno_python(soffice: str | None = None) -> str | None:
     if soffice:
         candidates.append(str(Path(os.path.realpath(soffice)).parent / "python"))
     return next((c for c in candidates if os.access(c, os.X_OK) and _can_import_uno(c)), None)
-
-
-def _processes_with(token: str) -> list[int]:
-    """The pids whose command line holds ``token`` (Linux /proc; empty elsewhere)."""
-    pids = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return pids
-    for name in names:
-        if name.isdigit() and int(name) != os.getpid():
-            try:
-                with open(f"/proc/{name}/cmdline", "rb") as f:
-                    if token.encode() in f.read():
-                        pids.append(int(name))
-            except OSError:
-                continue
-    return pids
 
 
 class Converter:
@@ -217,7 +201,7 @@ class Converter:
     def _kill_office(self) -> bool:
         """SIGKILL every LibreOffice process of this converter and its process group; whether any was found."""
         own_group = os.getpgrp()
-        found = [pid for pid in {*_processes_with(self.pipe), *_processes_with(self.folder)} if pid != self.proc.pid]
+        found = [pid for pid in {*processes_with(self.pipe), *processes_with(self.folder)} if pid != self.proc.pid]
         for pid in found:
             with contextlib.suppress(OSError):
                 group = os.getpgid(pid)
@@ -324,9 +308,8 @@ def kill_now() -> None:
     """The process is going away without unwinding (its parent is gone): end its LibreOffice and its one-shot
     conversions at once, from any thread, without waiting for a conversion in progress."""
     kill_conversions()
-    if _state["pid"] != os.getpid():
-        return
-    # the state's converter, or one that shutdown() is closing (no longer in the state) when the end came
+    # the state's converter, or one that shutdown() is closing (no longer in the state) when the end came; not
+    # those a forked child inherited from its parent
     for converter in [c for c in list(_live) if c.owner == os.getpid()]:
         with contextlib.suppress(Exception):
             converter.kill()

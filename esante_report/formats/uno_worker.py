@@ -25,7 +25,7 @@ import os
 import sys
 
 # the script's folder (the package) must not shadow the standard library for this interpreter
-if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+if __name__ == "__main__" and sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
 import json  # noqa: E402
@@ -69,11 +69,11 @@ def _bin_pid(pgid: int):
     return None
 
 
-def _with_pipe(pipe):
-    """The pids of LibreOffice processes started for ``pipe`` (their command line names it), this one aside."""
+def processes_with(token: str) -> list:
+    """The pids whose command line holds ``token`` (Linux /proc; empty elsewhere), this process aside.
+
+    Standard library only: :mod:`esante_report.formats.soffice` uses it too."""
     found = []
-    if not pipe:
-        return found
     try:
         names = os.listdir("/proc")
     except OSError:
@@ -82,7 +82,7 @@ def _with_pipe(pipe):
         if name.isdigit() and int(name) != os.getpid():
             try:
                 with open(f"/proc/{name}/cmdline", "rb") as f:
-                    if f"--accept=pipe,name={pipe};".encode() in f.read():
+                    if token.encode() in f.read():
                         found.append(int(name))
             except OSError:
                 continue
@@ -118,7 +118,8 @@ def _stop(code: int = 0) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         except OSError:
             pass
-    for pid in _with_pipe(_office.get("pipe")):  # one started while a signal came, before it was recorded
+    # one started while a signal came, before it was recorded: its command line names the pipe
+    for pid in processes_with(f"--accept=pipe,name={_office['pipe']};") if _office["pipe"] else ():
         try:
             if os.getpgid(pid) != os.getpgrp():
                 os.killpg(os.getpgid(pid), signal.SIGKILL)
