@@ -28,7 +28,6 @@ from typing import Any, Callable
 
 from esante_report.outdir import fs as outfs
 from esante_report.outdir import versions
-from esante_report.pipeline import interrupt
 from esante_report.errors import EsanteReportError, ExportError
 from esante_report.paths import is_report_date
 from esante_report.slides.notebook import cell_tags
@@ -193,7 +192,6 @@ def export_notebook(notebook: Path | str, deck: str | None = None, *, date: str 
                 nb, meta, tmp, stem, chosen, stage=lambda _, message: progress(f"{notebook.name}: {message}"),
                 warn=lambda message: progress(f"warning: {notebook.name}: {message}"))
         except stages.CheckFailed as exc:
-            interrupt.check()  # a check that failed because its file was cut short: nothing is kept
             _, note = versions.try_keep_failed(exc.path, out_dir, stem, suffix=exc.format.suffix)
             raise ExportError(f"{exc} ({note})") from exc
         versions.switch(written.paths, out_dir, stem)  # the same atomic switch as render

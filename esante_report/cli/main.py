@@ -290,7 +290,7 @@ def _interrupt(signum, frame) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt():
+def _signals_as_interrupt():
     """While the command runs, SIGTERM unwinds like Ctrl-C (build folders removed, one line, exit 143); both
     are recorded too, so that one a library swallows still stops the command (see ``pipeline.interrupt``)."""
     interrupt.clear()
@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.project is not None:
             from esante_report.paths import use_project
             use_project(args.project)
-        with _sigterm_as_interrupt():
+        with _signals_as_interrupt():
             return _run(args, parser, commands)
     except EsanteReportError as exc:
         if args.debug:

@@ -3,8 +3,9 @@
 A library may catch the ``KeyboardInterrupt`` a signal raises and go on: WeasyPrint draws each SVG image
 inside ``except BaseException`` and only logs the failure. A render interrupted there would finish its deck,
 a chart missing, and publish it after its command was stopped (or after a pool worker's ``render`` died).
-The signal handlers record the interruption (:func:`record`); the pipeline raises it again (:func:`check`)
-between the formats and before it publishes.
+The signal handlers record the interruption (:func:`record`); :func:`~esante_report.pipeline.stages.write_formats`
+raises it again (:func:`check`) after each file is written, before a failed check keeps a file, and before
+it hands the files on to be published.
 
 Signals reach the main thread only, so only the main thread raises it again: a preview's builder thread
 has a stop of its own.

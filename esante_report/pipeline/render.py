@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from esante_report.pipeline import cache
-from esante_report.pipeline import interrupt
 from esante_report.pipeline import kernels
 from esante_report.pipeline.kernels import KERNEL_NAME
 from esante_report.outdir import fs as outfs
@@ -272,7 +271,6 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
                 nb, job_meta(job), tmp, job.name, job.formats, stage=stage,
                 warn=lambda message: progress(f"{job.label}: warning: {source.name}: {message}"))
         except stages.CheckFailed as exc:
-            interrupt.check()  # a check that failed because its file was cut short: nothing is kept
             kept, note = _try_keep_failed(executed, final_dir, job.name)
             if kept:
                 kept_file, note = _try_keep_failed(exc.path, final_dir, job.name, suffix=exc.format.suffix)
@@ -281,7 +279,6 @@ def _render_unguarded(job: Job, progress: Progress) -> RenderedDeck:
             raise ExportError(f"{exc} ({note})") from exc
         slides = written.slides
         stage("publish", "publishing")
-        interrupt.check()  # never published once its command was stopped, whatever swallowed the signal
         outputs = versions.switch([executed, *written.paths], final_dir, job.name)  # one atomic switch
     _clear_failed(failed_dir, job.name)
     timings[current] = timings.get(current, 0.0) + time.monotonic() - clock

@@ -117,7 +117,7 @@ def write_formats(nb, meta, folder: Path, name: str, formats: Iterable[str], *,
             build.files[fmt.name] = path
             if checks:
                 _check(fmt, build, path, stage, warn, skipped)
-        interrupt.check()
+        interrupt.check()  # nothing is returned, so nothing published, once the command was interrupted
     except BaseException:
         for _, job in pending:
             job.abandon()
@@ -164,6 +164,7 @@ def _check(fmt: Format, build: Build, path: Path, stage: Stage, warn: Callable[[
     try:
         fmt.check(build, path)
     except ExportError as exc:
+        interrupt.check()  # a file cut short by an interruption is not rejected, and not kept in failed/
         if not fmt.optional:
             raise CheckFailed(str(exc), fmt, path) from exc
         warn(f"the {fmt.description or fmt.name} copy was skipped: {_short(exc)}")
